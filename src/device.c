@@ -1,0 +1,22 @@
+#include "device.h"
+
+#include <string.h>
+
+#include "log.h"
+
+/* The linker defines these around the section that DEVICE_INIT fills. */
+extern const struct device_init __start_vmscope_devices[];
+extern const struct device_init __stop_vmscope_devices[];
+
+int device__init_all(struct vm *vm)
+{
+	for (const struct device_init *d = __start_vmscope_devices; d < __stop_vmscope_devices; d++) {
+		int r = d->init(vm);
+
+		if (r < 0) {
+			log_error("device %s: %s", d->name, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,20 @@
+/*
+ * Work-arounds for KVM without hardware virtualization (HOST-NOTES): its
+ * emulator refuses some instructions that Linux uses when CPUID offers them,
+ * and CPUID cannot be changed there, so the kernel command line must say so.
+ */
+#ifndef VMSCOPE_HOST_QUIRKS_H
+#define VMSCOPE_HOST_QUIRKS_H
+
+#include <stdbool.h>
+
+#define HOST_QUIRKS_LINUX_CMDLINE \
+	"noxsave clearcpuid=cx16,xsave,avx,avx2,avx512f,smap,smep,umip nosmap nosmep"
+
+/*
+ * The command line a Linux guest gets: cmdline, followed by the quirk options
+ * when apply is true.  Returns a malloc'd string (NULL when out of memory).
+ */
+char *host_quirks__linux_cmdline(const char *cmdline, bool apply);
+
+#endif

@@ -1,0 +1,301 @@
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "boot/longmode.h"
+#include "exit_status.h"
+#include "log.h"
+#include "util.h"
+#include "vm.h"
+
+/* Signal used only to interrupt KVM_RUN; its handler does nothing. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static int vcpu__set_cpuid(struct vcpu *vcpu)
+{
+	const int max = 256;
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + max * sizeof(cpuid->entries[0]));
+	int r;
+
+	if (!cpuid)
+		return -ENOMEM;
+	cpuid->nent = max;
+	r = ioctl(vcpu->vm->host->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+	if (r == 0) {
+		for (unsigned i = 0; i < cpuid->nent; i++) {
+			struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+			/* Each vCPU's initial APIC ID is its index. */
+			if (e->function == 1)
+				e->ebx = (e->ebx & 0x00ffffff) | (vcpu->id << 24);
+			if (e->function == 0xb || e->function == 0x1f)
+				e->edx = vcpu->id;
+		}
+		r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
+	}
+	if (r < 0)
+		r = -errno;
+	free(cpuid);
+	return r;
+}
+
+/* Puts the vCPU at the 64-bit entry chosen by the loader. */
+static int vcpu__set_entry_state(struct vcpu *vcpu)
+{
+	const struct boot_entry *entry = &vcpu->vm->entry;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = {
+		.rip = entry->rip,
+		.rsi = entry->rsi,
+		.rdi = vcpu->id,
+		.rdx = vcpu->vm->nr_vcpus,
+		.rflags = 0x2,
+	};
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	longmode__set_sregs(&sregs);
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	/* An AP under the in-kernel LAPIC waits for INIT/SIPI unless told otherwise. */
+	if (vcpu->id != 0 && ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return -errno;
+	return 0;
+}
+
+struct vcpu *vcpu__create(struct vm *vm, unsigned id)
+{
+	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+	int r;
+
+	if (!vcpu)
+		return NULL;
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0) {
+		log_error("vCPU %u: KVM_CREATE_VCPU failed: %s", id, strerror(errno));
+		free(vcpu);
+		return NULL;
+	}
+	vcpu->run = mmap(NULL, vm->host->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		log_error("vCPU %u: cannot map kvm_run: %s", id, strerror(errno));
+		close(vcpu->fd);
+		free(vcpu);
+		return NULL;
+	}
+	r = vcpu__set_cpuid(vcpu);
+	if (r == 0 && (id == 0 || vm->entry.aps_start_at_entry))
+		r = vcpu__set_entry_state(vcpu);
+	if (r < 0) {
+		log_error("vCPU %u: setting up registers failed: %s", id, strerror(-r));
+		vcpu__destroy(vcpu);
+		return NULL;
+	}
+	return vcpu;
+}
+
+void vcpu__destroy(struct vcpu *vcpu)
+{
+	if (!vcpu)
+		return;
+	munmap(vcpu->run, vcpu->vm->host->vcpu_mmap_size);
+	close(vcpu->fd);
+	free(vcpu);
+}
+
+uint64_t vcpu__rip(struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+
+	return ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ? 0 : regs.rip;
+}
+
+static void vcpu__handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t size = run->io.size, count = run->io.count;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	/* KVM fills these, but a bad offset would make us write past the run page. */
+	if (!range_within(run->io.data_offset, size * count,
+			  (uint64_t)vcpu->vm->host->vcpu_mmap_size)) {
+		log_error("vCPU %u: KVM reported port I/O data outside the run page", vcpu->id);
+		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+		return;
+	}
+	for (uint64_t i = 0; i < count; i++)
+		io__access(&vcpu->vm->pio, vcpu, run->io.port, data + i * size, (uint32_t)size,
+			   run->io.direction == KVM_EXIT_IO_OUT);
+}
+
+static void vcpu__handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->mmio.len > sizeof(run->mmio.data)) {
+		log_error("vCPU %u: MMIO access of %u bytes", vcpu->id, run->mmio.len);
+		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+		return;
+	}
+	io__access(&vcpu->vm->mmio, vcpu, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+		   run->mmio.is_write);
+}
+
+static void vcpu__report_internal_error(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char bytes[3 * 16 + 1] = "";
+	uint32_t ndata = run->internal.ndata;
+
+	if (ndata > ARRAY_SIZE(run->internal.data))
+		ndata = ARRAY_SIZE(run->internal.data);
+	/* Emulation failures: data[0] flags, low byte of data[1] the length, then the bytes. */
+	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && ndata >= 3) {
+		const uint8_t *insn = (const uint8_t *)&run->internal.data[2];
+		unsigned len = run->internal.data[1] & 0xff;
+		size_t room = (ndata - 2) * sizeof(uint64_t);
+
+		if (len > room)
+			len = (unsigned)room;
+		if (len > 16)
+			len = 16;
+		for (unsigned i = 0; i < len; i++)
+			snprintf(bytes + 3 * i, 4, " %02x", insn[i]);
+	}
+	log_error("vCPU %u: KVM internal error, suberror %u%s at RIP 0x%llx, instruction bytes:%s",
+		  vcpu->id, run->internal.suberror,
+		  run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failed)" : "",
+		  (unsigned long long)vcpu__rip(vcpu), bytes[0] ? bytes : " unknown");
+}
+
+static void vcpu__handle_system_event(struct vcpu *vcpu)
+{
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		log_info("guest powered off");
+		vm__stop(vcpu->vm, VM_STOP_POWEROFF, EXIT_POWEROFF);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		log_info("guest asked for a reset; vmscope does not reboot guests, stopping");
+		vm__stop(vcpu->vm, VM_STOP_REBOOT, EXIT_REBOOT);
+		break;
+	default:
+		log_error("vCPU %u: guest crashed (system event %u)", vcpu->id,
+			  vcpu->run->system_event.type);
+		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+	}
+}
+
+/* Passes one exit to whoever handles it; anything unexpected stops the VM. */
+static void vcpu__dispatch_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu__handle_io(vcpu);
+		break;
+	case KVM_EXIT_MMIO:
+		vcpu__handle_mmio(vcpu);
+		break;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		log_error("vCPU %u: guest triple fault at RIP 0x%llx", vcpu->id,
+			  (unsigned long long)vcpu__rip(vcpu));
+		vm__stop(vcpu->vm, VM_STOP_TRIPLE_FAULT, EXIT_TRIPLE_FAULT);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vcpu__handle_system_event(vcpu);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu__report_internal_error(vcpu);
+		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_error("vCPU %u: KVM could not enter the guest (hardware reason 0x%llx, CPU %u) at RIP 0x%llx",
+			  vcpu->id,
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+			  run->fail_entry.cpu, (unsigned long long)vcpu__rip(vcpu));
+		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+		break;
+	default:
+		log_error("vCPU %u: unexpected KVM exit reason %u at RIP 0x%llx", vcpu->id,
+			  run->exit_reason, (unsigned long long)vcpu__rip(vcpu));
+		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+	}
+}
+
+static void *vcpu__thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!vm__stopping(vcpu->vm)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			log_error("vCPU %u: KVM_RUN failed: %s", vcpu->id, strerror(errno));
+			vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+			break;
+		}
+		atomic_fetch_add_explicit(&vcpu->nr_exits, 1, memory_order_relaxed);
+		vcpu__dispatch_exit(vcpu);
+	}
+	return NULL;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+/* The kick signal must have a handler (not SIG_IGN) so that it interrupts KVM_RUN. */
+static void install_kick_handler(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+}
+
+int vcpu__start(struct vcpu *vcpu)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int r;
+
+	pthread_once(&once, install_kick_handler);
+	r = pthread_create(&vcpu->thread, NULL, vcpu__thread, vcpu);
+	if (r != 0) {
+		log_error("vCPU %u: cannot start its thread: %s", vcpu->id, strerror(r));
+		return -r;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu__kick(struct vcpu *vcpu)
+{
+	/* immediate_exit covers a kick that lands just before the vCPU enters KVM_RUN. */
+	vcpu->run->immediate_exit = 1;
+	if (vcpu->thread_started)
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}

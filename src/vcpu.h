@@ -1,0 +1,35 @@
+/* One vCPU: its KVM fd, its shared kvm_run page and the thread that runs it. */
+#ifndef VMSCOPE_VCPU_H
+#define VMSCOPE_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	atomic_uint_fast64_t nr_exits;
+};
+
+/* Creates vCPU id with CPUID and, when it starts at the entry, 64-bit registers. */
+struct vcpu *vcpu__create(struct vm *vm, unsigned id);
+void vcpu__destroy(struct vcpu *vcpu);
+
+int vcpu__start(struct vcpu *vcpu);
+
+/* Makes the vCPU leave KVM_RUN soon (from any thread). */
+void vcpu__kick(struct vcpu *vcpu);
+
+/* Reads the instruction pointer, for messages; 0 when it cannot. */
+uint64_t vcpu__rip(struct vcpu *vcpu);
+
+#endif
