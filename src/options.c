@@ -1,0 +1,522 @@
+/*
+ * Command-line parsing and validation, in one place.  The syntax follows
+ * Cloud Hypervisor: long options take "--opt VALUE" or "--opt=VALUE", and
+ * device-like options take key=value,... groups (split by keyval.c).  Options
+ * and keys that Cloud Hypervisor has but vmscope does not implement yet are
+ * recognised and refused as "not supported yet", never as unknown.
+ */
+#include "options.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keyval.h"
+#include "log.h"
+#include "memmap.h"
+#include "util.h"
+
+#ifndef VMSCOPE_VERSION
+#define VMSCOPE_VERSION "0.0.0"
+#endif
+
+#define CPUS_LIMIT 4096 /* sanity bound; the host's KVM limit is checked at VM creation */
+#define VMI_TIMEOUT_MAX_MS 3600000u
+#define PAGE_SIZE_4K 4096u
+
+enum opt_id {
+	OPT_KERNEL,
+	OPT_INITRAMFS,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_SERIAL,
+	OPT_CONSOLE,
+	OPT_LOG_LEVEL,
+	OPT_NO_HOST_QUIRKS,
+	OPT_VMI_SOCKET,
+	OPT_VMI_TIMEOUT,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_COUNT
+};
+
+struct opt_desc {
+	const char *name; /* without the leading "--" */
+	enum opt_id id;
+	bool has_value;
+};
+
+static const struct opt_desc opt_table[] = {
+	{ "kernel", OPT_KERNEL, true },
+	{ "initramfs", OPT_INITRAMFS, true },
+	{ "cmdline", OPT_CMDLINE, true },
+	{ "cpus", OPT_CPUS, true },
+	{ "memory", OPT_MEMORY, true },
+	{ "serial", OPT_SERIAL, true },
+	{ "console", OPT_CONSOLE, true },
+	{ "log-level", OPT_LOG_LEVEL, true },
+	{ "no-host-quirks", OPT_NO_HOST_QUIRKS, false },
+	{ "vmi-socket", OPT_VMI_SOCKET, true },
+	{ "vmi-timeout", OPT_VMI_TIMEOUT, true },
+	{ "help", OPT_HELP, false },
+	{ "version", OPT_VERSION, false },
+};
+
+/* Cloud Hypervisor options that belong to later work. */
+static const char *const opt_later[] = {
+	"api-socket", "balloon", "debug-console", "device", "disk", "event-monitor",
+	"firmware", "fs", "gdb", "host-data", "landlock", "landlock-rules", "log-file",
+	"memory-zone", "net", "numa", "pci-segment", "platform", "pmem", "pvpanic",
+	"rate-limit-group", "restore", "rng", "seccomp", "sgx-epc", "tpm", "user-device",
+	"vdpa", "vsock", "watchdog",
+};
+
+/* Cloud Hypervisor keys of --cpus and --memory that vmscope does not implement yet. */
+static const char *const cpus_later[] = {
+	"topology", "kvm_hyperv", "max_phys_bits", "affinity", "features", "nested",
+	"core_scheduling", "profile",
+};
+static const char *const memory_later[] = {
+	"file", "mergeable", "hotplug_method", "hotplug_size", "hotplugged_size", "hugepages",
+	"hugepage_size", "prefault", "reserve", "thp",
+};
+
+/* Writes one line into err; control characters from argv become '?'. */
+static enum options_result fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum options_result fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return OPTIONS_ERROR;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return OPTIONS_ERROR;
+}
+
+static bool key_in(const struct keyval_item *it, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keyval__key_is(it, names[i]))
+			return true;
+	return false;
+}
+
+/* Splits a group; a syntax error is reported with the option's name. */
+static enum options_result split(const char *opt, const char *val, struct keyval_group *g,
+				 char *err, size_t errlen)
+{
+	char why[256];
+
+	if (keyval__split(val, g, why, sizeof(why)))
+		return fail(err, errlen, "--%s: %s", opt, why);
+	return OPTIONS_OK;
+}
+
+#define ITEM_FMT "%.*s"
+#define ITEM_KEY(it) (int)(it)->key_len, (it)->key
+#define ITEM_VAL(it) (int)(it)->val_len, (it)->val
+
+/* Checks that an item of a group has (or lacks) a value as its key requires. */
+static enum options_result check_arity(const char *opt, const struct keyval_item *it,
+				       bool wants_value, char *err, size_t errlen)
+{
+	if (wants_value && !it->val)
+		return fail(err, errlen, "--%s: '" ITEM_FMT "' needs a value", opt, ITEM_KEY(it));
+	if (!wants_value && it->val)
+		return fail(err, errlen, "--%s: '" ITEM_FMT "' takes no value", opt, ITEM_KEY(it));
+	return OPTIONS_OK;
+}
+
+static enum options_result parse_count(const char *opt, const struct keyval_item *it,
+				       uint64_t min, uint64_t max, uint64_t *out,
+				       char *err, size_t errlen)
+{
+	if (check_arity(opt, it, true, err, errlen))
+		return OPTIONS_ERROR;
+	if (keyval__parse_u64(it->val, it->val_len, out))
+		return fail(err, errlen, "--%s: invalid number '" ITEM_FMT "' for " ITEM_FMT,
+			    opt, ITEM_VAL(it), ITEM_KEY(it));
+	if (*out < min || *out > max)
+		return fail(err, errlen,
+			    "--%s: " ITEM_FMT "=" ITEM_FMT " out of range (%llu..%llu)", opt,
+			    ITEM_KEY(it), ITEM_VAL(it), (unsigned long long)min,
+			    (unsigned long long)max);
+	return OPTIONS_OK;
+}
+
+/* --cpus boot=N[,max=M] */
+static enum options_result parse_cpus(const char *val, struct vm_config *cfg,
+				      char *err, size_t errlen)
+{
+	struct keyval_group g;
+	uint64_t boot = cfg->cpus_boot, max = 0;
+	bool have_max = false;
+
+	if (split("cpus", val, &g, err, errlen))
+		return OPTIONS_ERROR;
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+
+		if (keyval__key_is(it, "boot")) {
+			if (parse_count("cpus", it, 1, CPUS_LIMIT, &boot, err, errlen))
+				return OPTIONS_ERROR;
+		} else if (keyval__key_is(it, "max")) {
+			if (parse_count("cpus", it, 1, CPUS_LIMIT, &max, err, errlen))
+				return OPTIONS_ERROR;
+			have_max = true;
+		} else if (key_in(it, cpus_later, ARRAY_SIZE(cpus_later))) {
+			return fail(err, errlen, "--cpus: '" ITEM_FMT "' not supported yet",
+				    ITEM_KEY(it));
+		} else {
+			return fail(err, errlen, "--cpus: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
+		}
+	}
+	/*
+	 * max is Cloud Hypervisor's ceiling for CPU hotplug.  vmscope has no
+	 * hotplug (nor the API socket that would request it), so a valid max
+	 * changes nothing and is not stored.
+	 */
+	if (have_max && max < boot)
+		return fail(err, errlen, "--cpus: max=%llu is less than boot=%llu",
+			    (unsigned long long)max, (unsigned long long)boot);
+	cfg->cpus_boot = (unsigned)boot;
+	return OPTIONS_OK;
+}
+
+/* --memory size=SIZE[,shared=on] */
+static enum options_result parse_memory(const char *val, struct vm_config *cfg,
+					char *err, size_t errlen)
+{
+	struct keyval_group g;
+
+	if (split("memory", val, &g, err, errlen))
+		return OPTIONS_ERROR;
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+		uint64_t size;
+		bool on;
+
+		if (keyval__key_is(it, "size")) {
+			if (check_arity("memory", it, true, err, errlen))
+				return OPTIONS_ERROR;
+			if (keyval__parse_size(it->val, it->val_len, &size))
+				return fail(err, errlen, "--memory: invalid size '" ITEM_FMT "'",
+					    ITEM_VAL(it));
+			if (size % PAGE_SIZE_4K)
+				return fail(err, errlen,
+					    "--memory: size '" ITEM_FMT "' is not a multiple of 4K",
+					    ITEM_VAL(it));
+			if (size < MEMMAP_MIN_RAM)
+				return fail(err, errlen,
+					    "--memory: size '" ITEM_FMT "' is below the minimum of %lluM",
+					    ITEM_VAL(it), (unsigned long long)(MEMMAP_MIN_RAM / MiB));
+			cfg->memory_size = size;
+		} else if (keyval__key_is(it, "shared")) {
+			if (check_arity("memory", it, true, err, errlen))
+				return OPTIONS_ERROR;
+			if (keyval__parse_toggle(it->val, it->val_len, &on))
+				return fail(err, errlen, "--memory: invalid toggle '" ITEM_FMT
+					    "' for shared (on|off)", ITEM_VAL(it));
+			/* Guest RAM is always a shared memfd (introspection clients map it). */
+			if (!on)
+				return fail(err, errlen, "--memory: shared=" ITEM_FMT
+					    " not supported (guest RAM is always shared)",
+					    ITEM_VAL(it));
+		} else if (key_in(it, memory_later, ARRAY_SIZE(memory_later))) {
+			return fail(err, errlen, "--memory: '" ITEM_FMT "' not supported yet",
+				    ITEM_KEY(it));
+		} else {
+			return fail(err, errlen, "--memory: unknown key '" ITEM_FMT "'",
+				    ITEM_KEY(it));
+		}
+	}
+	return OPTIONS_OK;
+}
+
+/* --serial tty|file=PATH|null|off */
+static enum options_result parse_serial(const char *val, struct vm_config *cfg,
+					char *err, size_t errlen)
+{
+	struct keyval_group g;
+	const struct keyval_item *it;
+
+	if (split("serial", val, &g, err, errlen))
+		return OPTIONS_ERROR;
+	for (size_t i = 0; i < g.count; i++) {
+		it = &g.items[i];
+		if (keyval__key_is(it, "iommu") || keyval__key_is(it, "pty") ||
+		    keyval__key_is(it, "socket"))
+			return fail(err, errlen, "--serial: '" ITEM_FMT "' not supported yet",
+				    ITEM_KEY(it));
+		if (!keyval__key_is(it, "tty") && !keyval__key_is(it, "null") &&
+		    !keyval__key_is(it, "off") && !keyval__key_is(it, "file"))
+			return fail(err, errlen, "--serial: unknown key '" ITEM_FMT "'",
+				    ITEM_KEY(it));
+	}
+	/* Every remaining key is a mode; Cloud Hypervisor takes only one. */
+	if (g.count > 1)
+		return fail(err, errlen, "--serial: more than one mode in '%s'", val);
+
+	it = &g.items[0];
+	if (check_arity("serial", it, keyval__key_is(it, "file"), err, errlen))
+		return OPTIONS_ERROR;
+	if (keyval__key_is(it, "tty")) {
+		cfg->serial = SERIAL_TTY;
+	} else if (keyval__key_is(it, "null")) {
+		cfg->serial = SERIAL_NULL;
+	} else if (keyval__key_is(it, "off")) {
+		cfg->serial = SERIAL_OFF;
+	} else {
+		/*
+		 * The path must stay a pointer into argv: without quotes the
+		 * value runs to the end of the argument.  A quoted path would
+		 * need a copy, which vm_config has no room for.
+		 */
+		if (it->quoted)
+			return fail(err, errlen, "--serial: quoted path '\"" ITEM_FMT
+				    "\"' not supported yet", ITEM_VAL(it));
+		cfg->serial = SERIAL_FILE;
+		cfg->serial_path = it->val;
+	}
+	return OPTIONS_OK;
+}
+
+/* --console off: the only mode until there is a virtio-console. */
+static enum options_result parse_console(const char *val, struct vm_config *cfg,
+					 char *err, size_t errlen)
+{
+	static const char *const later[] = { "tty", "pty", "null", "file", "socket", "iommu" };
+	struct keyval_group g;
+
+	if (split("console", val, &g, err, errlen))
+		return OPTIONS_ERROR;
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+
+		if (keyval__key_is(it, "off")) {
+			if (check_arity("console", it, false, err, errlen))
+				return OPTIONS_ERROR;
+			cfg->console_off = true;
+		} else if (key_in(it, later, ARRAY_SIZE(later))) {
+			return fail(err, errlen, "--console: '" ITEM_FMT
+				    "' not supported yet (no virtio-console; only 'off')",
+				    ITEM_KEY(it));
+		} else {
+			return fail(err, errlen, "--console: unknown key '" ITEM_FMT "'",
+				    ITEM_KEY(it));
+		}
+	}
+	return OPTIONS_OK;
+}
+
+static enum options_result parse_vmi_timeout(const char *val, struct vm_config *cfg,
+					     char *err, size_t errlen)
+{
+	uint64_t ms;
+
+	if (keyval__parse_u64(val, strlen(val), &ms))
+		return fail(err, errlen, "--vmi-timeout: invalid number '%s'", val);
+	if (ms < 1 || ms > VMI_TIMEOUT_MAX_MS)
+		return fail(err, errlen, "--vmi-timeout: '%s' out of range (1..%u ms)", val,
+			    VMI_TIMEOUT_MAX_MS);
+	cfg->vmi_timeout_ms = (uint32_t)ms;
+	return OPTIONS_OK;
+}
+
+/* Applies one recognised option with its value (NULL for flags). */
+static enum options_result apply(const struct opt_desc *o, const char *val,
+				 struct vm_config *cfg, char *err, size_t errlen)
+{
+	int level;
+
+	/* Paths and numbers must not be empty; an empty --cmdline is a real choice. */
+	if (val && *val == '\0' && o->id != OPT_CMDLINE)
+		return fail(err, errlen, "--%s: empty value", o->name);
+
+	switch (o->id) {
+	case OPT_KERNEL:
+		cfg->kernel = val;
+		break;
+	case OPT_INITRAMFS:
+		cfg->initramfs = val;
+		break;
+	case OPT_CMDLINE:
+		cfg->cmdline = val; /* its length is checked by the loader */
+		break;
+	case OPT_CPUS:
+		return parse_cpus(val, cfg, err, errlen);
+	case OPT_MEMORY:
+		return parse_memory(val, cfg, err, errlen);
+	case OPT_SERIAL:
+		return parse_serial(val, cfg, err, errlen);
+	case OPT_CONSOLE:
+		return parse_console(val, cfg, err, errlen);
+	case OPT_LOG_LEVEL:
+		level = log_level_parse(val);
+		if (level < 0)
+			return fail(err, errlen,
+				    "--log-level: invalid level '%s' (error|warn|info|debug)", val);
+		cfg->log_level = level;
+		break;
+	case OPT_NO_HOST_QUIRKS:
+		cfg->host_quirks = false;
+		break;
+	case OPT_VMI_SOCKET:
+		cfg->vmi_socket = val;
+		break;
+	case OPT_VMI_TIMEOUT:
+		return parse_vmi_timeout(val, cfg, err, errlen);
+	case OPT_HELP:
+		options__usage(stdout);
+		return OPTIONS_EXIT;
+	case OPT_VERSION:
+		printf("vmscope %s\n", VMSCOPE_VERSION);
+		return OPTIONS_EXIT;
+	case OPT_COUNT:
+		break;
+	}
+	return OPTIONS_OK;
+}
+
+static const struct opt_desc *find_opt(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opt_table); i++)
+		if (strlen(opt_table[i].name) == len && memcmp(opt_table[i].name, name, len) == 0)
+			return &opt_table[i];
+	return NULL;
+}
+
+static bool is_later_opt(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opt_later); i++)
+		if (strlen(opt_later[i]) == len && memcmp(opt_later[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* "-v", "-vv", ...: how many v's, or 0 when arg is something else. */
+static int count_verbose(const char *arg)
+{
+	int n = 0;
+
+	if (arg[0] != '-')
+		return 0;
+	for (arg++; *arg == 'v'; arg++)
+		n++;
+	return *arg == '\0' ? n : 0;
+}
+
+enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
+				   char *err, size_t errlen)
+{
+	bool seen[OPT_COUNT] = { false };
+
+	if (err && errlen)
+		err[0] = '\0';
+	*cfg = (struct vm_config){
+		.cpus_boot = 1,
+		.memory_size = 512 * MiB,
+		.serial = SERIAL_TTY,
+		.log_level = LOG_WARN,
+		.host_quirks = true,
+		.vmi_timeout_ms = 5000,
+	};
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *name, *eq, *val = NULL;
+		const struct opt_desc *o;
+		size_t name_len;
+		enum options_result r;
+		int v;
+
+		if ((v = count_verbose(arg)) > 0) {
+			cfg->log_level = cfg->log_level + v > LOG_DEBUG ? LOG_DEBUG
+								     : cfg->log_level + v;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0) {
+			o = find_opt("help", 4);
+		} else if (strcmp(arg, "-V") == 0) {
+			o = find_opt("version", 7);
+		} else if (arg[0] == '-' && arg[1] == '-' && arg[2] != '\0') {
+			name = arg + 2;
+			eq = strchr(name, '=');
+			name_len = eq ? (size_t)(eq - name) : strlen(name);
+			o = find_opt(name, name_len);
+			if (!o && is_later_opt(name, name_len))
+				return fail(err, errlen, "--%.*s: not supported yet", (int)name_len,
+					    name);
+			if (!o)
+				return fail(err, errlen, "unknown option '--%.*s'", (int)name_len,
+					    name);
+			if (eq && !o->has_value)
+				return fail(err, errlen, "--%s: takes no value", o->name);
+			if (eq) {
+				val = eq + 1;
+			} else if (o->has_value) {
+				/* A following "--option" is not taken as the value. */
+				if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
+					return fail(err, errlen, "--%s: missing value", o->name);
+				val = argv[++i];
+			}
+		} else if (arg[0] == '-' && arg[1] != '\0') {
+			return fail(err, errlen, "unknown option '%s'", arg);
+		} else {
+			return fail(err, errlen, "unexpected argument '%s'", arg);
+		}
+
+		if (seen[o->id])
+			return fail(err, errlen, "--%s: given more than once", o->name);
+		seen[o->id] = true;
+		r = apply(o, val, cfg, err, errlen);
+		if (r != OPTIONS_OK)
+			return r;
+	}
+	return OPTIONS_OK;
+}
+
+void options__usage(FILE *out)
+{
+	fputs("Usage: vmscope [OPTIONS]\n"
+	      "\n"
+	      "Boots a Linux kernel (or the embedded test guest) in a KVM virtual machine\n"
+	      "whose memory and CPUs can be introspected.  Options follow Cloud Hypervisor.\n"
+	      "\n"
+	      "  --kernel PATH              kernel to boot (default: the embedded test guest)\n"
+	      "  --initramfs PATH           initramfs to load\n"
+	      "  --cmdline STRING           kernel command line\n"
+	      "  --cpus boot=N[,max=M]      number of vCPUs (default: boot=1)\n"
+	      "  --memory size=SIZE         guest RAM, with K, M or G suffix (default: size=512M);\n"
+	      "                             a multiple of 4K, at least 2M\n"
+	      "  --serial tty|file=PATH|null|off\n"
+	      "                             where the 8250 serial port goes (default: tty)\n"
+	      "  --console off              the virtio console (only 'off' for now)\n"
+	      "  -v                         more log output; repeat for more\n"
+	      "  --log-level error|warn|info|debug\n"
+	      "                             log threshold (default: warn)\n"
+	      "  --no-host-quirks           do not work around known host KVM quirks\n"
+	      "  --vmi-socket PATH          listen for introspection clients on this socket\n"
+	      "  --vmi-timeout MS           how long a synchronous event waits for its client,\n"
+	      "                             1 to 3600000 (default: 5000)\n"
+	      "  -h, --help                 print this help and exit\n"
+	      "  -V, --version              print the version and exit\n"
+	      "\n"
+	      "Long options take '--opt VALUE' or '--opt=VALUE'.  Other Cloud Hypervisor\n"
+	      "options (--disk, --net, --api-socket, ...) are not supported yet.\n"
+	      "\n"
+	      "Exit status: 0 guest powered off, 1 error, 2 bad command line,\n"
+	      "3 guest triple fault, 4 guest reset, 128+N stopped by signal N;\n"
+	      "a guest using the debug-exit port chooses its own status.\n",
+	      out);
+}
