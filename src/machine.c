@@ -73,6 +73,7 @@ int machine__load(struct vm *vm)
 	};
 	char *linux_cmdline = NULL;
 	char err[512] = "";
+	bool quirks_applied = false;
 	int r = -1;
 
 	if (cfg->kernel) {
@@ -101,11 +102,8 @@ int machine__load(struct vm *vm)
 			log_error("out of memory");
 			goto out;
 		}
-		if (quirks)
-			log_warn("this host's KVM has no hardware virtualization; appending to the "
-				 "kernel command line: %s (--no-host-quirks to not)",
-				 HOST_QUIRKS_LINUX_CMDLINE);
 		req.cmdline = linux_cmdline;
+		quirks_applied = quirks;
 	}
 	if (longmode__write_tables(&vm->map, vm->ram) < 0) {
 		log_error("--memory: too small for the boot page tables");
@@ -115,6 +113,9 @@ int machine__load(struct vm *vm)
 		log_error("%s", err);
 		goto out;
 	}
+	if (quirks_applied)
+		log_warn("this host's KVM has no hardware virtualization; appended to the kernel "
+			 "command line: %s (--no-host-quirks to not)", HOST_QUIRKS_LINUX_CMDLINE);
 	r = 0;
 out:
 	free(linux_cmdline);

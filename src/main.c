@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 	case OPTIONS_EXIT:
 		return 0;
 	case OPTIONS_ERROR:
-		fprintf(stderr, "vmscope: %s\n", err);
+		log_error("%s", err);
 		return EXIT_USAGE;
 	case OPTIONS_OK:
 		break;

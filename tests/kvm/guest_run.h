@@ -1,0 +1,29 @@
+/*
+ * Runs the embedded test guest inside the test process, like the KVM
+ * selftests: the test asserts on the guest's structured reports (ucalls),
+ * never on its console prose.
+ */
+#ifndef VMSCOPE_TESTS_GUEST_RUN_H
+#define VMSCOPE_TESTS_GUEST_RUN_H
+
+#include <stdint.h>
+
+#include "vmscope/testguest.h"
+
+#define GUEST_RUN_MAX_UCALLS 64
+
+struct guest_run {
+	int status;              /* what vmscope would exit with */
+	int stop_reason;         /* enum vm_stop_reason */
+	unsigned nr_ucalls;
+	struct tg_ucall ucalls[GUEST_RUN_MAX_UCALLS];
+	unsigned ucall_vcpu[GUEST_RUN_MAX_UCALLS];
+};
+
+/* Boots the embedded guest with cpus vCPUs and mem_mib MiB; returns 0 or -1. */
+int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out);
+
+/* The first ucall of kind after index *from (then *from moves past it); NULL when none. */
+const struct tg_ucall *guest_run__find(const struct guest_run *r, uint32_t kind, unsigned *from);
+
+#endif
