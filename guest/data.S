@@ -6,13 +6,14 @@
 
 	.section .rodata, "a"
 	.balign 16
-/* null, unused, kernel code 64, kernel data, user data, user code 64 */
+/* null, unused, kernel code 64, kernel data, user code 32, user data, user code 64 */
 	.globl tg_gdt_template
 tg_gdt_template:
 	.quad 0
 	.quad 0
 	.quad 0x00af9a000000ffff
 	.quad 0x00cf92000000ffff
+	.quad 0x00cffa000000ffff
 	.quad 0x00cff2000000ffff
 	.quad 0x00affa000000ffff
 tg_gdt_template_end:

@@ -37,6 +37,22 @@ tg_vectors_end:
 /* [rsp] = vector, error, rip, cs, rflags, rsp, ss */
 tg_exc_common:
 	cld
+	/*
+	 * kvm_pvm quirk: a `syscall` from CPL3 jumps to MSR_LSTAR but stays at
+	 * CPL3 (rcx and r11 are set right), so the fetch of the supervisor-only
+	 * tg_syscall_entry page faults.  Finish the syscall's job: back to the
+	 * user stack, then run tg_syscall_entry at CPL0 with every register as
+	 * a real `syscall` leaves it.  Never taken where `syscall` works.
+	 */
+	cmpq $14, (%rsp)
+	jne 1f
+	cmpq $tg_syscall_entry, 16(%rsp)
+	jne 1f
+	testb $3, 24(%rsp)
+	jz 1f
+	mov 40(%rsp), %rsp
+	jmp tg_syscall_entry
+1:
 	mov %rsp, %rdi
 	and $-16, %rsp
 	call tg_exception

@@ -53,7 +53,7 @@ _Static_assert(TG_LAYOUT_NOTE_ALL_CPUS_64 == TG_NOTE_ALL_CPUS_64, "note type");
 _Static_assert(sizeof(struct tg_task_table) == 16 + TG_MAX_TASKS * 72, "task table layout");
 
 /* From entry.S / data.S. */
-extern const uint64_t tg_gdt_template[6];
+extern const uint64_t tg_gdt_template[TG_GDT_TEMPLATE];
 extern const struct { uint16_t limit; uint64_t base; } __attribute__((packed)) tg_idtr;
 extern uint64_t tg_kernel_pml4[512];
 extern uint64_t tg_task0_pml4[512], tg_task1_pml4[512], tg_task2_pml4[512], tg_task3_pml4[512];
@@ -238,11 +238,11 @@ static void cpu_init(struct tg_percpu *pc, uint32_t cpu, uint32_t ncpus)
 	pc->self = pc;
 	pc->cpu = cpu;
 	pc->ncpus = ncpus;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < TG_GDT_TEMPLATE; i++)
 		pc->gdt[i] = tg_gdt_template[i];
-	pc->gdt[6] = (sizeof(struct tg_tss) - 1) | ((tss & 0xffffff) << 16) |
+	pc->gdt[TG_SEL_TSS >> 3] = (sizeof(struct tg_tss) - 1) | ((tss & 0xffffff) << 16) |
 		     (0x89ULL << 40) | ((tss >> 24) & 0xff) << 56;
-	pc->gdt[7] = tss >> 32;
+	pc->gdt[(TG_SEL_TSS >> 3) + 1] = tss >> 32;
 	pc->tss.ist[0] = (uint64_t)(uintptr_t)&tg_ist_stacks[cpu][TG_KSTACK_SIZE];
 	pc->tss.rsp[0] = (uint64_t)(uintptr_t)&tg_boot_stacks[cpu][TG_KSTACK_SIZE];
 	pc->tss.iomap_base = sizeof(struct tg_tss);
@@ -254,8 +254,8 @@ static void cpu_init(struct tg_percpu *pc, uint32_t cpu, uint32_t ncpus)
 	__asm__ volatile("lidt %0" : : "m"(tg_idtr));
 
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
-	/* sysret: CS = 0x18 + 16 = 0x28|3, SS = 0x18 + 8 = 0x20|3; syscall: CS 0x10, SS 0x18 */
-	wrmsr(MSR_STAR, ((uint64_t)(TG_SEL_KDATA) << 48) | ((uint64_t)TG_SEL_KCODE << 32));
+	/* syscall: CS 0x10, SS 0x18; sysret: CS 0x20 + 16 = 0x33, SS 0x20 + 8 = 0x2b */
+	wrmsr(MSR_STAR, ((uint64_t)(TG_SEL_UCODE32 & ~3) << 48) | ((uint64_t)TG_SEL_KCODE << 32));
 	wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)tg_syscall_entry);
 	wrmsr(MSR_SFMASK, 0x47700); /* TF DF IF IOPL NT AC */
 	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)pc);

@@ -24,13 +24,18 @@
 
 #define TG_KSTACK_SIZE      4096        /* per task and per CPU kernel stacks */
 
-/* GDT selectors (same code/data selectors vmscope boots with). */
-#define TG_SEL_KCODE        0x10
-#define TG_SEL_KDATA        0x18
-#define TG_SEL_UDATA        0x23        /* GDT index 4, RPL 3 */
-#define TG_SEL_UCODE        0x2b        /* GDT index 5, RPL 3 */
-#define TG_SEL_TSS          0x30        /* GDT index 6-7 */
-#define TG_GDT_ENTRIES      8
+/*
+ * GDT selectors: vmscope's boot selectors for the kernel and Linux's layout
+ * for user mode (PVM insists that STAR's user CS is the host's __USER_CS).
+ */
+#define TG_SEL_KCODE        0x10        /* GDT index 2 */
+#define TG_SEL_KDATA        0x18        /* GDT index 3 */
+#define TG_SEL_UCODE32      0x23        /* GDT index 4, RPL 3 (sysret base) */
+#define TG_SEL_UDATA        0x2b        /* GDT index 5, RPL 3 */
+#define TG_SEL_UCODE        0x33        /* GDT index 6, RPL 3 */
+#define TG_SEL_TSS          0x38        /* GDT index 7-8 */
+#define TG_GDT_TEMPLATE     7           /* constant entries before the TSS */
+#define TG_GDT_ENTRIES      10
 
 /* struct tg_percpu offsets used by the syscall entry (checked in kernel.c). */
 #define TG_PC_SELF          0
