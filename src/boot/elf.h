@@ -2,7 +2,11 @@
  * ELF64 x86-64 kernels: a Linux vmlinux, the embedded test guest, any other
  * ELF kernel.  PT_LOAD segments go to their physical addresses (p_paddr);
  * the entry is e_entry (translated through its segment when it is a virtual
- * address) and is entered in 64-bit mode.
+ * address) and is entered in 64-bit mode.  Segments may not touch the first
+ * MiB: the zero page, boot page tables, command line and MP table live there
+ * (boot/layout.h).  For a Linux vmlinux, e_entry is the physical address of
+ * startup_64 (the start of .text, the first PT_LOAD: 0x1000000 on Debian's
+ * 6.1 kernels), so no translation is needed there.
  */
 #ifndef VMSCOPE_BOOT_ELF_H
 #define VMSCOPE_BOOT_ELF_H
