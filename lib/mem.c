@@ -1,0 +1,324 @@
+/*
+ * Guest memory access: physical and virtual reads and writes, zero-copy
+ * mapping, strings and typed reads.  Every guest-physical address passes
+ * mem__lookup before it touches host memory.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "pagewalk.h"
+#include "target.h"
+#include "tcache.h"
+
+#define PAGE_SIZE_4K 4096ULL
+
+uint8_t *mem__lookup(const struct vmscope *vm, uint64_t gpa, uint64_t *avail)
+{
+	const struct vmscope_region *r = vm->regions;
+	unsigned lo = 0, hi = vm->nr_regions;
+
+	/* Last region whose start is <= gpa. */
+	while (hi - lo > 1) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (r[mid].gpa <= gpa)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (lo >= vm->nr_regions || gpa < r[lo].gpa || gpa - r[lo].gpa >= r[lo].size)
+		return NULL;
+	*avail = r[lo].size - (gpa - r[lo].gpa);
+	return r[lo].host + (gpa - r[lo].gpa);
+}
+
+int mem__read_u64(const struct vmscope *vm, uint64_t gpa, uint64_t *out)
+{
+	uint64_t avail;
+	const uint8_t *p = mem__lookup(vm, gpa, &avail);
+
+	if (!p || avail < sizeof(*out))
+		return -EFAULT;
+	/* One 8-byte load on x86-64: a racing guest write is seen whole or not at all. */
+	memcpy(out, p, sizeof(*out));
+	return 0;
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct vmscope_region *x = a, *y = b;
+
+	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+int mem__set_regions(struct vmscope *vm, struct vmscope_region *regions, unsigned n)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (regions[i].size == 0)
+			continue;
+		if (regions[i].gpa + regions[i].size - 1 < regions[i].gpa)
+			return target__fail(vm, -EINVAL,
+					    "memory region at 0x%llx size 0x%llx wraps around",
+					    (unsigned long long)regions[i].gpa,
+					    (unsigned long long)regions[i].size);
+		regions[kept++] = regions[i];
+	}
+	qsort(regions, kept, sizeof(*regions), region_cmp);
+	for (unsigned i = 1; i < kept; i++) {
+		const struct vmscope_region *prev = &regions[i - 1];
+
+		if (regions[i].gpa - prev->gpa < prev->size)
+			return target__fail(vm, -EINVAL,
+					    "memory regions at 0x%llx and 0x%llx overlap",
+					    (unsigned long long)prev->gpa,
+					    (unsigned long long)regions[i].gpa);
+	}
+	free(vm->regions);
+	vm->regions = regions;
+	vm->nr_regions = kept;
+	return 0;
+}
+
+/* ---- Physical memory ------------------------------------------------------ */
+
+int64_t vmscope_read_pa(vmscope_t *vm, uint64_t gpa, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	size_t done = 0;
+
+	if (!vm || (!buf && len))
+		return -EINVAL;
+	if (len > INT64_MAX)
+		return target__fail(vm, -EINVAL, "read_pa: length %zu too large", len);
+	while (done < len) {
+		uint64_t avail, addr = gpa + done;
+		const uint8_t *p;
+		size_t n;
+
+		if (addr < gpa) /* wrapped past the top of the address space */
+			break;
+		p = mem__lookup(vm, addr, &avail);
+		if (!p)
+			break;
+		n = avail < len - done ? avail : len - done;
+		memcpy(out + done, p, n);
+		done += n;
+	}
+	if (done == 0 && len)
+		return target__fail(vm, -EFAULT, "read_pa: 0x%llx is not RAM",
+				    (unsigned long long)gpa);
+	return (int64_t)done;
+}
+
+int64_t vmscope_write_pa(vmscope_t *vm, uint64_t gpa, const void *buf, size_t len)
+{
+	const uint8_t *in = buf;
+	size_t done = 0;
+
+	if (!vm || (!buf && len))
+		return -EINVAL;
+	if (!vm->writable)
+		return target__fail(vm, -EROFS, "write_pa: target is read-only");
+	if (len > INT64_MAX)
+		return target__fail(vm, -EINVAL, "write_pa: length %zu too large", len);
+	while (done < len) {
+		uint64_t avail, addr = gpa + done;
+		uint8_t *p;
+		size_t n;
+
+		if (addr < gpa)
+			break;
+		p = mem__lookup(vm, addr, &avail);
+		if (!p)
+			break;
+		n = avail < len - done ? avail : len - done;
+		tcache__written(vm, addr, n);
+		memcpy(p, in + done, n);
+		done += n;
+	}
+	if (done == 0 && len)
+		return target__fail(vm, -EFAULT, "write_pa: 0x%llx is not RAM",
+				    (unsigned long long)gpa);
+	return (int64_t)done;
+}
+
+void *vmscope_map_pa(vmscope_t *vm, uint64_t gpa, size_t len)
+{
+	uint64_t avail;
+	uint8_t *p;
+
+	if (!vm)
+		return NULL;
+	p = mem__lookup(vm, gpa, &avail);
+	if (!p || len > avail) {
+		target__fail(vm, -EFAULT, "map_pa: [0x%llx, +0x%zx) is not one run of RAM",
+			     (unsigned long long)gpa, len);
+		return NULL;
+	}
+	return p;
+}
+
+/* ---- Virtual memory ------------------------------------------------------- */
+
+int vmscope_translate(vmscope_t *vm, uint64_t cr3, uint64_t gva, unsigned flags, uint64_t *gpa,
+		      uint64_t *page_size)
+{
+	struct pagewalk_result res;
+	bool la57 = flags & VMSCOPE_PAGING_LA57;
+	uint64_t size;
+	int err;
+
+	if (!vm || !gpa)
+		return -EINVAL;
+	if (flags & ~VMSCOPE_PAGING_LA57)
+		return target__fail(vm, -EINVAL, "translate: unknown flags 0x%x", flags);
+	if (tcache__lookup(vm, cr3, gva, la57, gpa, &size)) {
+		if (page_size)
+			*page_size = size;
+		return 0;
+	}
+	err = pagewalk__walk(vm, cr3, gva, la57, &res);
+	if (err)
+		return err;
+	tcache__insert(vm, cr3, gva, la57, &res);
+	*gpa = res.gpa;
+	if (page_size)
+		*page_size = res.page_size;
+	return 0;
+}
+
+void vmscope_flush_tlb(vmscope_t *vm)
+{
+	if (vm)
+		tcache__flush(vm);
+}
+
+/*
+ * Translates gva and returns how many bytes from there (at most want) are
+ * contiguous both virtually and in one region of RAM, with their guest-physical
+ * and host addresses; 0 when gva is unmapped or not backed by RAM.
+ */
+static size_t va_span(vmscope_t *vm, uint64_t cr3, uint64_t gva, size_t want, uint64_t *gpa,
+		      uint8_t **host)
+{
+	uint64_t page_size, avail, n;
+
+	if (vmscope_translate(vm, cr3, gva, 0, gpa, &page_size))
+		return 0;
+	*host = mem__lookup(vm, *gpa, &avail);
+	if (!*host) {
+		target__fail(vm, -EFAULT, "va 0x%llx maps to 0x%llx, which is not RAM",
+			     (unsigned long long)gva, (unsigned long long)*gpa);
+		return 0;
+	}
+	n = page_size - (gva & (page_size - 1));
+	if (n > avail)
+		n = avail;
+	return n < want ? n : want;
+}
+
+/* The address-space walk shared by read_va and write_va. */
+static int64_t copy_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, uint8_t *buf, size_t len,
+		       bool write)
+{
+	size_t done = 0;
+
+	if (len > INT64_MAX)
+		return target__fail(vm, -EINVAL, "va access: length %zu too large", len);
+	while (done < len) {
+		uint64_t gpa, addr = gva + done;
+		uint8_t *host;
+		size_t n;
+
+		if (addr < gva)
+			break;
+		n = va_span(vm, cr3, addr, len - done, &gpa, &host);
+		if (n == 0)
+			break;
+		if (write) {
+			tcache__written(vm, gpa, n);
+			memcpy(host, buf + done, n);
+		} else {
+			memcpy(buf + done, host, n);
+		}
+		done += n;
+	}
+	if (done == 0 && len)
+		return -EFAULT; /* the reason was recorded by the translation */
+	return (int64_t)done;
+}
+
+int64_t vmscope_read_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, void *buf, size_t len)
+{
+	if (!vm || (!buf && len))
+		return -EINVAL;
+	return copy_va(vm, cr3, gva, buf, len, false);
+}
+
+int64_t vmscope_write_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, const void *buf, size_t len)
+{
+	if (!vm || (!buf && len))
+		return -EINVAL;
+	if (!vm->writable)
+		return target__fail(vm, -EROFS, "write_va: target is read-only");
+	return copy_va(vm, cr3, gva, (uint8_t *)buf, len, true);
+}
+
+int64_t vmscope_read_str_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, char *buf, size_t max)
+{
+	size_t done = 0, limit;
+
+	if (!vm || !buf || max == 0)
+		return -EINVAL;
+	if (max - 1 > INT64_MAX)
+		return target__fail(vm, -EINVAL, "read_str_va: max %zu too large", max);
+	limit = max - 1;
+	while (done < limit) {
+		uint64_t gpa, addr = gva + done;
+		const uint8_t *nul;
+		uint8_t *host;
+		size_t n;
+
+		if (addr < gva)
+			break;
+		n = va_span(vm, cr3, addr, limit - done, &gpa, &host);
+		if (n == 0)
+			break;
+		nul = memchr(host, '\0', n);
+		if (nul)
+			n = (size_t)(nul - host);
+		memcpy(buf + done, host, n);
+		done += n;
+		if (nul) {
+			buf[done] = '\0';
+			return (int64_t)done;
+		}
+	}
+	buf[done] = '\0';
+	if (done < limit)
+		return -EFAULT; /* unmapped before the terminator; reason recorded */
+	return (int64_t)done; /* truncated at max - 1 */
+}
+
+int vmscope_read_u32_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, uint32_t *out)
+{
+	int64_t n = vmscope_read_va(vm, cr3, gva, out, sizeof(*out));
+
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(*out) ? 0 : -EFAULT;
+}
+
+int vmscope_read_u64_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, uint64_t *out)
+{
+	int64_t n = vmscope_read_va(vm, cr3, gva, out, sizeof(*out));
+
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(*out) ? 0 : -EFAULT;
+}

@@ -1,0 +1,30 @@
+/*
+ * Guest-physical memory inside the library: the one bounds-checked way from a
+ * guest-physical address to a host pointer, shared by reads, writes and the
+ * page walker.
+ */
+#ifndef LIBVMSCOPE_MEM_H
+#define LIBVMSCOPE_MEM_H
+
+#include <stdint.h>
+
+#include "target.h"
+
+/*
+ * Host address of guest-physical gpa, and in *avail the number of bytes from
+ * there to the end of its region (always >= 1); NULL when gpa is not RAM.
+ * Nothing else in the library turns a guest-physical address into a pointer.
+ */
+uint8_t *mem__lookup(const struct vmscope *vm, uint64_t gpa, uint64_t *avail);
+
+/* Reads the 64-bit little-endian word at gpa (a page-table entry); 0 or -EFAULT. */
+int mem__read_u64(const struct vmscope *vm, uint64_t gpa, uint64_t *out);
+
+/*
+ * Takes over regions[0..n) (malloc'ed), sorts them by gpa, drops empty ones
+ * and checks that none wraps or overlaps another; 0, or -EINVAL with the
+ * reason recorded (the array is then still the caller's to free).
+ */
+int mem__set_regions(struct vmscope *vm, struct vmscope_region *regions, unsigned n);
+
+#endif

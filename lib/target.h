@@ -1,0 +1,75 @@
+/*
+ * What every libvmscope target is made of, live or offline.  Private to the
+ * library: memory access, page walks and the live transport all read it.
+ */
+#ifndef LIBVMSCOPE_TARGET_H
+#define LIBVMSCOPE_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmscope/vmscope.h"
+
+enum vmscope_target_kind { TARGET_LIVE, TARGET_CORE, TARGET_RAW };
+
+/* A run of guest-physical memory backed by host memory we have mapped. */
+struct vmscope_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host; /* where it is mapped in this process */
+};
+
+struct vmscope_tcache; /* the translation cache (tcache.c) */
+struct vmscope_live;   /* the connection to a running hypervisor (live.c) */
+
+struct vmscope {
+	enum vmscope_target_kind kind;
+	bool writable;
+
+	/*
+	 * Guest-physical memory: sorted by gpa, non-overlapping (mem__add_regions
+	 * checks).  regions is malloc'ed; target__free frees it and munmaps
+	 * map_base/map_size when set, so whoever sets them hands them over.
+	 */
+	unsigned nr_regions;
+	struct vmscope_region *regions;
+	void *map_base;  /* the one mapping the regions point into */
+	size_t map_size;
+
+	/*
+	 * vCPU count (live), or CPUs with saved state (core).  saved_regs holds
+	 * nr_vcpus entries for a core dump (malloc'ed, freed by target__free);
+	 * NULL for raw images and live targets.
+	 */
+	unsigned nr_vcpus;
+	struct vmscope_regs *saved_regs;
+
+	struct vmscope_tcache *tcache;
+	struct vmscope_live *live; /* NULL for offline targets */
+
+	char last_error[256];
+};
+
+/* Records a one-line reason for the caller (vmscope_last_error) and returns err. */
+int target__fail(struct vmscope *vm, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Allocates a target with its cache; NULL when out of memory. */
+struct vmscope *target__new(enum vmscope_target_kind kind);
+/* Frees what target__new and the memory side allocated (not the live part). */
+void target__free(struct vmscope *vm);
+/*
+ * For an open or attach that fails: keeps vm's last error for
+ * vmscope_last_error(NULL) on this thread, then target__free.
+ */
+void target__abandon(struct vmscope *vm);
+
+/*
+ * Hooks the live side (live.c) provides; declared weak where they are called
+ * so that an offline-only library links without live.c.
+ *   live__close:    detach (hooks removed, breakpoints restored, resumed),
+ *                   free vm->live; then target__free frees the rest.
+ *   live__get_regs: registers of a paused / held vCPU.
+ */
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * The translation cache: a direct-mapped table from (cr3, 4 KiB virtual page,
+ * la57) to the guest-physical 4 KiB page and the size of the page that maps
+ * it.  A flush bumps a generation number, so it costs O(1) however often the
+ * live side resumes the guest.
+ *
+ * Invalidation on library writes: every table page a cached walk read is
+ * recorded in a small hash set (pt_set).  A write through the library that
+ * touches one of those pages flushes everything.  When the set is full the
+ * cache is flushed before another walk is remembered, so every cached entry's
+ * table pages are always in the set.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagewalk.h"
+#include "target.h"
+#include "tcache.h"
+
+#define TC_BITS 12
+#define TC_SIZE (1u << TC_BITS) /* translations */
+#define PT_SLOTS 1024u           /* open-addressed set of table pages */
+#define PT_MAX (PT_SLOTS / 2)    /* load limit */
+#define PAGE_SHIFT 12
+
+struct tc_entry {
+	uint64_t vpn;    /* gva >> 12, all 52 bits: non-canonical never matches */
+	uint64_t key;    /* cr3 table address | la57 */
+	uint64_t gpa;    /* guest-physical 4 KiB page for vpn */
+	uint32_t gen;    /* valid when equal to tc->gen */
+	uint32_t shift;  /* log2 of the mapping page size */
+};
+
+struct pt_slot {
+	uint64_t frame; /* gpa >> 12 of a table page */
+	uint32_t gen;
+};
+
+struct vmscope_tcache {
+	uint32_t gen;
+	unsigned pt_count;
+	struct tcache_stats stats;
+	struct tc_entry entries[TC_SIZE];
+	struct pt_slot pt[PT_SLOTS];
+};
+
+static inline uint64_t mix(uint64_t x)
+{
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return x ^ (x >> 32);
+}
+
+static inline unsigned tc_index(uint64_t vpn, uint64_t key)
+{
+	/* Consecutive pages of one address space land in consecutive slots. */
+	return (unsigned)(vpn + mix(key)) & (TC_SIZE - 1);
+}
+
+static inline uint64_t tc_key(uint64_t cr3, bool la57)
+{
+	return (cr3 & PAGEWALK_ADDR_MASK) | (la57 ? 1 : 0);
+}
+
+struct vmscope_tcache *tcache__new(void)
+{
+	struct vmscope_tcache *tc = calloc(1, sizeof(*tc));
+
+	if (tc)
+		tc->gen = 1; /* zeroed entries (gen 0) are invalid */
+	return tc;
+}
+
+void tcache__free(struct vmscope_tcache *tc)
+{
+	free(tc);
+}
+
+void tcache__flush(struct vmscope *vm)
+{
+	struct vmscope_tcache *tc = vm->tcache;
+
+	if (!tc)
+		return;
+	tc->stats.flushes++;
+	tc->pt_count = 0;
+	if (++tc->gen == 0) {
+		/* Wrapped: old generations could match again; clear for real. */
+		memset(tc->entries, 0, sizeof(tc->entries));
+		memset(tc->pt, 0, sizeof(tc->pt));
+		tc->gen = 1;
+	}
+}
+
+bool tcache__lookup(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57, uint64_t *gpa,
+		    uint64_t *page_size)
+{
+	struct vmscope_tcache *tc = vm->tcache;
+	uint64_t vpn = gva >> PAGE_SHIFT, key = tc_key(cr3, la57);
+	const struct tc_entry *e = &tc->entries[tc_index(vpn, key)];
+
+	if (e->gen != tc->gen || e->vpn != vpn || e->key != key) {
+		tc->stats.misses++;
+		return false;
+	}
+	tc->stats.hits++;
+	*gpa = e->gpa | (gva & ((1ULL << PAGE_SHIFT) - 1));
+	*page_size = 1ULL << e->shift;
+	return true;
+}
+
+/* Index of frame in the set, or of the empty slot where it would go. */
+static unsigned pt_find(const struct vmscope_tcache *tc, uint64_t frame)
+{
+	unsigned i = (unsigned)mix(frame) & (PT_SLOTS - 1);
+
+	while (tc->pt[i].gen == tc->gen && tc->pt[i].frame != frame)
+		i = (i + 1) & (PT_SLOTS - 1);
+	return i;
+}
+
+static bool pt_contains(const struct vmscope_tcache *tc, uint64_t frame)
+{
+	unsigned i = pt_find(tc, frame);
+
+	return tc->pt[i].gen == tc->gen;
+}
+
+void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+		    const struct pagewalk_result *res)
+{
+	struct vmscope_tcache *tc = vm->tcache;
+	uint64_t vpn = gva >> PAGE_SHIFT, key = tc_key(cr3, la57);
+	struct tc_entry *e;
+	unsigned missing = 0;
+
+	for (unsigned i = 0; i < res->nr_tables; i++)
+		missing += !pt_contains(tc, res->tables[i] >> PAGE_SHIFT);
+	if (tc->pt_count + missing > PT_MAX)
+		tcache__flush(vm);
+	for (unsigned i = 0; i < res->nr_tables; i++) {
+		uint64_t frame = res->tables[i] >> PAGE_SHIFT;
+		unsigned slot = pt_find(tc, frame);
+
+		if (tc->pt[slot].gen != tc->gen) {
+			tc->pt[slot].frame = frame;
+			tc->pt[slot].gen = tc->gen;
+			tc->pt_count++;
+		}
+	}
+
+	e = &tc->entries[tc_index(vpn, key)];
+	e->vpn = vpn;
+	e->key = key;
+	e->gpa = res->gpa & ~((1ULL << PAGE_SHIFT) - 1);
+	e->shift = (uint32_t)__builtin_ctzll(res->page_size);
+	e->gen = tc->gen;
+}
+
+void tcache__written(struct vmscope *vm, uint64_t gpa, uint64_t len)
+{
+	struct vmscope_tcache *tc = vm->tcache;
+	uint64_t first, last;
+
+	if (!tc || tc->pt_count == 0 || len == 0)
+		return;
+	first = gpa >> PAGE_SHIFT;
+	last = (gpa + (len - 1)) >> PAGE_SHIFT;
+	if (gpa + (len - 1) < gpa)
+		last = UINT64_MAX >> PAGE_SHIFT;
+
+	if (last - first < 64) {
+		for (uint64_t f = first;; f++) {
+			if (pt_contains(tc, f)) {
+				tcache__flush(vm);
+				return;
+			}
+			if (f == last)
+				break;
+		}
+		return;
+	}
+	for (unsigned i = 0; i < PT_SLOTS; i++) {
+		if (tc->pt[i].gen == tc->gen && tc->pt[i].frame >= first &&
+		    tc->pt[i].frame <= last) {
+			tcache__flush(vm);
+			return;
+		}
+	}
+}
+
+void tcache__stats(const struct vmscope *vm, struct tcache_stats *st)
+{
+	*st = vm->tcache->stats;
+}
