@@ -77,7 +77,7 @@ struct tg_task_table {
 enum tg_syscall {
 	TG_SYS_WRITE = 1, /* (buf, len): console output; returns len */
 	TG_SYS_YIELD = 2, /* (): let the next task on this vCPU run */
-	TG_SYS_EXIT = 3,  /* (code): end the task */
+	TG_SYS_EXIT = 3,  /* (code, result): end the task, leaving its 64-bit result */
 	TG_SYS_GETID = 4, /* (): the task id */
 };
 
