@@ -10,6 +10,27 @@
 
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_NULL, SERIAL_OFF };
 
+/* The virtio console (hvc0); CONSOLE_OFF is 0 so a zeroed config has none. */
+enum console_mode { CONSOLE_OFF, CONSOLE_TTY, CONSOLE_FILE, CONSOLE_NULL };
+
+#define CONFIG_MAX_DISKS 8
+#define CONFIG_MAX_NETS  4
+#define CONFIG_PATH_MAX  4096
+
+/* --disk path=PATH[,readonly=on|off]: a raw image behind a virtio-blk device. */
+struct disk_config {
+	char path[CONFIG_PATH_MAX];
+	bool readonly;
+};
+
+/* --net tap=[NAME],mac=,ip=,mask=: a virtio-net device on a tap interface. */
+struct net_config {
+	char tap[16];          /* empty: create one and let the kernel name it */
+	uint8_t mac[6];
+	bool have_mac;         /* false: a random locally administered MAC */
+	uint32_t ip, mask;     /* host side of the tap, network byte order; 0: unset */
+};
+
 struct vm_config {
 	const char *kernel;      /* NULL: boot the embedded test guest */
 	const char *initramfs;   /* NULL: none */
@@ -18,11 +39,20 @@ struct vm_config {
 	uint64_t memory_size;    /* --memory size=, bytes, default 512 MiB */
 	enum serial_mode serial; /* --serial, default tty */
 	const char *serial_path; /* --serial file=PATH */
-	bool console_off;        /* --console off (the only value accepted for now) */
+	bool console_off;        /* --console off */
+	enum console_mode console; /* --console, default tty */
+	char console_path[CONFIG_PATH_MAX]; /* --console file=PATH */
+	unsigned nr_disks;       /* --disk, repeatable */
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned nr_nets;        /* --net, repeatable */
+	struct net_config nets[CONFIG_MAX_NETS];
+	bool rng;                /* --rng [src=PATH] */
+	char rng_src[CONFIG_PATH_MAX]; /* default /dev/urandom */
 	int log_level;           /* enum log_level; -v raises it, --log-level sets it */
 	bool host_quirks;        /* false after --no-host-quirks */
 	const char *vmi_socket;  /* --vmi-socket PATH: introspection control socket */
 	uint32_t vmi_timeout_ms; /* --vmi-timeout MS: how long a sync event may wait */
+	bool vmi_wait;           /* --vmi-wait: vCPUs start paused until a client resumes them */
 };
 
 #endif

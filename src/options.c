@@ -38,6 +38,7 @@ enum opt_id {
 	OPT_NO_HOST_QUIRKS,
 	OPT_VMI_SOCKET,
 	OPT_VMI_TIMEOUT,
+	OPT_VMI_WAIT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -61,6 +62,7 @@ static const struct opt_desc opt_table[] = {
 	{ "no-host-quirks", OPT_NO_HOST_QUIRKS, false },
 	{ "vmi-socket", OPT_VMI_SOCKET, true },
 	{ "vmi-timeout", OPT_VMI_TIMEOUT, true },
+	{ "vmi-wait", OPT_VMI_WAIT, false },
 	{ "help", OPT_HELP, false },
 	{ "version", OPT_VERSION, false },
 };
@@ -376,6 +378,9 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 		break;
 	case OPT_VMI_TIMEOUT:
 		return parse_vmi_timeout(val, cfg, err, errlen);
+	case OPT_VMI_WAIT:
+		cfg->vmi_wait = true;
+		break;
 	case OPT_HELP:
 		options__usage(stdout);
 		return OPTIONS_EXIT;
@@ -483,6 +488,8 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 		if (r != OPTIONS_OK)
 			return r;
 	}
+	if (cfg->vmi_wait && !cfg->vmi_socket)
+		return fail(err, errlen, "--vmi-wait: needs --vmi-socket");
 	return OPTIONS_OK;
 }
 
@@ -509,6 +516,8 @@ void options__usage(FILE *out)
 	      "  --vmi-socket PATH          listen for introspection clients on this socket\n"
 	      "  --vmi-timeout MS           how long a synchronous event waits for its client,\n"
 	      "                             1 to 3600000 (default: 5000)\n"
+	      "  --vmi-wait                 start with the vCPUs paused until the client resumes\n"
+	      "                             them (needs --vmi-socket)\n"
 	      "  -h, --help                 print this help and exit\n"
 	      "  -V, --version              print the version and exit\n"
 	      "\n"

@@ -94,6 +94,7 @@ struct vcpu *vcpu__create(struct vm *vm, unsigned id)
 		free(vcpu);
 		return NULL;
 	}
+	vmi__vcpu_init(vcpu);
 	r = vcpu__set_cpuid(vcpu);
 	if (r == 0 && (id == 0 || vm->entry.aps_start_at_entry))
 		r = vcpu__set_entry_state(vcpu);
@@ -155,27 +156,21 @@ static void vcpu__handle_mmio(struct vcpu *vcpu)
 static void vcpu__report_internal_error(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	char bytes[3 * 16 + 1] = "";
-	uint32_t ndata = run->internal.ndata;
+	char bytes[3 * sizeof(run->emulation_failure.insn_bytes) + 1] = "";
+	bool emulation = run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION;
 
-	if (ndata > ARRAY_SIZE(run->internal.data))
-		ndata = ARRAY_SIZE(run->internal.data);
-	/* Emulation failures: data[0] flags, low byte of data[1] the length, then the bytes. */
-	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && ndata >= 3) {
-		const uint8_t *insn = (const uint8_t *)&run->internal.data[2];
-		unsigned len = run->internal.data[1] & 0xff;
-		size_t room = (ndata - 2) * sizeof(uint64_t);
+	/* The bytes are valid only when KVM says so in flags (and ndata covers them). */
+	if (emulation && run->emulation_failure.ndata >= 3 &&
+	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+		unsigned len = run->emulation_failure.insn_size;
 
-		if (len > room)
-			len = (unsigned)room;
-		if (len > 16)
-			len = 16;
+		if (len > sizeof(run->emulation_failure.insn_bytes))
+			len = sizeof(run->emulation_failure.insn_bytes);
 		for (unsigned i = 0; i < len; i++)
-			snprintf(bytes + 3 * i, 4, " %02x", insn[i]);
+			snprintf(bytes + 3 * i, 4, " %02x", run->emulation_failure.insn_bytes[i]);
 	}
 	log_error("vCPU %u: KVM internal error, suberror %u%s at RIP 0x%llx, instruction bytes:%s",
-		  vcpu->id, run->internal.suberror,
-		  run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failed)" : "",
+		  vcpu->id, run->internal.suberror, emulation ? " (emulation failed)" : "",
 		  (unsigned long long)vcpu__rip(vcpu), bytes[0] ? bytes : " unknown");
 }
 
@@ -202,6 +197,8 @@ static void vcpu__dispatch_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	if (vmi__fallback(vcpu))
+		return;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu__handle_io(vcpu);
@@ -248,6 +245,9 @@ static void *vcpu__thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!vm__stopping(vcpu->vm)) {
+		unsigned kind;
+
+		vmi__before_run(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -258,6 +258,13 @@ static void *vcpu__thread(void *arg)
 			break;
 		}
 		atomic_fetch_add_explicit(&vcpu->nr_exits, 1, memory_order_relaxed);
+		/* The introspection hook: one table load and one branch when nobody watches. */
+		kind = vmi__exit_kind(vcpu->run->exit_reason);
+		vcpu->vmi.stats[kind]++;
+		if (unlikely(atomic_load_explicit(&vcpu->vm->vmi.watch_mask, memory_order_relaxed) &
+			     (1u << kind)) &&
+		    vmi__hook(vcpu, kind) == VMI_HANDLED)
+			continue;
 		vcpu__dispatch_exit(vcpu);
 	}
 	return NULL;
@@ -298,4 +305,6 @@ void vcpu__kick(struct vcpu *vcpu)
 	vcpu->run->immediate_exit = 1;
 	if (vcpu->thread_started)
 		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	if (vm__stopping(vcpu->vm))
+		vmi__wake(vcpu);
 }

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmi/vmi.h"
+
 struct vm;
 
 struct vcpu {
@@ -18,6 +20,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	atomic_uint_fast64_t nr_exits;
+	struct vmi_vcpu vmi;
 };
 
 /* Creates vCPU id with CPUID and, when it starts at the entry, 64-bit registers. */

@@ -106,6 +106,10 @@ struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg)
 		r = -errno;
 		goto fail;
 	}
+	step = "introspection";
+	r = vmi__init(vm);
+	if (r < 0)
+		goto fail;
 	step = "devices";
 	r = device__init_all(vm);
 	if (r < 0)
@@ -202,7 +206,7 @@ static int vm__start_vcpus(struct vm *vm)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return vmi__start(vm);
 }
 
 /* The main loop: waits for a stop, a signal or a registered fd, until the VM stops. */
@@ -268,6 +272,7 @@ int vm__run(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i]->thread_started)
 			pthread_join(vm->vcpus[i]->thread, NULL);
+	vmi__shutdown(vm);
 
 	close(sig_fd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -12,6 +12,7 @@
 #include "io.h"
 #include "kvm_host.h"
 #include "memmap.h"
+#include "vmi/vmi.h"
 
 struct vm;
 struct vcpu;
@@ -62,6 +63,8 @@ struct vm {
 
 	unsigned nr_pollfds;
 	struct { int fd; vm_pollfd_fn fn; void *opaque; } pollfds[VM_MAX_POLLFDS];
+
+	struct vmi vmi;         /* introspection (src/vmi/) */
 
 	atomic_int stop_reason; /* enum vm_stop_reason; first writer wins */
 	int stop_status;        /* the process exit status that goes with it */

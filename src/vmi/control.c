@@ -1,0 +1,853 @@
+/*
+ * The control socket (--vmi-socket): one controlling client at a time, on
+ * its own thread.  Attach hands over the guest-RAM memfd, the event-channel
+ * memfd and the eventfds; every later request is parsed by vmi_msg__parse
+ * (msg.c) before anything acts on it.  A client that goes away, hangs past
+ * --vmi-timeout or is told to detach loses all its hooks (vmi__detach).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vmi/msg.h"
+#include "vmi/server.h"
+
+#define EV_SLOTS 256
+#define RSP_SLOTS 16
+
+/* ---- Watch mask, MSR filter, memory slots ----------------------------------- */
+
+void vmi__update_watch(struct vmi_server *srv)
+{
+	unsigned sub = atomic_load(&srv->sub_mask);
+	unsigned mask = sub;
+
+	if (sub & (1u << VMSCOPE_EV_PAGE_WRITE) || srv->nr_prot)
+		mask |= 1u << VMSCOPE_EV_MMIO;
+	if (sub & (1u << VMSCOPE_EV_BREAKPOINT) || srv->nr_bps)
+		mask |= 1u << VMSCOPE_EV_INTERNAL_ERROR;
+	if (srv->usermsr_enabled)
+		mask |= 1u << VMSCOPE_EV_MSR_READ | 1u << VMSCOPE_EV_MSR_WRITE;
+	/* Debug exits always reach the hook: only we turn single-step on. */
+	mask |= 1u << VMSCOPE_EV_SINGLESTEP;
+	atomic_store(&srv->vm->vmi.watch_mask, mask);
+	srv->hdr->watch_mask = sub;
+	srv->hdr->sync_mask = atomic_load(&srv->sync_mask);
+}
+
+int vmi__update_msr_filter(struct vmi_server *srv)
+{
+	static uint8_t deny[1]; /* bit 0 clear: the one MSR of the range is denied */
+	unsigned sub = atomic_load(&srv->sub_mask);
+	struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_ALLOW };
+	uint32_t flags = 0;
+
+	if (!srv->usermsr_enabled)
+		return srv->nr_msrs ? -ENOTSUP : 0;
+	if (sub & (1u << VMSCOPE_EV_MSR_READ))
+		flags |= KVM_MSR_FILTER_READ;
+	if (sub & (1u << VMSCOPE_EV_MSR_WRITE))
+		flags |= KVM_MSR_FILTER_WRITE;
+	for (unsigned i = 0; flags && i < srv->nr_msrs && i < KVM_MSR_FILTER_MAX_RANGES; i++)
+		f.ranges[i] = (struct kvm_msr_filter_range){
+			.flags = flags, .nmsrs = 1, .base = srv->msrs[i], .bitmap = deny,
+		};
+	if (ioctl(srv->vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0)
+		return -errno;
+	return 0;
+}
+
+static int set_slot(struct vmi_server *srv, unsigned slot, uint64_t gpa, uint64_t size,
+		    bool ro)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.flags = ro ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+	};
+
+	if (size) {
+		uint8_t *p = vm__gpa_ptr(srv->vm, gpa, size);
+
+		if (!p)
+			return -EFAULT;
+		r.userspace_addr = (uint64_t)(uintptr_t)p;
+	}
+	return ioctl(srv->vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+/* Lays the RAM out again: protected pages in read-only slots, the rest read-write. */
+int vmi__rebuild_slots(struct vmi_server *srv)
+{
+	const struct memmap *map = &srv->vm->map;
+	unsigned n = 0;
+	int r = 0;
+
+	for (unsigned i = 0; i < srv->nr_slots; i++)
+		set_slot(srv, i, 0, 0, false);
+	for (unsigned i = 0; i < map->nr_regions && r == 0; i++) {
+		uint64_t cur = map->regions[i].gpa, end = cur + map->regions[i].size;
+
+		for (unsigned j = 0; j < srv->nr_prot && r == 0; j++) {
+			uint64_t p = srv->prot[j];
+
+			if (p < cur || p >= end)
+				continue;
+			if (p > cur)
+				r = set_slot(srv, n++, cur, p - cur, false);
+			if (r == 0)
+				r = set_slot(srv, n++, p, 4096, true);
+			cur = p + 4096;
+		}
+		if (r == 0 && cur < end)
+			r = set_slot(srv, n++, cur, end - cur, false);
+	}
+	srv->nr_slots = n;
+	if (r < 0)
+		log_error("vmi: rebuilding the memory slots failed: %s", strerror(-r));
+	return r;
+}
+
+/* ---- Detach -------------------------------------------------------------------- */
+
+void vmi__detach(struct vmi_server *srv, const char *why)
+{
+	struct vm *vm = srv->vm;
+	unsigned nbps, nprot;
+
+	pthread_mutex_lock(&srv->lock);
+	if (!atomic_load(&srv->attached)) {
+		pthread_mutex_unlock(&srv->lock);
+		return;
+	}
+	atomic_store(&srv->attached, false);
+	atomic_store(&srv->sub_mask, 0);
+	atomic_store(&srv->sync_mask, 0);
+	atomic_fetch_add(&srv->gen, 1);
+	nbps = srv->nr_bps;
+	for (unsigned i = 0; i < srv->nr_bps; i++) {
+		uint8_t *p = vm__gpa_ptr(vm, srv->bps[i].gpa, 1);
+
+		if (p && *p == 0xcc)
+			*p = srv->bps[i].orig;
+	}
+	srv->nr_bps = 0;
+	srv->nr_msrs = 0;
+	vmi__update_msr_filter(srv);
+	nprot = srv->nr_prot;
+	if (nprot) {
+		srv->nr_prot = 0;
+		if (vmi__quiesce(srv) == 0) {
+			vmi__rebuild_slots(srv);
+			vmi__unquiesce(srv);
+		} else {
+			/* Writes still reach RAM through the MMIO fallback. */
+			log_error("vmi: could not stop the vCPUs to unprotect pages");
+		}
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		v->vmi.client_ss = false;
+		atomic_store(&v->vmi.dbg_dirty, true);
+		atomic_store(&v->vmi.pause_req, false);
+	}
+	vmi__update_watch(srv);
+	pthread_cond_broadcast(&srv->cond);
+	if (srv->client_fd >= 0)
+		shutdown(srv->client_fd, SHUT_RDWR); /* the control thread closes it */
+	pthread_mutex_unlock(&srv->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vmi__wake(vm->vcpus[i]);
+	log_warn("vmi: client detached (%s): hooks removed, %u breakpoint(s) restored, "
+		 "%u page(s) unprotected, vCPUs resumed", why, nbps, nprot);
+}
+
+/* ---- Requests --------------------------------------------------------------- */
+
+struct reply {
+	struct vmscope_msg_reply_hdr h;
+	uint8_t payload[VMSCOPE_MSG_MAX];
+};
+
+static int send_reply(int fd, struct reply *rp, size_t payload, const int *fds, unsigned nfds)
+{
+	struct iovec iov = { .iov_base = rp, .iov_len = sizeof(rp->h) + payload };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (VMSCOPE_MAX_VCPUS + 3))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	rp->h.hdr.len = (uint32_t)iov.iov_len;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int fail(struct reply *rp, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct reply *rp, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rp->h.error, sizeof(rp->h.error), fmt, ap);
+	va_end(ap);
+	rp->h.status = err;
+	return 0;
+}
+
+static bool vcpu_stopped(struct vcpu *v)
+{
+	return v->vmi.state != VMI_VCPU_RUNNING;
+}
+
+static int do_pause(struct vmi_server *srv, uint32_t which, bool pause, struct reply *rp)
+{
+	struct vm *vm = srv->vm;
+	struct timespec ts;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (which != VMSCOPE_ALL_VCPUS && which != i)
+			continue;
+		atomic_store(&vm->vcpus[i]->vmi.pause_req, pause);
+		if (pause)
+			vcpu__kick(vm->vcpus[i]);
+	}
+	pthread_cond_broadcast(&srv->cond);
+	if (!pause)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	for (;;) {
+		bool all = true;
+
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (which == VMSCOPE_ALL_VCPUS || which == i)
+				all &= vcpu_stopped(vm->vcpus[i]);
+		if (all)
+			return 0;
+		if (vm__stopping(vm))
+			return fail(rp, -ESHUTDOWN, "the VM is stopping");
+		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &ts) == ETIMEDOUT)
+			return fail(rp, -ETIMEDOUT, "vCPUs did not stop within 5 s");
+	}
+}
+
+static int add_protect(struct vmi_server *srv, uint64_t gpa, bool add, struct reply *rp)
+{
+	unsigned i, n = srv->nr_prot;
+	int r;
+
+	for (i = 0; i < n && srv->prot[i] < gpa; i++)
+		;
+	if (add) {
+		if (i < n && srv->prot[i] == gpa)
+			return 0;
+		if (n == VMI_MAX_PROTECTED)
+			return fail(rp, -ENOSPC, "at most %d protected pages", VMI_MAX_PROTECTED);
+		memmove(&srv->prot[i + 1], &srv->prot[i], (n - i) * sizeof(srv->prot[0]));
+		srv->prot[i] = gpa;
+		srv->nr_prot++;
+	} else {
+		if (i == n || srv->prot[i] != gpa)
+			return fail(rp, -ENOENT, "page is not protected");
+		memmove(&srv->prot[i], &srv->prot[i + 1], (n - i - 1) * sizeof(srv->prot[0]));
+		srv->nr_prot--;
+	}
+	r = vmi__quiesce(srv);
+	if (r < 0)
+		return fail(rp, r, "vCPUs did not stop to change the memory slots");
+	r = vmi__rebuild_slots(srv);
+	vmi__unquiesce(srv);
+	vmi__update_watch(srv);
+	return r < 0 ? fail(rp, r, "KVM refused the memory slots") : 0;
+}
+
+static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct reply *rp)
+{
+	struct vm *vm = srv->vm;
+	struct vcpu *v = NULL;
+	int r;
+
+	switch (m->hdr.type) {
+	case VMSCOPE_MSG_GET_REGS:
+	case VMSCOPE_MSG_SINGLESTEP:
+		v = vm->vcpus[m->u.vcpu.vcpu];
+		break;
+	case VMSCOPE_MSG_SET_REGS:
+		v = vm->vcpus[m->u.regs.vcpu];
+		break;
+	case VMSCOPE_MSG_GET_MSR:
+	case VMSCOPE_MSG_SET_MSR:
+		v = vm->vcpus[m->u.msr.vcpu];
+		break;
+	case VMSCOPE_MSG_INJECT:
+		v = vm->vcpus[m->u.inject.vcpu];
+		break;
+	}
+	if (v && m->hdr.type != VMSCOPE_MSG_SINGLESTEP && !vcpu_stopped(v)) {
+		fail(rp, -EBUSY, "vCPU %u is running: pause it first", v->id);
+		return 0;
+	}
+
+	switch (m->hdr.type) {
+	case VMSCOPE_MSG_SUBSCRIBE: {
+		unsigned kind = m->u.subscribe.kind, bit = 1u << kind;
+
+		if (!(srv->caps & bit)) {
+			const char *why = "this host's KVM cannot deliver it";
+
+			if (kind == VMSCOPE_EV_HLT)
+				why = "HLT is handled inside KVM (in-kernel irqchip)";
+			else if (kind == VMSCOPE_EV_HYPERCALL)
+				why = "KVM_CAP_EXIT_HYPERCALL is absent";
+			else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
+				why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
+			fail(rp, -ENOTSUP, "%s", why);
+			return 0;
+		}
+		if (m->u.subscribe.sync && kind == VMSCOPE_EV_SHUTDOWN) {
+			fail(rp, -EINVAL, "shutdown events are asynchronous only");
+			return 0;
+		}
+		atomic_fetch_or(&srv->sub_mask, bit);
+		if (m->u.subscribe.sync)
+			atomic_fetch_or(&srv->sync_mask, bit);
+		else
+			atomic_fetch_and(&srv->sync_mask, ~bit);
+		vmi__update_watch(srv);
+		if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE) {
+			r = vmi__update_msr_filter(srv);
+			if (r < 0)
+				fail(rp, r, "KVM refused the MSR filter");
+		}
+		return 0;
+	}
+	case VMSCOPE_MSG_UNSUBSCRIBE: {
+		unsigned bit = 1u << m->u.subscribe.kind;
+
+		atomic_fetch_and(&srv->sub_mask, ~bit);
+		atomic_fetch_and(&srv->sync_mask, ~bit);
+		vmi__update_watch(srv);
+		vmi__update_msr_filter(srv);
+		return 0;
+	}
+	case VMSCOPE_MSG_PAUSE:
+		do_pause(srv, m->u.vcpu.vcpu, true, rp);
+		return 0;
+	case VMSCOPE_MSG_RESUME:
+		do_pause(srv, m->u.vcpu.vcpu, false, rp);
+		return 0;
+	case VMSCOPE_MSG_GET_REGS: {
+		struct vmscope_msg_regs *out = (void *)rp->payload;
+
+		memset(out, 0, sizeof(*out));
+		out->vcpu = v->id;
+		r = vmi__get_regs(v, &out->regs, true);
+		if (r < 0)
+			fail(rp, r, "KVM_GET_REGS failed");
+		return sizeof(*out);
+	}
+	case VMSCOPE_MSG_SET_REGS:
+		r = vmi__set_regs(v, &m->u.regs.regs, true);
+		if (r < 0)
+			fail(rp, r, "KVM refused the registers");
+		return 0;
+	case VMSCOPE_MSG_GET_MSR:
+	case VMSCOPE_MSG_SET_MSR: {
+		bool write = m->hdr.type == VMSCOPE_MSG_SET_MSR;
+		struct {
+			struct kvm_msrs hdr;
+			struct kvm_msr_entry e;
+		} k = { .hdr.nmsrs = 1, .e.index = m->u.msr.index, .e.data = m->u.msr.value };
+		struct vmscope_msg_msr *out = (void *)rp->payload;
+
+		if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &k) != 1) {
+			fail(rp, -EINVAL, "KVM refused MSR 0x%x", m->u.msr.index);
+			return 0;
+		}
+		*out = m->u.msr;
+		out->value = k.e.data;
+		return sizeof(*out);
+	}
+	case VMSCOPE_MSG_SET_BP: {
+		uint64_t gpa = m->u.gpa.gpa;
+		uint8_t *p = vm__gpa_ptr(vm, gpa, 1);
+
+		if (!vm->host->cap_guest_debug) {
+			fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
+			return 0;
+		}
+		if (vmi__find_bp(srv, gpa)) {
+			fail(rp, -EEXIST, "a breakpoint is already there");
+			return 0;
+		}
+		if (srv->nr_bps == VMI_MAX_BPS) {
+			fail(rp, -ENOSPC, "at most %d breakpoints", VMI_MAX_BPS);
+			return 0;
+		}
+		if (*p == 0xcc) {
+			fail(rp, -EINVAL, "the guest already has an int3 there");
+			return 0;
+		}
+		srv->bps[srv->nr_bps++] = (struct vmi_bp){ .gpa = gpa, .orig = *p };
+		*p = 0xcc;
+		vmi__update_watch(srv);
+		if (!vm->host->emulated)
+			vmi__refresh_dbg(srv);
+		return 0;
+	}
+	case VMSCOPE_MSG_CLEAR_BP: {
+		struct vmi_bp *bp = vmi__find_bp(srv, m->u.gpa.gpa);
+		uint8_t *p = vm__gpa_ptr(vm, m->u.gpa.gpa, 1);
+
+		if (!bp) {
+			fail(rp, -ENOENT, "no breakpoint there");
+			return 0;
+		}
+		if (*p == 0xcc)
+			*p = bp->orig;
+		*bp = srv->bps[--srv->nr_bps];
+		vmi__update_watch(srv);
+		if (!vm->host->emulated)
+			vmi__refresh_dbg(srv);
+		return 0;
+	}
+	case VMSCOPE_MSG_SINGLESTEP:
+		if (!vm->host->cap_guest_debug) {
+			fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
+			return 0;
+		}
+		v->vmi.client_ss = m->u.vcpu.enable;
+		atomic_store(&v->vmi.dbg_dirty, true);
+		vcpu__kick(v);
+		return 0;
+	case VMSCOPE_MSG_PROTECT:
+	case VMSCOPE_MSG_UNPROTECT:
+		if (!vm->host->cap_readonly_mem) {
+			fail(rp, -ENOTSUP, "KVM_CAP_READONLY_MEM is absent");
+			return 0;
+		}
+		add_protect(srv, m->u.gpa.gpa, m->hdr.type == VMSCOPE_MSG_PROTECT, rp);
+		return 0;
+	case VMSCOPE_MSG_INJECT: {
+		struct kvm_vcpu_events ev;
+
+		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+			fail(rp, -errno, "KVM_GET_VCPU_EVENTS failed");
+			return 0;
+		}
+		if (ev.exception.injected || ev.exception.pending) {
+			fail(rp, -EBUSY, "an exception is already pending");
+			return 0;
+		}
+		ev.exception.injected = 1;
+		ev.exception.nr = m->u.inject.vector;
+		ev.exception.has_error_code = m->u.inject.has_error;
+		ev.exception.error_code = m->u.inject.error_code;
+		ev.flags = 0;
+		if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+			fail(rp, -errno, "KVM refused the exception");
+		return 0;
+	}
+	case VMSCOPE_MSG_MSR_WATCH:
+		if (!srv->usermsr_enabled) {
+			fail(rp, -ENOTSUP, "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent");
+			return 0;
+		}
+		srv->nr_msrs = m->u.msr_watch.nr;
+		memcpy(srv->msrs, m->u.msr_watch.index, sizeof(srv->msrs));
+		r = vmi__update_msr_filter(srv);
+		if (r < 0)
+			fail(rp, r, "KVM refused the MSR filter");
+		return 0;
+	}
+	fail(rp, -EINVAL, "unexpected request");
+	return 0;
+}
+
+static void reset_channel(struct vmi_server *srv)
+{
+	for (unsigned i = 0; i < srv->vm->nr_vcpus; i++) {
+		struct vcpu *v = srv->vm->vcpus[i];
+
+		/* Drop what the previous client left: consumer catches up with producer. */
+		__atomic_store_n(&v->vmi.ev->tail, __atomic_load_n(&v->vmi.ev->head, __ATOMIC_ACQUIRE),
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&v->vmi.rsp->head, v->vmi.rsp->tail, __ATOMIC_RELEASE);
+		v->vmi.ev->waiting = v->vmi.rsp->waiting = 0;
+	}
+	srv->hdr->client_waiting = 0;
+}
+
+static void do_attach(struct vmi_server *srv, struct reply *rp)
+{
+	struct vm *vm = srv->vm;
+	struct vmscope_msg_attach_reply *a = (void *)rp->payload;
+	int fds[VMSCOPE_MAX_VCPUS + 3];
+	unsigned nfds = 0;
+	bool paused = true;
+
+	memset(a, 0, sizeof(*a));
+	a->abi_version = VMSCOPE_ABI_VERSION;
+	a->nr_vcpus = vm->nr_vcpus;
+	a->ram_size = vm->map.ram_size;
+	a->chan_size = srv->chan_size;
+	a->nr_regions = vm->map.nr_regions;
+	for (unsigned i = 0; i < vm->map.nr_regions && i < 4; i++) {
+		a->regions[i].gpa = vm->map.regions[i].gpa;
+		a->regions[i].size = vm->map.regions[i].size;
+		a->regions[i].offset = vm->map.regions[i].offset;
+	}
+	a->caps = srv->caps;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		paused &= atomic_load(&vm->vcpus[i]->vmi.pause_req);
+	if (paused)
+		a->flags |= VMSCOPE_ATTACH_PAUSED;
+	if (vm->host->emulated)
+		a->flags |= VMSCOPE_ATTACH_EMULATED;
+	fds[nfds++] = vm->mem_fd;
+	fds[nfds++] = srv->chan_fd;
+	fds[nfds++] = srv->ev_efd;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		fds[nfds++] = vm->vcpus[i]->vmi.rsp_efd;
+	reset_channel(srv);
+	if (send_reply(srv->client_fd, rp, sizeof(*a), fds, nfds) == 0) {
+		atomic_store(&srv->attached, true);
+		log_info("vmi: client attached");
+	}
+}
+
+static void client_gone(struct vmi_server *srv, const char *why)
+{
+	if (atomic_load(&srv->attached))
+		vmi__detach(srv, why);
+	pthread_mutex_lock(&srv->lock);
+	close(srv->client_fd);
+	srv->client_fd = -1;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void on_client(struct vmi_server *srv)
+{
+	uint8_t buf[VMSCOPE_MSG_MAX + 1];
+	struct vmi_msg_limits lim = { .nr_vcpus = srv->vm->nr_vcpus, .map = &srv->vm->map };
+	struct reply rp;
+	struct vmi_msg m;
+	const char *why;
+	size_t payload = 0;
+	ssize_t n;
+	int r;
+
+	n = recv(srv->client_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_gone(srv, n == 0 ? "client closed the connection" : strerror(errno));
+		return;
+	}
+	memset(&rp.h, 0, sizeof(rp.h));
+	r = vmi_msg__parse(buf, (size_t)n > sizeof(buf) ? sizeof(buf) + 1 : (size_t)n, &lim, &m,
+			   &why);
+	rp.h.hdr = m.hdr;
+	if (r < 0) {
+		log_warn("vmi: malformed request (type %u, %zd bytes): %s", m.hdr.type, n, why);
+		fail(&rp, r, "%s", why);
+		send_reply(srv->client_fd, &rp, 0, NULL, 0);
+		return;
+	}
+	if (m.hdr.type == VMSCOPE_MSG_ATTACH) {
+		if (atomic_load(&srv->attached))
+			fail(&rp, -EALREADY, "already attached");
+		else
+			return do_attach(srv, &rp);
+	} else if (!atomic_load(&srv->attached)) {
+		fail(&rp, -ENOTCONN, "attach first");
+	} else if (m.hdr.type == VMSCOPE_MSG_DETACH) {
+		send_reply(srv->client_fd, &rp, 0, NULL, 0);
+		vmi__detach(srv, "client asked to detach");
+		return;
+	} else {
+		pthread_mutex_lock(&srv->lock);
+		payload = handle(srv, &m, &rp);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	send_reply(srv->client_fd, &rp, rp.h.status < 0 ? 0 : payload, NULL, 0);
+}
+
+static void on_listen(struct vmi_server *srv)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct reply rp;
+	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	memset(&rp.h, 0, sizeof(rp.h));
+	rp.h.hdr.type = VMSCOPE_MSG_ATTACH;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != getuid() && cred.uid != 0)) {
+		log_warn("vmi: refusing a client of uid %u", (unsigned)cred.uid);
+		fail(&rp, -EACCES, "permission denied");
+		send_reply(fd, &rp, 0, NULL, 0);
+		close(fd);
+		return;
+	}
+	if (srv->client_fd >= 0) {
+		fail(&rp, -EBUSY, "busy: another client is attached");
+		send_reply(fd, &rp, 0, NULL, 0);
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	srv->client_fd = fd;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void *control_thread(void *arg)
+{
+	struct vmi_server *srv = arg;
+	struct vm *vm = srv->vm;
+
+	while (!vm__stopping(vm)) {
+		struct pollfd pfd[3] = {
+			{ .fd = vm->stop_efd, .events = POLLIN },
+			{ .fd = srv->listen_fd, .events = POLLIN },
+			{ .fd = srv->client_fd, .events = POLLIN },
+		};
+
+		if (poll(pfd, 3, -1) < 0)
+			continue;
+		if (pfd[1].revents & POLLIN)
+			on_listen(srv);
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+			on_client(srv);
+	}
+	return NULL;
+}
+
+/* ---- Set-up ------------------------------------------------------------------ */
+
+static int create_channel(struct vmi_server *srv, unsigned nr_vcpus)
+{
+	size_t ev_area = ALIGN_UP(sizeof(struct vmscope_ring) + EV_SLOTS * sizeof(struct vmscope_event), 4096);
+	size_t rsp_area = ALIGN_UP(sizeof(struct vmscope_ring) + RSP_SLOTS * sizeof(struct vmscope_response), 4096);
+	size_t stride = ev_area + rsp_area;
+	size_t hdr_size = ALIGN_UP(sizeof(struct vmscope_chan_header), 4096);
+
+	srv->chan_size = hdr_size + stride * nr_vcpus;
+	srv->chan_fd = memfd_create("vmscope-vmi-channel", MFD_CLOEXEC);
+	if (srv->chan_fd < 0 || ftruncate(srv->chan_fd, (off_t)srv->chan_size) < 0)
+		return -errno;
+	srv->hdr = mmap(NULL, srv->chan_size, PROT_READ | PROT_WRITE, MAP_SHARED, srv->chan_fd, 0);
+	if (srv->hdr == MAP_FAILED) {
+		srv->hdr = NULL;
+		return -errno;
+	}
+	srv->hdr->magic = VMSCOPE_CHAN_MAGIC;
+	srv->hdr->version = VMSCOPE_ABI_VERSION;
+	srv->hdr->nr_vcpus = nr_vcpus;
+	srv->hdr->ev_slots = EV_SLOTS;
+	srv->hdr->rsp_slots = RSP_SLOTS;
+	srv->hdr->ev_size = sizeof(struct vmscope_event);
+	srv->hdr->rsp_size = sizeof(struct vmscope_response);
+	srv->hdr->vcpu_offset = hdr_size;
+	srv->hdr->vcpu_stride = stride;
+	srv->hdr->rsp_offset = ev_area;
+	srv->hdr->total_size = srv->chan_size;
+	return 0;
+}
+
+static void vmi__cleanup(void *opaque)
+{
+	struct vmi_server *srv = opaque;
+
+	if (srv->client_fd >= 0)
+		close(srv->client_fd);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	if (srv->vm->cfg->vmi_socket)
+		unlink(srv->vm->cfg->vmi_socket);
+	if (srv->hdr)
+		munmap(srv->hdr, srv->chan_size);
+	if (srv->chan_fd >= 0)
+		close(srv->chan_fd);
+	if (srv->ev_efd >= 0)
+		close(srv->ev_efd);
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->cond);
+	srv->vm->vmi.srv = NULL;
+	free(srv);
+}
+
+/* At VM creation (before vCPUs exist): enables what must be enabled early. */
+int vmi__init(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct vmi_server *srv;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	mode_t old;
+
+	if (!cfg->vmi_socket)
+		return 0;
+	if (cfg->cpus_boot > VMSCOPE_MAX_VCPUS) {
+		log_error("--vmi-socket: introspection supports at most %d vCPUs", VMSCOPE_MAX_VCPUS);
+		return -EINVAL;
+	}
+	if (strlen(cfg->vmi_socket) >= sizeof(addr.sun_path)) {
+		log_error("--vmi-socket: path too long");
+		return -ENAMETOOLONG;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->vm = vm;
+	srv->listen_fd = srv->client_fd = srv->chan_fd = srv->ev_efd = -1;
+	srv->timeout_ms = cfg->vmi_timeout_ms ? cfg->vmi_timeout_ms : 5000;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	vm->vmi.srv = srv;
+	if (vm__on_destroy(vm, vmi__cleanup, srv) < 0) {
+		vm->vmi.srv = NULL;
+		free(srv);
+		return -ENOSPC;
+	}
+	srv->nr_slots = vm->map.nr_regions;
+
+	/* Capabilities: what this host can deliver, probed. */
+	srv->caps = 1u << VMSCOPE_EV_IO | 1u << VMSCOPE_EV_MMIO | 1u << VMSCOPE_EV_SHUTDOWN |
+		    1u << VMSCOPE_EV_INTERNAL_ERROR | 1u << VMSCOPE_EV_PAUSE |
+		    1u << VMSCOPE_EV_VCPU_START;
+	if (vm->host->cap_guest_debug)
+		srv->caps |= 1u << VMSCOPE_EV_BREAKPOINT | 1u << VMSCOPE_EV_SINGLESTEP;
+	if (vm->host->cap_readonly_mem)
+		srv->caps |= 1u << VMSCOPE_EV_PAGE_WRITE;
+	if (vm->host->cap_user_space_msr && vm->host->cap_msr_filter) {
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0) {
+			srv->usermsr_enabled = true;
+			srv->caps |= 1u << VMSCOPE_EV_MSR_READ | 1u << VMSCOPE_EV_MSR_WRITE;
+		} else {
+			log_warn("vmi: KVM_CAP_X86_USER_SPACE_MSR: %s; no MSR events", strerror(errno));
+		}
+	}
+	if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_HYPERCALL) & (1 << 12)) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL, .args[0] = 1ULL << 12 };
+
+		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
+			srv->caps |= 1u << VMSCOPE_EV_HYPERCALL;
+	}
+	/* HLT never reaches user space: vm__create always makes an in-kernel irqchip. */
+
+	if (create_channel(srv, cfg->cpus_boot) < 0) {
+		log_error("vmi: cannot create the event channel: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	srv->ev_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->ev_efd < 0)
+		return -errno;
+
+	strcpy(addr.sun_path, cfg->vmi_socket);
+	srv->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (srv->listen_fd < 0)
+		return -errno;
+	unlink(cfg->vmi_socket);
+	old = umask(0177); /* the socket is created 0600 */
+	if (bind(srv->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int e = errno;
+
+		umask(old);
+		log_error("--vmi-socket: cannot bind '%s': %s", cfg->vmi_socket, strerror(e));
+		return -e;
+	}
+	umask(old);
+	if (listen(srv->listen_fd, 4) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Per vCPU, before its thread starts. */
+void vmi__vcpu_init(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	uint8_t *area;
+
+	vcpu->vmi.stats = vcpu->vmi.own_stats;
+	vcpu->vmi.rsp_efd = -1;
+	if (!srv)
+		return;
+	area = (uint8_t *)srv->hdr + srv->hdr->vcpu_offset + srv->hdr->vcpu_stride * vcpu->id;
+	vcpu->vmi.stats = srv->hdr->exits[vcpu->id];
+	vcpu->vmi.ev = (struct vmscope_ring *)area;
+	vcpu->vmi.ev_slots = (struct vmscope_event *)(area + sizeof(struct vmscope_ring));
+	vcpu->vmi.rsp = (struct vmscope_ring *)(area + srv->hdr->rsp_offset);
+	vcpu->vmi.rsp_slots =
+		(struct vmscope_response *)(area + srv->hdr->rsp_offset + sizeof(struct vmscope_ring));
+	vcpu->vmi.rsp_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vcpu->vm->cfg->vmi_wait)
+		atomic_store(&vcpu->vmi.pause_req, true);
+}
+
+/* After the vCPUs are created: starts serving clients. */
+int vmi__start(struct vm *vm)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+	int r;
+
+	if (!srv)
+		return 0;
+	vmi__update_watch(srv);
+	r = pthread_create(&srv->thread, NULL, control_thread, srv);
+	if (r != 0)
+		return -r;
+	srv->thread_started = true;
+	log_info("vmi: listening on %s%s", vm->cfg->vmi_socket,
+		 vm->cfg->vmi_wait ? " (vCPUs wait for a client to resume them)" : "");
+	return 0;
+}
+
+void vmi__shutdown(struct vm *vm)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+
+	if (!srv || !srv->thread_started)
+		return;
+	pthread_join(srv->thread, NULL);
+	srv->thread_started = false;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->vmi.rsp_efd >= 0)
+			close(vm->vcpus[i]->vmi.rsp_efd);
+}

@@ -1,0 +1,814 @@
+/*
+ * The introspection hook: turns watched exits into events, waits for the
+ * client's response when the kind is synchronous, applies it.  Also owns
+ * what the hypervisor does on its own behalf for clients: software
+ * breakpoints (plant, hit, step over, re-plant), MSR exits through the MSR
+ * filter, writes to protected pages (read-only memory slots), and pausing.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vmi/server.h"
+
+#define K(reason, kind) [reason] = (kind)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+#ifdef __clang__
+#pragma GCC diagnostic ignored "-Winitializer-overrides"
+#endif
+const uint8_t vmi_exit_kind[VMI_NR_EXIT_REASONS] = {
+	[0 ... VMI_NR_EXIT_REASONS - 1] = VMSCOPE_STAT_OTHER,
+	K(KVM_EXIT_IO, VMSCOPE_EV_IO),
+	K(KVM_EXIT_MMIO, VMSCOPE_EV_MMIO),
+	K(KVM_EXIT_HLT, VMSCOPE_EV_HLT),
+	K(KVM_EXIT_DEBUG, VMSCOPE_EV_SINGLESTEP),
+	K(KVM_EXIT_HYPERCALL, VMSCOPE_EV_HYPERCALL),
+	K(KVM_EXIT_X86_RDMSR, VMSCOPE_EV_MSR_READ),
+	K(KVM_EXIT_X86_WRMSR, VMSCOPE_EV_MSR_WRITE),
+	K(KVM_EXIT_SHUTDOWN, VMSCOPE_EV_SHUTDOWN),
+	K(KVM_EXIT_INTERNAL_ERROR, VMSCOPE_EV_INTERNAL_ERROR),
+};
+#pragma GCC diagnostic pop
+
+#define SPIN_NS 100000ULL /* spin this long before sleeping (a wake-up costs ~44 us here) */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- Registers ------------------------------------------------------------ */
+
+static void seg_from_kvm(struct vmscope_segment *o, const struct kvm_segment *s)
+{
+	o->base = s->base;
+	o->limit = s->limit;
+	o->selector = s->selector;
+	o->type = s->type;
+	o->flags = (uint8_t)((s->present & 1) | (s->s & 1) << 1 | (s->l & 1) << 2 |
+			     (s->db & 1) << 3 | (s->g & 1) << 4 | (s->unusable & 1) << 5 |
+			     (s->dpl & 3) << 6);
+}
+
+static void seg_to_kvm(struct kvm_segment *s, const struct vmscope_segment *o)
+{
+	s->base = o->base;
+	s->limit = o->limit;
+	s->selector = o->selector;
+	s->type = o->type & 15;
+	s->present = o->flags & 1;
+	s->s = (o->flags >> 1) & 1;
+	s->l = (o->flags >> 2) & 1;
+	s->db = (o->flags >> 3) & 1;
+	s->g = (o->flags >> 4) & 1;
+	s->unusable = (o->flags >> 5) & 1;
+	s->dpl = (o->flags >> 6) & 3;
+}
+
+static void regs_from_kvm(struct vmscope_regs *o, const struct kvm_regs *r)
+{
+	o->rax = r->rax; o->rbx = r->rbx; o->rcx = r->rcx; o->rdx = r->rdx;
+	o->rsi = r->rsi; o->rdi = r->rdi; o->rsp = r->rsp; o->rbp = r->rbp;
+	o->r8 = r->r8; o->r9 = r->r9; o->r10 = r->r10; o->r11 = r->r11;
+	o->r12 = r->r12; o->r13 = r->r13; o->r14 = r->r14; o->r15 = r->r15;
+	o->rip = r->rip; o->rflags = r->rflags;
+}
+
+static void regs_to_kvm(struct kvm_regs *r, const struct vmscope_regs *o)
+{
+	r->rax = o->rax; r->rbx = o->rbx; r->rcx = o->rcx; r->rdx = o->rdx;
+	r->rsi = o->rsi; r->rdi = o->rdi; r->rsp = o->rsp; r->rbp = o->rbp;
+	r->r8 = o->r8; r->r9 = o->r9; r->r10 = o->r10; r->r11 = o->r11;
+	r->r12 = o->r12; r->r13 = o->r13; r->r14 = o->r14; r->r15 = o->r15;
+	r->rip = o->rip; r->rflags = o->rflags | 2;
+}
+
+static void sregs_from_kvm(struct vmscope_regs *o, const struct kvm_sregs *s)
+{
+	o->cr0 = s->cr0; o->cr2 = s->cr2; o->cr3 = s->cr3; o->cr4 = s->cr4;
+	o->cr8 = s->cr8; o->efer = s->efer;
+	seg_from_kvm(&o->cs, &s->cs); seg_from_kvm(&o->ds, &s->ds);
+	seg_from_kvm(&o->es, &s->es); seg_from_kvm(&o->fs, &s->fs);
+	seg_from_kvm(&o->gs, &s->gs); seg_from_kvm(&o->ss, &s->ss);
+	seg_from_kvm(&o->tr, &s->tr); seg_from_kvm(&o->ldt, &s->ldt);
+	o->gdt_base = s->gdt.base; o->gdt_limit = s->gdt.limit;
+	o->idt_base = s->idt.base; o->idt_limit = s->idt.limit;
+}
+
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+static int msr_access(struct vcpu *vcpu, uint32_t index, uint64_t *value, bool write)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = write ? *value : 0 };
+	int r = ioctl(vcpu->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
+
+	if (r < 0)
+		return -errno;
+	if (r != 1)
+		return -EINVAL;
+	if (!write)
+		*value = m.e.data;
+	return 0;
+}
+
+int vmi__get_regs(struct vcpu *vcpu, struct vmscope_regs *out, bool with_msrs)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	memset(out, 0, sizeof(*out));
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	regs_from_kvm(out, &r);
+	sregs_from_kvm(out, &s);
+	if (with_msrs)
+		msr_access(vcpu, MSR_KERNEL_GS_BASE, &out->kernel_gs_base, false);
+	return 0;
+}
+
+int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	regs_to_kvm(&r, in);
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+		return -errno;
+	if (!special)
+		return 0;
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	s.cr0 = in->cr0; s.cr2 = in->cr2; s.cr3 = in->cr3; s.cr4 = in->cr4;
+	s.cr8 = in->cr8; s.efer = in->efer;
+	seg_to_kvm(&s.cs, &in->cs); seg_to_kvm(&s.ds, &in->ds);
+	seg_to_kvm(&s.es, &in->es); seg_to_kvm(&s.fs, &in->fs);
+	seg_to_kvm(&s.gs, &in->gs); seg_to_kvm(&s.ss, &in->ss);
+	seg_to_kvm(&s.tr, &in->tr); seg_to_kvm(&s.ldt, &in->ldt);
+	s.gdt.base = in->gdt_base; s.gdt.limit = in->gdt_limit;
+	s.idt.base = in->idt_base; s.idt.limit = in->idt_limit;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	uint64_t kgs = in->kernel_gs_base;
+	return msr_access(vcpu, MSR_KERNEL_GS_BASE, &kgs, true);
+}
+
+/* 4-level walk through guest memory (KVM_TRANSLATE does not work on every host). */
+static int64_t gva_to_gpa(struct vm *vm, uint64_t cr3, uint64_t gva)
+{
+	uint64_t table = cr3 & 0x000ffffffffff000ULL;
+
+	for (int level = 3; level >= 0; level--) {
+		unsigned idx = (gva >> (12 + 9 * level)) & 511;
+		const uint64_t *pte = vm__gpa_ptr(vm, table + idx * 8, 8);
+		uint64_t e;
+
+		if (!pte)
+			return -1;
+		e = __atomic_load_n(pte, __ATOMIC_RELAXED);
+		if (!(e & 1))
+			return -1;
+		if ((level == 1 || level == 2) && (e & 0x80)) {
+			uint64_t size = 1ULL << (12 + 9 * level);
+
+			return (int64_t)((e & 0x000ffffffffff000ULL & ~(size - 1)) | (gva & (size - 1)));
+		}
+		table = e & 0x000ffffffffff000ULL;
+	}
+	return (int64_t)(table | (gva & 4095));
+}
+
+/* ---- Rings ------------------------------------------------------------------ */
+
+static struct vmscope_event *ev_begin(struct vcpu *vcpu)
+{
+	struct vmscope_ring *ring = vcpu->vmi.ev;
+	uint32_t slots = vcpu->vm->vmi.srv->hdr->ev_slots;
+	uint64_t head = ring->head;
+	uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+
+	if (head - tail >= slots) {
+		__atomic_fetch_add(&ring->overflow, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	return &vcpu->vmi.ev_slots[head & (slots - 1)];
+}
+
+static void ev_publish(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmscope_ring *ring = vcpu->vmi.ev;
+	uint64_t one = 1;
+
+	__atomic_store_n(&ring->head, ring->head + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&srv->hdr->client_waiting, __ATOMIC_RELAXED)) {
+		if (write(srv->ev_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_debug("vmi: event eventfd: %s", strerror(errno));
+	}
+}
+
+static bool rsp_pop(struct vcpu *vcpu, struct vmscope_response *out)
+{
+	struct vmscope_ring *ring = vcpu->vmi.rsp;
+	uint32_t slots = vcpu->vm->vmi.srv->hdr->rsp_slots;
+	uint64_t tail = ring->tail;
+	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+
+	if (head == tail)
+		return false;
+	/* Copy out before releasing the slot: the client may reuse it at once. */
+	memcpy(out, &vcpu->vmi.rsp_slots[tail & (slots - 1)], sizeof(*out));
+	__atomic_store_n(&ring->tail, tail + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/*
+ * Waits for the response to event seq.  Returns 0, or -ENOTCONN (no client
+ * any more), -ETIMEDOUT (the client was detached for it) or -ESHUTDOWN.
+ */
+static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscope_response *out)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmscope_ring *ring = vcpu->vmi.rsp;
+	uint64_t start = now_ns(), deadline = start + (uint64_t)srv->timeout_ms * 1000000ULL;
+
+	for (;;) {
+		uint64_t t;
+
+		while (rsp_pop(vcpu, out)) {
+			if (out->seq == seq)
+				return 0;
+			log_debug("vmi: vCPU %u: dropping a response to seq %llu", vcpu->id,
+				  (unsigned long long)out->seq);
+		}
+		if (!atomic_load(&srv->attached) || atomic_load(&srv->gen) != gen)
+			return -ENOTCONN;
+		if (vm__stopping(vcpu->vm))
+			return -ESHUTDOWN;
+		t = now_ns();
+		if (t >= deadline) {
+			char why[160];
+
+			snprintf(why, sizeof(why),
+				 "client did not answer event %llu of vCPU %u within %u ms",
+				 (unsigned long long)seq, vcpu->id, srv->timeout_ms);
+			vmi__detach(srv, why);
+			return -ETIMEDOUT;
+		}
+		if (t - start < SPIN_NS) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		__atomic_store_n(&ring->waiting, 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&ring->head, __ATOMIC_ACQUIRE) == ring->tail) {
+			struct pollfd pfd[2] = {
+				{ .fd = vcpu->vmi.rsp_efd, .events = POLLIN },
+				{ .fd = vcpu->vm->stop_efd, .events = POLLIN },
+			};
+			uint64_t ms = (deadline - t) / 1000000ULL + 1;
+			uint64_t v;
+
+			if (poll(pfd, 2, (int)(ms > 1000 ? 1000 : ms)) > 0 && (pfd[0].revents & POLLIN))
+				(void)!read(vcpu->vmi.rsp_efd, &v, sizeof(v));
+		}
+		__atomic_store_n(&ring->waiting, 0, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * Sends an event of kind; fill() has filled *ev's kind data.  Returns true
+ * with *rsp filled when a synchronous response came back (false: continue
+ * by default).
+ */
+struct ev_ctx {
+	struct vmscope_event ev;
+	struct vmscope_response rsp;
+	bool have_regs;
+};
+
+static bool vmi__send(struct vcpu *vcpu, unsigned kind, struct ev_ctx *c)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	bool sync = atomic_load_explicit(&srv->sync_mask, memory_order_relaxed) & (1u << kind);
+	unsigned gen = atomic_load(&srv->gen);
+	struct vmscope_event *slot;
+	int r;
+
+	if (!(atomic_load_explicit(&srv->sub_mask, memory_order_relaxed) & (1u << kind)))
+		return false;
+	if (!c->have_regs && vmi__get_regs(vcpu, &c->ev.regs, false) == 0)
+		c->have_regs = true;
+	c->ev.kind = kind;
+	c->ev.vcpu = vcpu->id;
+	c->ev.seq = ++vcpu->vmi.seq;
+	c->ev.flags = sync ? VMSCOPE_EVF_SYNC : 0;
+	slot = ev_begin(vcpu);
+	if (!slot)
+		return false; /* counted in the ring's overflow */
+	memcpy(slot, &c->ev, sizeof(*slot));
+	if (sync) {
+		pthread_mutex_lock(&srv->lock);
+		vcpu->vmi.state = VMI_VCPU_HELD;
+		pthread_cond_broadcast(&srv->cond);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	ev_publish(vcpu);
+	if (!sync)
+		return false;
+	r = rsp_wait(vcpu, c->ev.seq, gen, &c->rsp);
+	pthread_mutex_lock(&srv->lock);
+	vcpu->vmi.state = VMI_VCPU_RUNNING;
+	pthread_mutex_unlock(&srv->lock);
+	if (r < 0)
+		return false;
+	if (c->rsp.flags & ~VMSCOPE_RSP_ALL) {
+		log_warn("vmi: vCPU %u: response with unknown flags 0x%x ignored", vcpu->id,
+			 c->rsp.flags);
+		return false;
+	}
+	if (c->rsp.flags & VMSCOPE_RSP_TOGGLE_SS) {
+		vcpu->vmi.client_ss = !vcpu->vmi.client_ss;
+		atomic_store(&vcpu->vmi.dbg_dirty, true);
+	}
+	return true;
+}
+
+/* Applies SET_REGS from a response (general registers, RIP, RFLAGS). */
+static void apply_regs(struct vcpu *vcpu, const struct ev_ctx *c)
+{
+	struct kvm_regs r;
+
+	regs_to_kvm(&r, &c->rsp.regs);
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+		log_warn("vmi: vCPU %u: setting registers from a response failed: %s", vcpu->id,
+			 strerror(errno));
+}
+
+/* ---- Kinds ------------------------------------------------------------------- */
+
+static enum vmi_verdict hook_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ev_ctx c = { 0 };
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint32_t size = run->io.size;
+
+	if (!range_within(run->io.data_offset, (uint64_t)size * run->io.count,
+			  (uint64_t)vcpu->vm->host->vcpu_mmap_size) || size > 8)
+		return VMI_PASS; /* the device model reports it */
+	c.ev.u.io.port = run->io.port;
+	c.ev.u.io.size = (uint8_t)size;
+	c.ev.u.io.is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	c.ev.u.io.count = run->io.count;
+	if (c.ev.u.io.is_write)
+		memcpy(c.ev.u.io.data, data, size);
+	if (!vmi__send(vcpu, VMSCOPE_EV_IO, &c))
+		return VMI_PASS;
+	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
+		apply_regs(vcpu, &c);
+	if ((c.rsp.flags & VMSCOPE_RSP_SET_DATA) && !c.ev.u.io.is_write) {
+		for (uint32_t i = 0; i < run->io.count; i++)
+			memcpy(data + i * size, c.rsp.data, size);
+		return VMI_HANDLED;
+	}
+	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
+}
+
+static bool page_protected(struct vmi_server *srv, uint64_t page)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&srv->lock);
+	for (unsigned i = 0; i < srv->nr_prot; i++)
+		found |= srv->prot[i] == page;
+	pthread_mutex_unlock(&srv->lock);
+	return found;
+}
+
+/* An MMIO exit at a RAM address: a write to a protected page (or a stale one). */
+static enum vmi_verdict hook_ram_access(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t gpa = run->mmio.phys_addr;
+	uint32_t len = run->mmio.len;
+	uint8_t *p = vm__gpa_ptr(vcpu->vm, gpa, len);
+	struct ev_ctx c = { 0 };
+
+	if (!p || len > 8)
+		return VMI_PASS;
+	if (!run->mmio.is_write) {
+		memcpy(run->mmio.data, p, len);
+		return VMI_HANDLED;
+	}
+	if (page_protected(vcpu->vm->vmi.srv, gpa & ~4095ULL)) {
+		c.ev.u.page_write.gpa = gpa;
+		c.ev.u.page_write.len = len;
+		c.ev.u.page_write.page_gpa = gpa & ~4095ULL;
+		memcpy(c.ev.u.page_write.data, run->mmio.data, len);
+		if (vmi__send(vcpu, VMSCOPE_EV_PAGE_WRITE, &c)) {
+			if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
+				apply_regs(vcpu, &c);
+			if (c.rsp.flags & (VMSCOPE_RSP_DENY | VMSCOPE_RSP_SKIP))
+				return VMI_HANDLED;
+			if (c.rsp.flags & VMSCOPE_RSP_SET_DATA)
+				memcpy(run->mmio.data, c.rsp.data, len);
+		}
+	}
+	memcpy(p, run->mmio.data, len);
+	return VMI_HANDLED;
+}
+
+static enum vmi_verdict hook_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ev_ctx c = { 0 };
+
+	if (run->mmio.len > 8)
+		return VMI_PASS;
+	if (memmap__offset(&vcpu->vm->map, run->mmio.phys_addr, run->mmio.len) >= 0)
+		return hook_ram_access(vcpu);
+	c.ev.u.mmio.gpa = run->mmio.phys_addr;
+	c.ev.u.mmio.len = run->mmio.len;
+	c.ev.u.mmio.is_write = run->mmio.is_write;
+	if (run->mmio.is_write)
+		memcpy(c.ev.u.mmio.data, run->mmio.data, run->mmio.len);
+	if (!vmi__send(vcpu, VMSCOPE_EV_MMIO, &c))
+		return VMI_PASS;
+	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
+		apply_regs(vcpu, &c);
+	if ((c.rsp.flags & VMSCOPE_RSP_SET_DATA) && !run->mmio.is_write) {
+		memcpy(run->mmio.data, c.rsp.data, run->mmio.len);
+		return VMI_HANDLED;
+	}
+	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
+}
+
+static bool msr_watched(struct vmi_server *srv, uint32_t index)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&srv->lock);
+	for (unsigned i = 0; i < srv->nr_msrs; i++)
+		found |= srv->msrs[i] == index;
+	pthread_mutex_unlock(&srv->lock);
+	return found;
+}
+
+static enum vmi_verdict hook_msr(struct vcpu *vcpu, unsigned kind)
+{
+	struct kvm_run *run = vcpu->run;
+	bool write = kind == VMSCOPE_EV_MSR_WRITE;
+	struct ev_ctx c = { 0 };
+	uint64_t value = run->msr.data;
+	bool sent = false;
+
+	if (!write && msr_access(vcpu, run->msr.index, &value, false) < 0)
+		value = 0;
+	if (msr_watched(vcpu->vm->vmi.srv, run->msr.index)) {
+		c.ev.u.msr.index = run->msr.index;
+		c.ev.u.msr.value = value;
+		sent = vmi__send(vcpu, kind, &c);
+	}
+	if (sent && (c.rsp.flags & VMSCOPE_RSP_SET_REGS))
+		apply_regs(vcpu, &c);
+	run->msr.error = 0;
+	if (write) {
+		if (sent && (c.rsp.flags & (VMSCOPE_RSP_DENY | VMSCOPE_RSP_SKIP)))
+			return VMI_HANDLED;
+		if (msr_access(vcpu, run->msr.index, &value, true) < 0)
+			run->msr.error = 1; /* the guest gets the #GP it would have had */
+	} else {
+		if (sent && (c.rsp.flags & VMSCOPE_RSP_SET_DATA))
+			memcpy(&value, c.rsp.data, 8);
+		run->msr.data = value;
+	}
+	return VMI_HANDLED;
+}
+
+struct vmi_bp *vmi__find_bp(struct vmi_server *srv, uint64_t gpa)
+{
+	for (unsigned i = 0; i < srv->nr_bps; i++)
+		if (srv->bps[i].gpa == gpa)
+			return &srv->bps[i];
+	return NULL;
+}
+
+static uint32_t dbg_control(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	uint32_t ctl = 0;
+
+	if (vcpu->vmi.client_ss || vcpu->vmi.stepping_bp)
+		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if (srv && srv->nr_bps && !vcpu->vm->host->emulated)
+		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+	return ctl;
+}
+
+/* A breakpoint of ours was hit at rip (gpa).  Sends the event and steps over it. */
+static enum vmi_verdict bp_hit(struct vcpu *vcpu, struct ev_ctx *c, uint64_t gpa)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	uint64_t rip = c->ev.regs.rip;
+	uint8_t *p;
+
+	c->ev.u.bp.gpa = gpa;
+	c->ev.u.bp.gva = rip;
+	if (vmi__send(vcpu, VMSCOPE_EV_BREAKPOINT, c) && (c->rsp.flags & VMSCOPE_RSP_SET_REGS)) {
+		apply_regs(vcpu, c);
+		if (c->rsp.regs.rip != rip)
+			return VMI_HANDLED; /* the client moved on: nothing to step over */
+	}
+	/* Step over: original byte back, one instruction, then re-plant (see SINGLESTEP). */
+	pthread_mutex_lock(&srv->lock);
+	p = vm__gpa_ptr(vcpu->vm, gpa, 1);
+	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+	if (bp && p) {
+		*p = bp->orig;
+		vcpu->vmi.stepping_bp = true;
+		vcpu->vmi.step_gpa = gpa;
+		atomic_store(&vcpu->vmi.dbg_dirty, true);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return VMI_HANDLED;
+}
+
+static enum vmi_verdict hook_debug(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct kvm_run *run = vcpu->run;
+	struct ev_ctx c = { 0 };
+
+	if (run->debug.arch.exception == 3) { /* hardware KVM, KVM_GUESTDBG_USE_SW_BP */
+		int64_t gpa;
+
+		if (vmi__get_regs(vcpu, &c.ev.regs, false) < 0)
+			return VMI_HANDLED;
+		c.have_regs = true;
+		gpa = gva_to_gpa(vcpu->vm, c.ev.regs.cr3, c.ev.regs.rip);
+		pthread_mutex_lock(&srv->lock);
+		bool ours = gpa >= 0 && vmi__find_bp(srv, (uint64_t)gpa);
+		pthread_mutex_unlock(&srv->lock);
+		if (ours)
+			return bp_hit(vcpu, &c, (uint64_t)gpa);
+		/* Not ours: give the guest its #BP. */
+		struct kvm_vcpu_events ev;
+		if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
+			ev.exception.injected = 1;
+			ev.exception.nr = 3;
+			ev.exception.has_error_code = 0;
+			ev.flags = 0;
+			c.ev.regs.rip++;
+			struct kvm_regs r;
+			if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0) {
+				r.rip++;
+				ioctl(vcpu->fd, KVM_SET_REGS, &r);
+			}
+			ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+		}
+		return VMI_HANDLED;
+	}
+	if (vcpu->vmi.stepping_bp) {
+		pthread_mutex_lock(&srv->lock);
+		uint8_t *p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
+		if (p && vmi__find_bp(srv, vcpu->vmi.step_gpa))
+			*p = 0xcc;
+		vcpu->vmi.stepping_bp = false;
+		atomic_store(&vcpu->vmi.dbg_dirty, true);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	if (vcpu->vmi.client_ss && vmi__send(vcpu, VMSCOPE_EV_SINGLESTEP, &c) &&
+	    (c.rsp.flags & VMSCOPE_RSP_SET_REGS))
+		apply_regs(vcpu, &c);
+	return VMI_HANDLED;
+}
+
+static enum vmi_verdict hook_internal(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct kvm_run *run = vcpu->run;
+	struct ev_ctx c = { 0 };
+	uint32_t ndata = run->internal.ndata;
+
+	if (ndata > ARRAY_SIZE(run->internal.data))
+		ndata = ARRAY_SIZE(run->internal.data);
+	/* Emulation failure: data[1] low byte = length, then the instruction bytes. */
+	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && ndata >= 2 &&
+	    (run->internal.data[1] & 0xff) >= 1 && ((run->internal.data[1] >> 8) & 0xff) == 0xcc &&
+	    vmi__get_regs(vcpu, &c.ev.regs, false) == 0) {
+		int64_t gpa = gva_to_gpa(vcpu->vm, c.ev.regs.cr3, c.ev.regs.rip);
+
+		c.have_regs = true;
+		if (gpa >= 0) {
+			pthread_mutex_lock(&srv->lock);
+			bool ours = vmi__find_bp(srv, (uint64_t)gpa) != NULL;
+			const uint8_t *p = vm__gpa_ptr(vcpu->vm, (uint64_t)gpa, 1);
+			bool gone = p && *p != 0xcc; /* removed since: run the real instruction */
+			pthread_mutex_unlock(&srv->lock);
+			if (ours)
+				return bp_hit(vcpu, &c, (uint64_t)gpa);
+			if (gone)
+				return VMI_HANDLED;
+		}
+	}
+	c.ev.u.internal.suberror = run->internal.suberror;
+	c.ev.u.internal.ndata = ndata;
+	memcpy(c.ev.u.internal.data, run->internal.data, ndata * sizeof(uint64_t));
+	vmi__send(vcpu, VMSCOPE_EV_INTERNAL_ERROR, &c);
+	return VMI_PASS;
+}
+
+static enum vmi_verdict hook_hypercall(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ev_ctx c = { 0 };
+
+	c.ev.u.hypercall.nr = run->hypercall.nr;
+	memcpy(c.ev.u.hypercall.args, run->hypercall.args, sizeof(c.ev.u.hypercall.args));
+	run->hypercall.ret = (uint64_t)-1000; /* -KVM_ENOSYS unless the client says */
+	if (vmi__send(vcpu, VMSCOPE_EV_HYPERCALL, &c)) {
+		if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
+			apply_regs(vcpu, &c);
+		if (c.rsp.flags & VMSCOPE_RSP_SET_DATA)
+			memcpy(&run->hypercall.ret, c.rsp.data, 8);
+	}
+	return VMI_HANDLED;
+}
+
+enum vmi_verdict vmi__hook(struct vcpu *vcpu, unsigned kind)
+{
+	struct ev_ctx c = { 0 };
+
+	if (!vcpu->vm->vmi.srv)
+		return VMI_PASS;
+	switch (kind) {
+	case VMSCOPE_EV_IO:
+		return hook_io(vcpu);
+	case VMSCOPE_EV_MMIO:
+		return hook_mmio(vcpu);
+	case VMSCOPE_EV_SINGLESTEP:
+		return hook_debug(vcpu);
+	case VMSCOPE_EV_INTERNAL_ERROR:
+		return hook_internal(vcpu);
+	case VMSCOPE_EV_MSR_READ:
+	case VMSCOPE_EV_MSR_WRITE:
+		return hook_msr(vcpu, kind);
+	case VMSCOPE_EV_HYPERCALL:
+		return hook_hypercall(vcpu);
+	case VMSCOPE_EV_HLT:
+	case VMSCOPE_EV_SHUTDOWN:
+		vmi__send(vcpu, kind, &c);
+		return VMI_PASS;
+	}
+	return VMI_PASS;
+}
+
+/* Exits that exist only because of us, when the hook did not take them (a race with detach). */
+bool vmi__fallback(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		if (!vcpu->vm->vmi.srv)
+			return false;
+		hook_msr(vcpu, run->exit_reason == KVM_EXIT_X86_WRMSR ? VMSCOPE_EV_MSR_WRITE
+								  : VMSCOPE_EV_MSR_READ);
+		return true;
+	case KVM_EXIT_DEBUG:
+	case KVM_EXIT_INTERNAL_ERROR:
+		return vcpu->vm->vmi.srv && vmi__hook(vcpu, vmi__exit_kind(run->exit_reason)) == VMI_HANDLED;
+	case KVM_EXIT_MMIO:
+		if (run->mmio.len <= 8 &&
+		    memmap__offset(&vcpu->vm->map, run->mmio.phys_addr, run->mmio.len) >= 0) {
+			hook_ram_access(vcpu);
+			return true;
+		}
+		return false;
+	}
+	return false;
+}
+
+/* ---- Pausing ------------------------------------------------------------------- */
+
+static void park(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	bool client = atomic_load(&vcpu->vmi.pause_req);
+	struct ev_ctx c = { 0 };
+
+	if (client) {
+		c.ev.u.pause.reason = vcpu->vmi.started ? 0 : 1;
+		vmi__send(vcpu, VMSCOPE_EV_PAUSE, &c);
+	}
+	pthread_mutex_lock(&srv->lock);
+	vcpu->vmi.state = VMI_VCPU_PARKED;
+	pthread_cond_broadcast(&srv->cond);
+	while ((atomic_load(&vcpu->vmi.pause_req) || atomic_load(&srv->quiesce)) &&
+	       !vm__stopping(vcpu->vm))
+		pthread_cond_wait(&srv->cond, &srv->lock);
+	vcpu->vmi.state = VMI_VCPU_RUNNING;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void vmi__before_run(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+
+	if (!srv)
+		return;
+	if (atomic_load_explicit(&vcpu->vmi.pause_req, memory_order_relaxed) ||
+	    atomic_load_explicit(&srv->quiesce, memory_order_relaxed)) {
+		/* An exit the kernel has not completed yet (I/O in, MSR read) completes first. */
+		park(vcpu);
+	}
+	if (!vcpu->vmi.started) {
+		struct ev_ctx c = { 0 };
+
+		vcpu->vmi.started = true;
+		vmi__send(vcpu, VMSCOPE_EV_VCPU_START, &c);
+		if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
+			apply_regs(vcpu, &c);
+	}
+	if (atomic_exchange(&vcpu->vmi.dbg_dirty, false)) {
+		pthread_mutex_lock(&srv->lock);
+		struct kvm_guest_debug dbg = { .control = dbg_control(vcpu) };
+		pthread_mutex_unlock(&srv->lock);
+		if (dbg.control != vcpu->vmi.dbg_control) {
+			if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+				log_warn("vmi: vCPU %u: KVM_SET_GUEST_DEBUG: %s", vcpu->id,
+					 strerror(errno));
+			else
+				vcpu->vmi.dbg_control = dbg.control;
+		}
+	}
+}
+
+void vmi__wake(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	uint64_t one = 1;
+
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	if (vcpu->vmi.rsp_efd >= 0)
+		(void)!write(vcpu->vmi.rsp_efd, &one, sizeof(one));
+}
+
+void vmi__refresh_dbg(struct vmi_server *srv)
+{
+	for (unsigned i = 0; i < srv->vm->nr_vcpus; i++) {
+		atomic_store(&srv->vm->vcpus[i]->vmi.dbg_dirty, true);
+		vcpu__kick(srv->vm->vcpus[i]);
+	}
+}
+
+int vmi__quiesce(struct vmi_server *srv)
+{
+	struct vm *vm = srv->vm;
+	struct timespec ts;
+
+	atomic_store(&srv->quiesce, true);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu__kick(vm->vcpus[i]);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	for (;;) {
+		bool all = true;
+
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			all &= vm->vcpus[i]->vmi.state != VMI_VCPU_RUNNING;
+		if (all || vm__stopping(vm))
+			return 0;
+		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &ts) == ETIMEDOUT) {
+			vmi__unquiesce(srv);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+void vmi__unquiesce(struct vmi_server *srv)
+{
+	atomic_store(&srv->quiesce, false);
+	pthread_cond_broadcast(&srv->cond);
+}

@@ -1,0 +1,64 @@
+/* Introspection server state shared by hook.c and control.c (private to src/vmi). */
+#ifndef VMSCOPE_VMI_SERVER_H
+#define VMSCOPE_VMI_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmi/vmi.h"
+
+#define VMI_MAX_BPS 64
+#define VMI_MAX_PROTECTED 64
+
+struct vmi_bp {
+	uint64_t gpa;
+	uint8_t orig;
+};
+
+struct vmi_server {
+	struct vm *vm;
+	pthread_mutex_t lock;     /* everything below that is not atomic */
+	pthread_cond_t cond;      /* vCPU state changes; resume */
+	int listen_fd, client_fd;
+	pthread_t thread;
+	bool thread_started;
+
+	int chan_fd;
+	size_t chan_size;
+	struct vmscope_chan_header *hdr;
+	int ev_efd;
+
+	atomic_uint sub_mask;     /* kinds the client subscribed */
+	atomic_uint sync_mask;    /* of which synchronous */
+	atomic_bool attached;
+	atomic_uint gen;          /* bumped at every detach */
+	atomic_bool quiesce;      /* park every vCPU (internal, no PAUSE event) */
+
+	unsigned nr_bps;
+	struct vmi_bp bps[VMI_MAX_BPS];
+	unsigned nr_prot;
+	uint64_t prot[VMI_MAX_PROTECTED]; /* sorted page addresses */
+	unsigned nr_slots;        /* KVM memory slots in use, 0..nr_slots-1 */
+	unsigned nr_msrs;
+	uint32_t msrs[VMSCOPE_MAX_WATCHED_MSRS];
+
+	uint64_t caps;            /* kinds this host can deliver */
+	uint32_t timeout_ms;
+	bool usermsr_enabled;
+};
+
+/* hook.c */
+void vmi__update_watch(struct vmi_server *srv);
+int vmi__get_regs(struct vcpu *vcpu, struct vmscope_regs *out, bool with_msrs);
+int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special);
+int vmi__quiesce(struct vmi_server *srv);   /* lock held; all vCPUs out of KVM_RUN */
+void vmi__unquiesce(struct vmi_server *srv);/* lock held */
+int vmi__rebuild_slots(struct vmi_server *srv); /* lock held, quiesced */
+int vmi__update_msr_filter(struct vmi_server *srv); /* lock held */
+struct vmi_bp *vmi__find_bp(struct vmi_server *srv, uint64_t gpa); /* lock held */
+void vmi__detach(struct vmi_server *srv, const char *why);
+void vmi__refresh_dbg(struct vmi_server *srv);
+
+#endif
