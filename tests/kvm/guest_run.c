@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "boot/layout.h"
+#include "boot/longmode.h"
 #include "kvm_host.h"
 #include "log.h"
 #include "machine.h"
@@ -24,23 +26,18 @@ static void record_ucall(struct vm *vm, struct vcpu *vcpu, const struct tg_ucall
 	pthread_mutex_unlock(&record_lock);
 }
 
-int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out)
+/* Creates a VM, lets load() put a guest in it, runs it to the end. */
+static int run_vm(const struct vm_config *cfg, int (*load)(struct vm *vm, const void *arg),
+		  const void *arg, struct guest_run *out)
 {
-	struct vm_config cfg = {
-		.cpus_boot = cpus,
-		.memory_size = (uint64_t)mem_mib << 20,
-		.serial = SERIAL_NULL,
-		.log_level = LOG_WARN,
-		.host_quirks = true,
-	};
 	struct kvm_host host;
 	struct vm *vm;
 
 	memset(out, 0, sizeof(*out));
 	if (kvm_host__open(&host) < 0)
 		return -1;
-	vm = vm__create(&host, &cfg);
-	if (!vm || machine__load(vm) < 0) {
+	vm = vm__create(&host, cfg);
+	if (!vm || load(vm, arg) < 0) {
 		vm__destroy(vm);
 		kvm_host__close(&host);
 		return -1;
@@ -52,6 +49,67 @@ int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out)
 	vm__destroy(vm);
 	kvm_host__close(&host);
 	return 0;
+}
+
+static int load_configured(struct vm *vm, const void *arg)
+{
+	(void)arg;
+	return machine__load(vm);
+}
+
+struct code {
+	const uint8_t *bytes;
+	size_t len;
+};
+
+static int load_code(struct vm *vm, const void *arg)
+{
+	const struct code *c = arg;
+	void *dst = vm__gpa_ptr(vm, BOOT_KERNEL_DEFAULT, c->len);
+
+	if (!dst || longmode__write_tables(&vm->map, vm->ram) < 0)
+		return -1;
+	memcpy(dst, c->bytes, c->len);
+	vm->entry = (struct boot_entry){ .rip = BOOT_KERNEL_DEFAULT };
+	return 0;
+}
+
+int code_run(const uint8_t *code, size_t len, struct guest_run *out)
+{
+	struct vm_config cfg = {
+		.cpus_boot = 1,
+		.memory_size = 16 << 20,
+		.serial = SERIAL_NULL,
+		.log_level = LOG_ERROR,
+	};
+	struct code c = { code, len };
+
+	return run_vm(&cfg, load_code, &c, out);
+}
+
+bool kvm_host_is_emulated(void)
+{
+	struct kvm_host host;
+	bool emulated;
+
+	if (kvm_host__open(&host) < 0)
+		return false;
+	emulated = host.emulated;
+	kvm_host__close(&host);
+	return emulated;
+}
+
+int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out)
+{
+	struct vm_config cfg = {
+		.cpus_boot = cpus,
+		.memory_size = (uint64_t)mem_mib << 20,
+		.serial = SERIAL_NULL,
+		.log_level = LOG_WARN,
+		.host_quirks = true,
+	};
+
+	return run_vm(&cfg, load_configured, NULL, out);
 }
 
 const struct tg_ucall *guest_run__find(const struct guest_run *r, uint32_t kind, unsigned *from)

@@ -6,6 +6,8 @@
 #ifndef VMSCOPE_TESTS_GUEST_RUN_H
 #define VMSCOPE_TESTS_GUEST_RUN_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmscope/testguest.h"
@@ -22,6 +24,15 @@ struct guest_run {
 
 /* Boots the embedded guest with cpus vCPUs and mem_mib MiB; returns 0 or -1. */
 int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out);
+
+/*
+ * Runs len bytes of 64-bit machine code placed at 1 MiB on one vCPU, entered
+ * in long mode (low 4 GiB identity-mapped); fills status and stop_reason.
+ */
+int code_run(const uint8_t *code, size_t len, struct guest_run *out);
+
+/* True when this host's KVM emulates guest kernel code (kvm_pvm). */
+bool kvm_host_is_emulated(void);
 
 /* The first ucall of kind after index *from (then *from moves past it); NULL when none. */
 const struct tg_ucall *guest_run__find(const struct guest_run *r, uint32_t kind, unsigned *from);
