@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acpi/acpi.h"
 #include "boot/layout.h"
 #include "util.h"
 
@@ -69,6 +70,8 @@ struct boot_params *bootparams__init(const struct boot_request *req, char *err, 
 		bp->e820_table[i].type = ranges[i].type;
 	}
 	bp->e820_entries = (uint8_t)n;
+	/* The ACPI tables (written by src/devices/acpi_pm.c when the VM is created). */
+	bp->acpi_rsdp_addr = ACPI_RSDP_ADDR;
 	return bp;
 }
 
