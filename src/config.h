@@ -52,6 +52,10 @@ struct vm_config {
 	bool host_quirks;        /* false after --no-host-quirks */
 	const char *vmi_socket;  /* --vmi-socket PATH: introspection control socket */
 	uint32_t vmi_timeout_ms; /* --vmi-timeout MS: how long a sync event may wait */
+	char gdb_path[108];      /* --gdb path=SOCKET: GDB stub on a unix socket ("" = none) */
+	uint32_t gdb_tcp_addr;   /* --gdb tcp=ADDR:PORT: IPv4 address, host byte order */
+	uint16_t gdb_tcp_port;   /* 0: no TCP stub */
+	bool gdb_wait;           /* --gdb ...,wait=on (default): vCPUs wait for GDB */
 	bool vmi_wait;           /* --vmi-wait: vCPUs start paused until a client resumes them */
 };
 

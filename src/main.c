@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "exit_status.h"
+#include "gdb/stub.h"
 #include "kvm_host.h"
 #include "log.h"
 #include "machine.h"
@@ -62,6 +63,11 @@ int main(int argc, char **argv)
 		vm__destroy(vm);
 		kvm_host__close(&host);
 		return EXIT_USAGE;
+	}
+	if ((cfg.gdb_path[0] || cfg.gdb_tcp_port) && gdb_stub__start(vm) < 0) {
+		vm__destroy(vm);
+		kvm_host__close(&host);
+		return EXIT_ERROR;
 	}
 	status = vm__run(vm);
 	vm__destroy(vm);

@@ -39,6 +39,7 @@ enum opt_id {
 	OPT_VMI_SOCKET,
 	OPT_VMI_TIMEOUT,
 	OPT_VMI_WAIT,
+	OPT_GDB,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -63,6 +64,7 @@ static const struct opt_desc opt_table[] = {
 	{ "vmi-socket", OPT_VMI_SOCKET, true },
 	{ "vmi-timeout", OPT_VMI_TIMEOUT, true },
 	{ "vmi-wait", OPT_VMI_WAIT, false },
+	{ "gdb", OPT_GDB, true },
 	{ "help", OPT_HELP, false },
 	{ "version", OPT_VERSION, false },
 };
@@ -70,7 +72,7 @@ static const struct opt_desc opt_table[] = {
 /* Cloud Hypervisor options that belong to later work. */
 static const char *const opt_later[] = {
 	"api-socket", "balloon", "debug-console", "device", "disk", "event-monitor",
-	"firmware", "fs", "gdb", "host-data", "landlock", "landlock-rules", "log-file",
+	"firmware", "fs", "host-data", "landlock", "landlock-rules", "log-file",
 	"memory-zone", "net", "numa", "pci-segment", "platform", "pmem", "pvpanic",
 	"rate-limit-group", "restore", "rng", "seccomp", "sgx-epc", "tpm", "user-device",
 	"vdpa", "vsock", "watchdog",
@@ -335,6 +337,65 @@ static enum options_result parse_vmi_timeout(const char *val, struct vm_config *
 	return OPTIONS_OK;
 }
 
+/*
+ * --gdb path=SOCKET[,wait=on|off] or --gdb tcp=ADDR:PORT[,wait=on|off]:
+ * the GDB stub on a unix socket (as Cloud Hypervisor) or a TCP port.
+ */
+static enum options_result parse_gdb(const char *val, struct vm_config *cfg, char *err,
+				     size_t errlen)
+{
+	struct keyval_group g;
+	enum options_result r = split("gdb", val, &g, err, errlen);
+	static char tcp[64];
+
+	if (r != OPTIONS_OK)
+		return r;
+	cfg->gdb_wait = true;
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+
+		if ((r = check_arity("gdb", it, true, err, errlen)) != OPTIONS_OK)
+			return r;
+		if (keyval__key_is(it, "path")) {
+			if (it->val_len == 0)
+				return fail(err, errlen, "--gdb: empty path");
+			if (it->val_len >= 108)
+				return fail(err, errlen, "--gdb: path is longer than a unix socket allows (107)");
+			memcpy(cfg->gdb_path, it->val, it->val_len);
+			cfg->gdb_path[it->val_len] = 0;
+		} else if (keyval__key_is(it, "tcp")) {
+			unsigned a, b, c, d, port;
+			char tail;
+
+			if (it->val_len >= sizeof(tcp))
+				return fail(err, errlen, "--gdb: invalid tcp address '" ITEM_FMT "'", ITEM_VAL(it));
+			memcpy(tcp, it->val, it->val_len);
+			tcp[it->val_len] = 0;
+			if (sscanf(tcp, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &tail) != 5 ||
+			    a > 255 || b > 255 || c > 255 || d > 255 || port == 0 || port > 65535)
+				return fail(err, errlen,
+					    "--gdb: invalid tcp address '%s' (want IPv4:PORT, e.g. 127.0.0.1:1234)",
+					    tcp);
+			cfg->gdb_tcp_addr = (uint32_t)(a << 24 | b << 16 | c << 8 | d);
+			cfg->gdb_tcp_port = (uint16_t)port;
+		} else if (keyval__key_is(it, "wait")) {
+			if (it->val_len == 2 && memcmp(it->val, "on", 2) == 0)
+				cfg->gdb_wait = true;
+			else if (it->val_len == 3 && memcmp(it->val, "off", 3) == 0)
+				cfg->gdb_wait = false;
+			else
+				return fail(err, errlen, "--gdb: wait must be on or off, not '" ITEM_FMT "'",
+					    ITEM_VAL(it));
+		} else {
+			return fail(err, errlen, "--gdb: unknown key '" ITEM_FMT "' (path, tcp, wait)",
+				    ITEM_KEY(it));
+		}
+	}
+	if (!cfg->gdb_path[0] == !cfg->gdb_tcp_port)
+		return fail(err, errlen, "--gdb: give exactly one of path=SOCKET or tcp=ADDR:PORT");
+	return OPTIONS_OK;
+}
+
 /* Applies one recognised option with its value (NULL for flags). */
 static enum options_result apply(const struct opt_desc *o, const char *val,
 				 struct vm_config *cfg, char *err, size_t errlen)
@@ -381,6 +442,8 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 	case OPT_VMI_WAIT:
 		cfg->vmi_wait = true;
 		break;
+	case OPT_GDB:
+		return parse_gdb(val, cfg, err, errlen);
 	case OPT_HELP:
 		options__usage(stdout);
 		return OPTIONS_EXIT;
@@ -518,6 +581,9 @@ void options__usage(FILE *out)
 	      "                             1 to 3600000 (default: 5000)\n"
 	      "  --vmi-wait                 start with the vCPUs paused until the client resumes\n"
 	      "                             them (needs --vmi-socket)\n"
+	      "  --gdb path=SOCKET|tcp=ADDR:PORT[,wait=on|off]\n"
+	      "                             GDB remote stub on a unix socket or a TCP port; the\n"
+	      "                             guest waits for the debugger unless wait=off\n"
 	      "  -h, --help                 print this help and exit\n"
 	      "  -V, --version              print the version and exit\n"
 	      "\n"

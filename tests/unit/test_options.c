@@ -397,10 +397,42 @@ static void test_unknown_and_positional(void **state)
 	ERR("--help", "takes no value", "--help=1");
 }
 
+static void test_gdb(void **state)
+{
+	(void)state;
+	OK("--gdb", "path=/tmp/vmscope-gdb.sock");
+	assert_string_equal(cfg.gdb_path, "/tmp/vmscope-gdb.sock");
+	assert_int_equal(cfg.gdb_tcp_port, 0);
+	assert_true(cfg.gdb_wait);
+	OK("--gdb=tcp=127.0.0.1:1234,wait=off");
+	assert_string_equal(cfg.gdb_path, "");
+	assert_int_equal(cfg.gdb_tcp_port, 1234);
+	assert_int_equal(cfg.gdb_tcp_addr, 0x7f000001);
+	assert_false(cfg.gdb_wait);
+	OK("--gdb", "path=/s,wait=on");
+	assert_true(cfg.gdb_wait);
+	OK("--kernel", "k");
+	assert_string_equal(cfg.gdb_path, "");
+	assert_int_equal(cfg.gdb_tcp_port, 0);
+	ERR("--gdb", "exactly one of path=SOCKET or tcp=ADDR:PORT", "--gdb", "wait=off");
+	ERR("--gdb", "exactly one of", "--gdb", "path=/s,tcp=127.0.0.1:1");
+	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=127.0.0.1");
+	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=127.0.0.1:0");
+	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=127.0.0.1:65536");
+	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=localhost:1234");
+	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=1.2.3.4:5x");
+	ERR("--gdb", "wait must be on or off", "--gdb", "path=/s,wait=maybe");
+	ERR("--gdb", "unknown key 'port'", "--gdb", "port=1");
+	ERR("--gdb", "needs a value", "--gdb", "path");
+	ERR("--gdb", "longer than a unix socket allows", "--gdb",
+	    "path=/0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "01234567890123456789012345678901234567890123456789");
+}
+
 static void test_later_options(void **state)
 {
 	static const char *const later[] = {
-		"disk", "net", "api-socket", "gdb", "rng", "fs", "pmem", "device", "vsock",
+		"disk", "net", "api-socket", "rng", "fs", "pmem", "device", "vsock",
 		"numa", "watchdog", "platform", "balloon", "seccomp", "landlock",
 		"event-monitor", "restore", "tpm", "sgx-epc", "pvpanic",
 	};
@@ -621,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_missing_and_empty),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_unknown_and_positional),
+		cmocka_unit_test(test_gdb),
 		cmocka_unit_test(test_later_options),
 		cmocka_unit_test(test_cloud_hypervisor_seed),
 		cmocka_unit_test(test_everything_at_once),

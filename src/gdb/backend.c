@@ -1,0 +1,630 @@
+/*
+ * The stub's debugging backend: the vCPU-side hooks (park, claim our exits)
+ * and the gdb_target_ops the session calls.  Registers and guest memory go
+ * through the vCPU fds and vm__gpa_ptr(); guest virtual addresses are
+ * translated by walking the page tables of the vCPU GDB has selected.
+ *
+ * Breakpoints are int3 bytes planted in guest memory.  On hardware KVM, #BP
+ * exits as KVM_EXIT_DEBUG with KVM_GUESTDBG_USE_SW_BP; on kvm_pvm (guest CPL0
+ * emulated) an int3 ends KVM_RUN as an emulation failure with the 0xcc byte
+ * and RIP still at the int3: both are recognised here, for our own
+ * breakpoints only.  Hardware breakpoints and watchpoints are refused when
+ * KVM_CAP_GUEST_DEBUG_HW_BPS is 0, with the reason shown in GDB.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exit_status.h"
+#include "gdb/stub_impl.h"
+#include "kvm_host.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define PTE_ADDR 0x000ffffffffff000ULL
+
+struct gdb_stub *gdb_stub_active;
+
+/* ---- vCPU side ----------------------------------------------------------------- */
+
+void gdb_stub__before_run_slow(struct gdb_stub *st, struct vcpu *vcpu)
+{
+	unsigned id = vcpu->id;
+	uint32_t want;
+
+	if (id >= GDB_MAX_VCPUS || vcpu->vm != st->vm)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->vcpus[id] = vcpu;
+	while ((st->halt || st->act[id] == GDB_ACT_STOP) && !vm__stopping(vcpu->vm)) {
+		struct timespec ts;
+
+		if (!st->parked[id]) {
+			st->parked[id] = true;
+			pthread_cond_broadcast(&st->cond);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&st->cond, &st->lock, &ts);
+	}
+	st->parked[id] = false;
+	want = st->dbg_want[id];
+	pthread_mutex_unlock(&st->lock);
+	if (vm__stopping(vcpu->vm)) {
+		pthread_mutex_lock(&st->ops_lock); /* let a packet in progress finish */
+		pthread_mutex_unlock(&st->ops_lock);
+		return;
+	}
+
+	if (want != st->dbg_set[id]) {
+		struct kvm_guest_debug dbg = { .control = want };
+
+		if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+			log_warn("gdb: vCPU %u: KVM_SET_GUEST_DEBUG(0x%x): %s", id, want,
+				 strerror(errno));
+		else
+			st->dbg_set[id] = want;
+	}
+}
+
+/* Guest-physical address of gva under cr3 (4- or 5-level paging); -1 when unmapped. */
+static int64_t gva_to_gpa(struct vm *vm, const struct kvm_sregs *sregs, uint64_t gva)
+{
+	uint64_t table = sregs->cr3 & PTE_ADDR;
+	int levels = (sregs->cr4 & (1u << 12)) ? 5 : 4;
+
+	if (!(sregs->cr0 & (1u << 31)))
+		return (int64_t)gva; /* paging off */
+	for (int level = levels - 1; level >= 0; level--) {
+		unsigned idx = (gva >> (12 + 9 * level)) & 511;
+		const uint64_t *pte = vm__gpa_ptr(vm, table + idx * 8, 8);
+		uint64_t e;
+
+		if (!pte)
+			return -1;
+		e = __atomic_load_n(pte, __ATOMIC_RELAXED);
+		if (!(e & 1))
+			return -1;
+		if ((level == 1 || level == 2) && (e & 0x80)) {
+			uint64_t size = 1ULL << (12 + 9 * level);
+
+			return (int64_t)((e & PTE_ADDR & ~(size - 1)) | (gva & (size - 1)));
+		}
+		table = e & PTE_ADDR;
+	}
+	return (int64_t)(table | (gva & 4095));
+}
+
+static struct gdb_bp *find_bp_gpa(struct gdb_stub *st, uint64_t gpa)
+{
+	for (unsigned i = 0; i < st->nr_bps; i++)
+		if (st->bps[i].gpa == gpa)
+			return &st->bps[i];
+	return NULL;
+}
+
+void gdb_stub__request_stop(struct gdb_stub *st, const struct gdb_stop *why)
+{
+	uint64_t one = 1;
+	bool first;
+
+	pthread_mutex_lock(&st->lock);
+	first = !st->halt;
+	if (first) {
+		st->halt = true;
+		st->stop = *why;
+		st->stop_pending = true;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (!first)
+		return;
+	if (write(st->event_fd, &one, sizeof(one)) < 0)
+		log_warn("gdb: cannot signal a stop: %s", strerror(errno));
+	for (unsigned i = 0; i < st->nr_vcpus; i++) {
+		struct vcpu *v = __atomic_load_n(&st->vcpus[i], __ATOMIC_ACQUIRE);
+
+		if (v)
+			vcpu__kick(v);
+	}
+}
+
+/* Is the vCPU at one of our int3s?  (RIP is at the int3 on both kinds of host.) */
+static bool at_our_bp(struct gdb_stub *st, struct vcpu *vcpu, bool *gone)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	int64_t gpa;
+	bool ours = false;
+
+	*gone = false;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return false;
+	gpa = gva_to_gpa(vcpu->vm, &sregs, regs.rip);
+	if (gpa < 0)
+		return false;
+	pthread_mutex_lock(&st->lock);
+	ours = find_bp_gpa(st, (uint64_t)gpa) != NULL;
+	if (!ours) {
+		/* A breakpoint we removed while this vCPU was on its way out. */
+		const uint8_t *p = vm__gpa_ptr(vcpu->vm, (uint64_t)gpa, 1);
+
+		*gone = p && *p != 0xcc && st->nr_bp_hits > 0;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ours;
+}
+
+bool gdb_stub__exit_slow(struct gdb_stub *st, struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned id = vcpu->id;
+	struct gdb_stop stop = { .vcpu = id };
+	bool gone;
+
+	if (id >= GDB_MAX_VCPUS || vcpu->vm != st->vm)
+		return false;
+	switch (run->exit_reason) {
+	case KVM_EXIT_DEBUG:
+		if (run->debug.arch.exception == 3) {
+			if (!at_our_bp(st, vcpu, &gone))
+				return false; /* someone else's (the introspection core's) */
+			stop.kind = GDB_STOP_SWBREAK;
+			__atomic_fetch_add(&st->nr_bp_hits, 1, __ATOMIC_RELAXED);
+			gdb_stub__request_stop(st, &stop);
+			return true;
+		}
+		pthread_mutex_lock(&st->lock);
+		if (st->act[id] != GDB_ACT_STEP) {
+			pthread_mutex_unlock(&st->lock);
+			return false;
+		}
+		st->act[id] = GDB_ACT_STOP;
+		st->dbg_want[id] &= ~(uint32_t)KVM_GUESTDBG_SINGLESTEP;
+		pthread_mutex_unlock(&st->lock);
+		stop.kind = GDB_STOP_STEP;
+		__atomic_fetch_add(&st->nr_steps, 1, __ATOMIC_RELAXED);
+		gdb_stub__request_stop(st, &stop);
+		return true;
+	case KVM_EXIT_INTERNAL_ERROR: {
+		uint32_t ndata = run->internal.ndata;
+
+		if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION || ndata < 2 ||
+		    (run->internal.data[1] & 0xff) < 1 || ((run->internal.data[1] >> 8) & 0xff) != 0xcc)
+			return false;
+		if (!at_our_bp(st, vcpu, &gone))
+			return gone; /* gone: run the real instruction again */
+		stop.kind = GDB_STOP_SWBREAK;
+		__atomic_fetch_add(&st->nr_bp_hits, 1, __ATOMIC_RELAXED);
+		gdb_stub__request_stop(st, &stop);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* ---- Waiting for the vCPUs (server thread, lock held) ------------------------- */
+
+int gdb_stub__wait_parked(struct gdb_stub *st)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	for (;;) {
+		bool all = true;
+
+		for (unsigned i = 0; i < st->nr_vcpus; i++)
+			all &= st->parked[i];
+		if (all || vm__stopping(st->vm))
+			return 0;
+		if (pthread_cond_timedwait(&st->cond, &st->lock, &ts) == ETIMEDOUT)
+			return -ETIMEDOUT;
+	}
+}
+
+static uint32_t bp_flags(struct gdb_stub *st)
+{
+	/* kvm_pvm reports int3 as an emulation failure whatever the flags say. */
+	return st->nr_bps && !st->vm->host->emulated ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP
+						     : 0;
+}
+
+void gdb_stub__release(struct gdb_stub *st)
+{
+	pthread_mutex_lock(&st->lock);
+	for (unsigned i = 0; i < st->nr_bps; i++) {
+		uint8_t *p = vm__gpa_ptr(st->vm, st->bps[i].gpa, 1);
+
+		if (p && *p == 0xcc)
+			*p = st->bps[i].orig;
+	}
+	st->nr_bps = 0;
+	for (unsigned i = 0; i < st->nr_vcpus; i++) {
+		st->act[i] = GDB_ACT_CONT;
+		st->dbg_want[i] = 0;
+	}
+	st->halt = false;
+	st->stop_pending = false;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* ---- Target operations (server thread; every vCPU parked) --------------------- */
+
+static struct vcpu *vcpu_of(struct gdb_stub *st, unsigned id)
+{
+	return id < st->nr_vcpus ? __atomic_load_n(&st->vcpus[id], __ATOMIC_ACQUIRE) : NULL;
+}
+
+static unsigned op_nr_vcpus(void *t)
+{
+	return ((struct gdb_stub *)t)->nr_vcpus;
+}
+
+static int op_get_regs(void *t, unsigned id, struct gdb_regs *g)
+{
+	struct vcpu *v = vcpu_of(t, id);
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_fpu f;
+	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
+		.h.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE,
+	};
+	const struct kvm_segment *segs[6];
+
+	if (!v)
+		return -ESRCH;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	memset(g, 0, sizeof(*g));
+	g->gpr[0] = r.rax; g->gpr[1] = r.rbx; g->gpr[2] = r.rcx; g->gpr[3] = r.rdx;
+	g->gpr[4] = r.rsi; g->gpr[5] = r.rdi; g->gpr[6] = r.rbp; g->gpr[7] = r.rsp;
+	g->gpr[8] = r.r8; g->gpr[9] = r.r9; g->gpr[10] = r.r10; g->gpr[11] = r.r11;
+	g->gpr[12] = r.r12; g->gpr[13] = r.r13; g->gpr[14] = r.r14; g->gpr[15] = r.r15;
+	g->rip = r.rip;
+	g->eflags = (uint32_t)r.rflags;
+	segs[GDB_CS] = &s.cs; segs[GDB_SS] = &s.ss; segs[GDB_DS] = &s.ds;
+	segs[GDB_ES] = &s.es; segs[GDB_FS] = &s.fs; segs[GDB_GS] = &s.gs;
+	for (int i = 0; i < 6; i++)
+		g->seg[i] = segs[i]->selector;
+	g->fs_base = s.fs.base;
+	g->gs_base = s.gs.base;
+	g->cr0 = s.cr0; g->cr2 = s.cr2; g->cr3 = s.cr3; g->cr4 = s.cr4; g->cr8 = s.cr8;
+	g->efer = s.efer;
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
+		g->k_gs_base = m.e.data;
+	if (ioctl(v->fd, KVM_GET_FPU, &f) == 0) {
+		uint32_t tag = 0;
+
+		for (int i = 0; i < 8; i++) {
+			memcpy(g->st[i], f.fpr[i], 10);
+			tag |= ((f.ftwx >> i) & 1 ? 0u : 3u) << (2 * i); /* abridged -> full */
+		}
+		g->fctrl = f.fcw; g->fstat = f.fsw; g->ftag = tag;
+		g->fioff = (uint32_t)f.last_ip; g->fiseg = (uint32_t)(f.last_ip >> 32);
+		g->fooff = (uint32_t)f.last_dp; g->foseg = (uint32_t)(f.last_dp >> 32);
+		g->fop = f.last_opcode;
+		memcpy(g->xmm, f.xmm, sizeof(g->xmm));
+		g->mxcsr = f.mxcsr;
+	}
+	return 0;
+}
+
+static int op_set_regs(void *t, unsigned id, const struct gdb_regs *g)
+{
+	struct vcpu *v = vcpu_of(t, id);
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_fpu f;
+	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
+		.h.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE,
+	};
+
+	if (!v)
+		return -ESRCH;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	r.rax = g->gpr[0]; r.rbx = g->gpr[1]; r.rcx = g->gpr[2]; r.rdx = g->gpr[3];
+	r.rsi = g->gpr[4]; r.rdi = g->gpr[5]; r.rbp = g->gpr[6]; r.rsp = g->gpr[7];
+	r.r8 = g->gpr[8]; r.r9 = g->gpr[9]; r.r10 = g->gpr[10]; r.r11 = g->gpr[11];
+	r.r12 = g->gpr[12]; r.r13 = g->gpr[13]; r.r14 = g->gpr[14]; r.r15 = g->gpr[15];
+	r.rip = g->rip;
+	r.rflags = (r.rflags & ~0xffffffffULL) | g->eflags | 2;
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		return -errno;
+	/* Selectors are shown, not changed: loading one needs its descriptor. */
+	if (s.fs.base != g->fs_base || s.gs.base != g->gs_base || s.cr0 != g->cr0 ||
+	    s.cr2 != g->cr2 || s.cr3 != g->cr3 || s.cr4 != g->cr4 || s.cr8 != g->cr8 ||
+	    s.efer != g->efer) {
+		s.fs.base = g->fs_base; s.gs.base = g->gs_base;
+		s.cr0 = g->cr0; s.cr2 = g->cr2; s.cr3 = g->cr3; s.cr4 = g->cr4; s.cr8 = g->cr8;
+		s.efer = g->efer;
+		if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+			return -errno;
+	}
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1 && m.e.data != g->k_gs_base) {
+		m.e.data = g->k_gs_base;
+		if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+			return -EIO;
+	}
+	if (ioctl(v->fd, KVM_GET_FPU, &f) == 0) {
+		struct kvm_fpu n = f;
+		uint8_t ftwx = 0;
+
+		for (int i = 0; i < 8; i++) {
+			memcpy(n.fpr[i], g->st[i], 10);
+			if (((g->ftag >> (2 * i)) & 3) != 3)
+				ftwx |= (uint8_t)(1u << i);
+		}
+		n.fcw = (uint16_t)g->fctrl; n.fsw = (uint16_t)g->fstat; n.ftwx = ftwx;
+		n.last_opcode = (uint16_t)g->fop;
+		n.last_ip = (uint64_t)g->fiseg << 32 | g->fioff;
+		n.last_dp = (uint64_t)g->foseg << 32 | g->fooff;
+		memcpy(n.xmm, g->xmm, sizeof(n.xmm));
+		n.mxcsr = g->mxcsr;
+		if (memcmp(&n, &f, sizeof(n)) != 0 && ioctl(v->fd, KVM_SET_FPU, &n) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Copies between buf and guest virtual memory, page by page, until an unmapped page. */
+static long access_mem(struct gdb_stub *st, unsigned id, uint64_t va, void *buf, size_t len,
+		       bool write)
+{
+	struct vcpu *v = vcpu_of(st, id);
+	struct kvm_sregs s;
+	size_t done = 0;
+
+	if (!v)
+		return -ESRCH;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	while (done < len) {
+		uint64_t a = va + done;
+		size_t n = 4096 - (a & 4095);
+		int64_t gpa = gva_to_gpa(st->vm, &s, a);
+		uint8_t *p;
+
+		if (n > len - done)
+			n = len - done;
+		if (gpa < 0 || !(p = vm__gpa_ptr(st->vm, (uint64_t)gpa, n)))
+			break;
+		if (write)
+			memcpy(p, (const uint8_t *)buf + done, n);
+		else
+			memcpy((uint8_t *)buf + done, p, n);
+		done += n;
+	}
+	return done ? (long)done : -EFAULT;
+}
+
+static long op_read_mem(void *t, unsigned id, uint64_t va, void *buf, size_t len)
+{
+	return access_mem(t, id, va, buf, len, false);
+}
+
+static long op_write_mem(void *t, unsigned id, uint64_t va, const void *buf, size_t len)
+{
+	return access_mem(t, id, va, (void *)buf, len, true);
+}
+
+static void set_bp_flags(struct gdb_stub *st)
+{
+	uint32_t f = bp_flags(st);
+
+	for (unsigned i = 0; i < st->nr_vcpus; i++)
+		st->dbg_want[i] = (st->dbg_want[i] & KVM_GUESTDBG_SINGLESTEP) | f |
+				  (st->dbg_want[i] & KVM_GUESTDBG_SINGLESTEP ? KVM_GUESTDBG_ENABLE : 0);
+}
+
+static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va, uint64_t kind,
+			const char **why)
+{
+	struct gdb_stub *st = t;
+	struct vcpu *v = vcpu_of(st, id);
+	struct kvm_sregs s;
+	struct gdb_bp *bp;
+	int64_t gpa;
+	uint8_t *p;
+
+	(void)kind;
+	if (type != GDB_BP_SW) {
+		if (st->vm->host->cap_guest_debug_hw_bps <= 0) {
+			*why = "hardware breakpoints and watchpoints are not available: this host's KVM "
+			       "reports KVM_CAP_GUEST_DEBUG_HW_BPS = 0 (use 'break', not 'hbreak'; "
+			       "watchpoints cannot be offered)";
+			log_warn("gdb: refused a hardware %s: KVM_CAP_GUEST_DEBUG_HW_BPS is 0 on this host",
+				 type == GDB_BP_HW ? "breakpoint" : "watchpoint");
+		} else {
+			*why = "hardware breakpoints and watchpoints are not implemented by vmscope yet";
+		}
+		return -EOPNOTSUPP;
+	}
+	if (!v)
+		return -ESRCH;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	gpa = gva_to_gpa(st->vm, &s, va);
+	if (gpa < 0 || !(p = vm__gpa_ptr(st->vm, (uint64_t)gpa, 1)))
+		return -EFAULT;
+	pthread_mutex_lock(&st->lock);
+	bp = find_bp_gpa(st, (uint64_t)gpa);
+	if (bp) {
+		bp->refs++;
+	} else if (st->nr_bps == GDB_STUB_MAX_BPS) {
+		pthread_mutex_unlock(&st->lock);
+		return -ENOSPC;
+	} else {
+		bp = &st->bps[st->nr_bps++];
+		bp->gva = va;
+		bp->gpa = (uint64_t)gpa;
+		bp->orig = *p;
+		bp->refs = 1;
+		*p = 0xcc;
+		set_bp_flags(st);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+static int op_remove_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va, uint64_t kind)
+{
+	struct gdb_stub *st = t;
+	int r = -ENOENT;
+
+	(void)id;
+	(void)kind;
+	if (type != GDB_BP_SW)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&st->lock);
+	/* By the address GDB planted it at: the page tables may have changed since. */
+	for (unsigned i = 0; i < st->nr_bps; i++) {
+		struct gdb_bp *bp = &st->bps[i];
+		uint8_t *p;
+
+		if (bp->gva != va)
+			continue;
+		if (--bp->refs == 0) {
+			p = vm__gpa_ptr(st->vm, bp->gpa, 1);
+			if (p && *p == 0xcc)
+				*p = bp->orig;
+			*bp = st->bps[--st->nr_bps];
+			set_bp_flags(st);
+		}
+		r = 0;
+		break;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+static int op_resume(void *t, const enum gdb_action *acts)
+{
+	struct gdb_stub *st = t;
+
+	pthread_mutex_lock(&st->lock);
+	for (unsigned i = 0; i < st->nr_vcpus; i++) {
+		st->act[i] = acts[i];
+		st->dbg_want[i] = bp_flags(st);
+		if (acts[i] == GDB_ACT_STEP)
+			st->dbg_want[i] |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	}
+	st->halt = false;
+	st->stop_pending = false;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+static void op_interrupt(void *t)
+{
+	struct gdb_stub *st = t;
+	struct gdb_stop stop = { .kind = GDB_STOP_INTERRUPT, .vcpu = st->g_vcpu };
+
+	__atomic_fetch_add(&st->nr_interrupts, 1, __ATOMIC_RELAXED);
+	gdb_stub__request_stop(st, &stop);
+}
+
+static void op_detach(void *t)
+{
+	gdb_stub__release(t);
+}
+
+static void op_kill(void *t)
+{
+	struct gdb_stub *st = t;
+
+	log_info("gdb: killed by the debugger");
+	vm__stop(st->vm, VM_STOP_SIGNAL, EXIT_SIGNAL_BASE + 9);
+	gdb_stub__release(st);
+}
+
+static int op_monitor(void *t, const char *cmd, char *out, size_t outsz)
+{
+	struct gdb_stub *st = t;
+	size_t o = 0;
+
+#define OUT(...) do { int n_ = snprintf(out + o, outsz - o, __VA_ARGS__); \
+		if (n_ > 0) o += (size_t)n_ < outsz - o ? (size_t)n_ : outsz - o - 1; } while (0)
+	if (strcmp(cmd, "help") == 0) {
+		OUT("vmscope monitor commands:\n"
+		    "  stats              exits per vCPU and the stub's counters\n"
+		    "  phys ADDR [LEN]    hex dump of guest-physical memory (LEN <= 256)\n"
+		    "  host               what this host's KVM offers the debugger\n");
+		return 0;
+	}
+	if (strcmp(cmd, "stats") == 0) {
+		for (unsigned i = 0; i < st->nr_vcpus; i++) {
+			struct vcpu *v = vcpu_of(st, i);
+
+			OUT("vCPU %u: %llu exits\n", i,
+			    v ? (unsigned long long)atomic_load(&v->nr_exits) : 0ULL);
+		}
+		OUT("gdb: %llu breakpoint hits, %llu single-steps, %llu interrupts, %u breakpoints set\n",
+		    (unsigned long long)st->nr_bp_hits, (unsigned long long)st->nr_steps,
+		    (unsigned long long)st->nr_interrupts, st->nr_bps);
+		return 0;
+	}
+	if (strcmp(cmd, "host") == 0) {
+		OUT("KVM: %s; software breakpoints: yes (%s); single-step: KVM_GUESTDBG_SINGLESTEP; "
+		    "hardware breakpoints/watchpoints: %d\n",
+		    st->vm->host->emulated ? "kvm_pvm (guest CPL0 emulated, CPL3 native)" : "hardware",
+		    st->vm->host->emulated ? "int3 at CPL0 seen as an emulation failure; "
+					     "CPL3 breakpoints cannot be intercepted"
+					   : "KVM_GUESTDBG_USE_SW_BP",
+		    st->vm->host->cap_guest_debug_hw_bps);
+		return 0;
+	}
+	if (strncmp(cmd, "phys ", 5) == 0) {
+		unsigned long long addr, len = 64;
+		const uint8_t *p;
+		int n = sscanf(cmd + 5, "%llx %llx", &addr, &len);
+
+		if (n < 1 || len == 0 || len > 256) {
+			OUT("usage: phys ADDR [LEN], hex, LEN <= 0x100\n");
+			return -EINVAL;
+		}
+		p = vm__gpa_ptr(st->vm, addr, len);
+		if (!p) {
+			OUT("0x%llx+0x%llx is not guest RAM\n", addr, len);
+			return -EFAULT;
+		}
+		for (unsigned long long i = 0; i < len; i++) {
+			if (i % 16 == 0)
+				OUT("%016llx:", addr + i);
+			OUT(" %02x", p[i]);
+			if (i % 16 == 15 || i + 1 == len)
+				OUT("\n");
+		}
+		return 0;
+	}
+#undef OUT
+	return -ENOENT;
+}
+
+const struct gdb_target_ops gdb_stub_ops = {
+	.nr_vcpus = op_nr_vcpus,
+	.get_regs = op_get_regs,
+	.set_regs = op_set_regs,
+	.read_mem = op_read_mem,
+	.write_mem = op_write_mem,
+	.insert_bp = op_insert_bp,
+	.remove_bp = op_remove_bp,
+	.resume = op_resume,
+	.interrupt = op_interrupt,
+	.detach = op_detach,
+	.kill = op_kill,
+	.monitor = op_monitor,
+};
