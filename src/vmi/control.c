@@ -624,8 +624,15 @@ static void on_listen(struct vmi_server *srv)
 		return;
 	}
 	if (srv->client_fd >= 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint8_t buf[VMSCOPE_MSG_MAX];
+
+		/* Read its request first: closing on unread data would reset the connection. */
+		if (poll(&pfd, 1, 200) == 1 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= (ssize_t)sizeof(rp.h.hdr))
+			memcpy(&rp.h.hdr, buf, sizeof(rp.h.hdr));
 		fail(&rp, -EBUSY, "busy: another client is attached");
 		send_reply(fd, &rp, 0, NULL, 0);
+		shutdown(fd, SHUT_WR);
 		close(fd);
 		return;
 	}

@@ -1,0 +1,507 @@
+/*
+ * vmscope-ctl: a command-line client of a running vmscope (--vmi-socket),
+ * built on libvmscope.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmscope/testguest.h"
+#include "vmscope/vmscope.h"
+
+#ifndef VMSCOPE_GUEST_ELF_INSTALLED
+#define VMSCOPE_GUEST_ELF_INSTALLED "/usr/local/libexec/vmscope/vmscope-guest.elf"
+#endif
+#ifndef VMSCOPE_GUEST_ELF_BUILD
+#define VMSCOPE_GUEST_ELF_BUILD ""
+#endif
+
+static const char *sock_path;
+static const char *guest_elf;
+static int json;
+static uint64_t cr3_opt;
+static int have_cr3;
+static unsigned vcpu_opt;
+static vmscope_t *g_vm;
+
+static void usage(FILE *f)
+{
+	fputs("Usage: vmscope-ctl --socket PATH [options] COMMAND [ARGS]\n"
+	      "Commands:\n"
+	      "  pause | resume                 stop or restart all vCPUs (--vcpu N: one)\n"
+	      "  regs                           registers of --vcpu N (default 0; pauses briefly)\n"
+	      "  read ADDR LEN                  hex dump; physical, or virtual with --cr3 X\n"
+	      "  write ADDR HEXBYTES            write bytes; physical, or virtual with --cr3 X\n"
+	      "  translate CR3 VA               virtual to physical\n"
+	      "  break ADDR                     breakpoint (virtual with --cr3), print hits\n"
+	      "  events [KIND...]               stream events (default: all async kinds); --json\n"
+	      "  stats                          exit counts by kind, per vCPU\n"
+	      "  tasks                          the test guest's task table (--guest-elf PATH)\n"
+	      "Options: --socket PATH, --vcpu N, --cr3 X, --json, --count N, --timeout MS,\n"
+	      "         --guest-elf PATH\n", f);
+}
+
+static int die_vm(const char *what, int r)
+{
+	fprintf(stderr, "vmscope-ctl: %s: %s\n", what,
+		g_vm && vmscope_last_error(g_vm)[0] ? vmscope_last_error(g_vm) : strerror(-r));
+	return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return (errno || *end || !*s) ? -1 : 0;
+}
+
+static void hexdump(uint64_t addr, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 16) {
+		printf("%016" PRIx64 ": ", addr + i);
+		for (size_t j = i; j < i + 16; j++) {
+			if (j < n)
+				printf("%02x ", p[j]);
+			else
+				printf("   ");
+		}
+		printf(" ");
+		for (size_t j = i; j < i + 16 && j < n; j++)
+			putchar(p[j] >= 32 && p[j] < 127 ? p[j] : '.');
+		putchar('\n');
+	}
+}
+
+static void print_regs(const struct vmscope_regs *r)
+{
+	printf("rax %016" PRIx64 " rbx %016" PRIx64 " rcx %016" PRIx64 " rdx %016" PRIx64 "\n",
+	       r->rax, r->rbx, r->rcx, r->rdx);
+	printf("rsi %016" PRIx64 " rdi %016" PRIx64 " rsp %016" PRIx64 " rbp %016" PRIx64 "\n",
+	       r->rsi, r->rdi, r->rsp, r->rbp);
+	printf("r8  %016" PRIx64 " r9  %016" PRIx64 " r10 %016" PRIx64 " r11 %016" PRIx64 "\n",
+	       r->r8, r->r9, r->r10, r->r11);
+	printf("r12 %016" PRIx64 " r13 %016" PRIx64 " r14 %016" PRIx64 " r15 %016" PRIx64 "\n",
+	       r->r12, r->r13, r->r14, r->r15);
+	printf("rip %016" PRIx64 " rflags %08" PRIx64 " efer %" PRIx64 "\n", r->rip, r->rflags, r->efer);
+	printf("cr0 %" PRIx64 " cr2 %" PRIx64 " cr3 %" PRIx64 " cr4 %" PRIx64 "\n", r->cr0, r->cr2,
+	       r->cr3, r->cr4);
+	printf("cs %04x ds %04x es %04x fs %04x gs %04x ss %04x fs_base %" PRIx64 " gs_base %" PRIx64
+	       " kernel_gs_base %" PRIx64 "\n",
+	       r->cs.selector, r->ds.selector, r->es.selector, r->fs.selector, r->gs.selector,
+	       r->ss.selector, r->fs.base, r->gs.base, r->kernel_gs_base);
+}
+
+/* Registers of a vCPU; pauses it for the read when it is running. */
+static int get_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs)
+{
+	int r = vmscope_get_regs(vm, vcpu, regs);
+
+	if (r != -EBUSY)
+		return r;
+	r = vmscope_pause(vm, vcpu);
+	if (r < 0)
+		return r;
+	r = vmscope_get_regs(vm, vcpu, regs);
+	vmscope_resume(vm, vcpu);
+	return r;
+}
+
+/* ---- Guest ELF symbols ---------------------------------------------------- */
+
+/* Looks name up in the ELF's symbol table; *pa from the PT_LOAD that holds it. */
+static int elf_symbol(const char *path, const char *name, uint64_t *va, uint64_t *pa)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	const uint8_t *m;
+	const Elf64_Ehdr *eh;
+	int r = -ENOENT;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+		close(fd);
+		return -EINVAL;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -errno;
+	eh = (const Elf64_Ehdr *)m;
+	size_t size = (size_t)st.st_size;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_shoff > size || (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > size - eh->e_shoff ||
+	    eh->e_phoff > size || (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > size - eh->e_phoff) {
+		r = -EINVAL;
+		goto out;
+	}
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(m + eh->e_shoff);
+	for (unsigned i = 0; i < eh->e_shnum && r == -ENOENT; i++) {
+		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+			continue;
+		const Elf64_Shdr *strs = &sh[sh[i].sh_link];
+		if (sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
+		    strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
+			continue;
+		const Elf64_Sym *sym = (const Elf64_Sym *)(m + sh[i].sh_offset);
+		size_t n = sh[i].sh_size / sizeof(*sym);
+		const char *str = (const char *)m + strs->sh_offset;
+		for (size_t k = 0; k < n; k++) {
+			if (sym[k].st_name >= strs->sh_size)
+				continue;
+			if (strncmp(str + sym[k].st_name, name, strs->sh_size - sym[k].st_name) == 0) {
+				*va = sym[k].st_value;
+				r = 0;
+				break;
+			}
+		}
+	}
+	if (r == 0) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(m + eh->e_phoff);
+
+		r = -ERANGE;
+		for (unsigned i = 0; i < eh->e_phnum; i++) {
+			if (ph[i].p_type == PT_LOAD && *va >= ph[i].p_vaddr &&
+			    *va - ph[i].p_vaddr < ph[i].p_memsz) {
+				*pa = ph[i].p_paddr + (*va - ph[i].p_vaddr);
+				r = 0;
+				break;
+			}
+		}
+	}
+out:
+	munmap((void *)m, size);
+	return r;
+}
+
+static const char *default_guest_elf(void)
+{
+	if (access(VMSCOPE_GUEST_ELF_BUILD, R_OK) == 0)
+		return VMSCOPE_GUEST_ELF_BUILD;
+	return VMSCOPE_GUEST_ELF_INSTALLED;
+}
+
+static const char *state_name(uint32_t s)
+{
+	static const char *const n[] = { "free", "ready", "running", "exited" };
+
+	return s < 4 ? n[s] : "?";
+}
+
+static int cmd_tasks(vmscope_t *vm)
+{
+	const char *path = guest_elf ? guest_elf : default_guest_elf();
+	uint64_t va = 0, pa = 0;
+	struct tg_task_table tt;
+	int r = elf_symbol(path, "tg_task_table", &va, &pa);
+
+	if (r < 0) {
+		fprintf(stderr, "vmscope-ctl: tasks: cannot find tg_task_table in %s: %s\n", path,
+			strerror(-r));
+		return 1;
+	}
+	if (vmscope_read_pa(vm, pa, &tt, sizeof(tt)) != (int64_t)sizeof(tt))
+		return die_vm("tasks: reading the task table", -EFAULT);
+	if (tt.magic != TG_TASK_TABLE_MAGIC || tt.nr_tasks > TG_MAX_TASKS) {
+		fprintf(stderr, "vmscope-ctl: tasks: no task table at 0x%" PRIx64 " (not the test guest?)\n", pa);
+		return 1;
+	}
+	if (json)
+		printf("[");
+	else
+		printf("%-3s %-8s %-3s %-10s %-16s %-16s %s\n", "ID", "STATE", "CPU", "CR3", "NAME",
+		       "USER-NAME", "SYSCALLS");
+	for (uint32_t i = 0; i < tt.nr_tasks; i++) {
+		const struct tg_task *t = &tt.tasks[i];
+		char name[TG_TASK_NAME_LEN + 1], uname[TG_TASK_NAME_LEN + 1] = "";
+
+		memcpy(name, t->name, TG_TASK_NAME_LEN);
+		name[TG_TASK_NAME_LEN] = 0;
+		if (vmscope_read_str_va(vm, t->cr3, t->user_name_va, uname, sizeof(uname)) < 0)
+			strcpy(uname, "?");
+		if (json)
+			printf("%s{\"id\":%u,\"state\":\"%s\",\"cpu\":%u,\"cr3\":%" PRIu64
+			       ",\"name\":\"%s\",\"user_name\":\"%s\",\"syscalls\":%" PRIu64 "}",
+			       i ? "," : "", t->id, state_name(t->state), t->cpu, t->cr3, name, uname,
+			       t->syscalls);
+		else
+			printf("%-3u %-8s %-3u 0x%-8" PRIx64 " %-16s %-16s %" PRIu64 "\n", t->id,
+			       state_name(t->state), t->cpu, t->cr3, name, uname, t->syscalls);
+	}
+	if (json)
+		printf("]\n");
+	return 0;
+}
+
+/* ---- Events ------------------------------------------------------------------- */
+
+static long max_events = -1, seen_events;
+
+static int print_event(vmscope_t *vm, const struct vmscope_event *ev, struct vmscope_response *rsp,
+		       void *opaque)
+{
+	(void)vm;
+	(void)rsp;
+	(void)opaque;
+	if (json) {
+		printf("{\"kind\":\"%s\",\"vcpu\":%u,\"seq\":%" PRIu64 ",\"rip\":%" PRIu64
+		       ",\"cr3\":%" PRIu64 ",\"rax\":%" PRIu64 ",\"rdi\":%" PRIu64 ",\"rsi\":%" PRIu64
+		       ",\"rdx\":%" PRIu64,
+		       vmscope_event_name(ev->kind), ev->vcpu, ev->seq, ev->regs.rip, ev->regs.cr3,
+		       ev->regs.rax, ev->regs.rdi, ev->regs.rsi, ev->regs.rdx);
+		switch (ev->kind) {
+		case VMSCOPE_EV_IO:
+			printf(",\"port\":%u,\"size\":%u,\"write\":%u,\"count\":%u", ev->u.io.port,
+			       ev->u.io.size, ev->u.io.is_write, ev->u.io.count);
+			break;
+		case VMSCOPE_EV_MMIO:
+			printf(",\"gpa\":%" PRIu64 ",\"len\":%u,\"write\":%u", ev->u.mmio.gpa,
+			       ev->u.mmio.len, ev->u.mmio.is_write);
+			break;
+		case VMSCOPE_EV_BREAKPOINT:
+			printf(",\"gpa\":%" PRIu64 ",\"gva\":%" PRIu64, ev->u.bp.gpa, ev->u.bp.gva);
+			break;
+		case VMSCOPE_EV_MSR_READ:
+		case VMSCOPE_EV_MSR_WRITE:
+			printf(",\"msr\":%u,\"value\":%" PRIu64, ev->u.msr.index, ev->u.msr.value);
+			break;
+		case VMSCOPE_EV_PAGE_WRITE:
+			printf(",\"gpa\":%" PRIu64 ",\"len\":%u", ev->u.page_write.gpa,
+			       ev->u.page_write.len);
+			break;
+		}
+		printf("}\n");
+	} else {
+		printf("vcpu %u seq %" PRIu64 " %-10s rip 0x%" PRIx64, ev->vcpu, ev->seq,
+		       vmscope_event_name(ev->kind), ev->regs.rip);
+		switch (ev->kind) {
+		case VMSCOPE_EV_IO:
+			printf(" port 0x%x %s size %u count %u", ev->u.io.port,
+			       ev->u.io.is_write ? "out" : "in", ev->u.io.size, ev->u.io.count);
+			break;
+		case VMSCOPE_EV_MMIO:
+			printf(" gpa 0x%" PRIx64 " %s len %u", ev->u.mmio.gpa,
+			       ev->u.mmio.is_write ? "write" : "read", ev->u.mmio.len);
+			break;
+		case VMSCOPE_EV_BREAKPOINT:
+			printf(" gpa 0x%" PRIx64 " rax 0x%" PRIx64 " rdi 0x%" PRIx64 " rsi 0x%" PRIx64
+			       " rdx 0x%" PRIx64, ev->u.bp.gpa, ev->regs.rax, ev->regs.rdi,
+			       ev->regs.rsi, ev->regs.rdx);
+			break;
+		case VMSCOPE_EV_MSR_READ:
+		case VMSCOPE_EV_MSR_WRITE:
+			printf(" msr 0x%x value 0x%" PRIx64, ev->u.msr.index, ev->u.msr.value);
+			break;
+		case VMSCOPE_EV_PAGE_WRITE:
+			printf(" gpa 0x%" PRIx64 " len %u", ev->u.page_write.gpa, ev->u.page_write.len);
+			break;
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+	seen_events++;
+	return max_events >= 0 && seen_events >= max_events;
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	vmscope_stop(g_vm);
+}
+
+static int run_loop(vmscope_t *vm, int timeout_ms)
+{
+	struct sigaction sa = { .sa_handler = on_sigint };
+	int r;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = vmscope_event_loop(vm, timeout_ms);
+	return r < 0 ? die_vm("events", r) : 0;
+}
+
+static int kind_of(const char *name)
+{
+	for (unsigned k = 0; k < VMSCOPE_EV_NR; k++)
+		if (strcmp(vmscope_event_name(k), name) == 0)
+			return (int)k;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, 0, 's' }, { "vcpu", required_argument, 0, 'c' },
+		{ "cr3", required_argument, 0, 'r' },    { "json", no_argument, 0, 'j' },
+		{ "count", required_argument, 0, 'n' },  { "timeout", required_argument, 0, 't' },
+		{ "guest-elf", required_argument, 0, 'g' }, { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	int timeout_ms = -1, c, err = 0, status = 0;
+	const char *cmd;
+	vmscope_t *vm;
+	uint64_t v;
+
+	sock_path = getenv("VMSCOPE_SOCKET");
+	while ((c = getopt_long(argc, argv, "+s:c:r:jn:t:g:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sock_path = optarg; break;
+		case 'c': if (parse_u64(optarg, &v) || v >= VMSCOPE_MAX_VCPUS) goto bad; vcpu_opt = (unsigned)v; break;
+		case 'r': if (parse_u64(optarg, &cr3_opt)) goto bad; have_cr3 = 1; break;
+		case 'j': json = 1; break;
+		case 'n': if (parse_u64(optarg, &v)) goto bad; max_events = (long)v; break;
+		case 't': if (parse_u64(optarg, &v) || v > 86400000) goto bad; timeout_ms = (int)v; break;
+		case 'g': guest_elf = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind >= argc || !sock_path)
+		goto bad;
+	cmd = argv[optind++];
+	argc -= optind;
+	argv += optind;
+
+	vm = g_vm = vmscope_attach(sock_path, &err);
+	if (!vm) {
+		fprintf(stderr, "vmscope-ctl: attach %s: %s\n", sock_path, vmscope_last_error(NULL));
+		return 1;
+	}
+	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
+		unsigned which = argc ? vcpu_opt : VMSCOPE_ALL_VCPUS;
+		int r = !strcmp(cmd, "pause") ? vmscope_pause(vm, which) : vmscope_resume(vm, which);
+
+		status = r < 0 ? die_vm(cmd, r) : 0;
+		if (!strcmp(cmd, "pause") && r == 0) {
+			/* Detaching resumes the guest: stay attached until interrupted or timeout. */
+			fprintf(stderr, "vmscope-ctl: paused; the guest resumes when vmscope-ctl exits\n");
+			run_loop(vm, timeout_ms);
+		}
+	} else if (!strcmp(cmd, "regs")) {
+		struct vmscope_regs regs;
+		int r = get_regs(vm, vcpu_opt, &regs);
+
+		if (r < 0)
+			status = die_vm("regs", r);
+		else
+			print_regs(&regs);
+	} else if (!strcmp(cmd, "read") && argc == 2) {
+		uint64_t addr, len;
+		uint8_t *buf;
+		int64_t n;
+
+		if (parse_u64(argv[0], &addr) || parse_u64(argv[1], &len) || len > (1 << 24))
+			goto bad_vm;
+		buf = malloc(len ? len : 1);
+		n = have_cr3 ? vmscope_read_va(vm, cr3_opt, addr, buf, len)
+			     : vmscope_read_pa(vm, addr, buf, len);
+		if (n < 0)
+			status = die_vm("read", (int)n);
+		else
+			hexdump(addr, buf, (size_t)n);
+		if (n >= 0 && (uint64_t)n < len)
+			fprintf(stderr, "vmscope-ctl: read: only %" PRId64 " bytes mapped\n", n), status = 1;
+		free(buf);
+	} else if (!strcmp(cmd, "write") && argc == 2) {
+		uint64_t addr;
+		size_t n = strlen(argv[1]) / 2;
+		uint8_t buf[4096];
+		int64_t w;
+
+		if (parse_u64(argv[0], &addr) || strlen(argv[1]) % 2 || n > sizeof(buf))
+			goto bad_vm;
+		for (size_t i = 0; i < n; i++) {
+			char hex[3] = { argv[1][2 * i], argv[1][2 * i + 1], 0 };
+			char *end;
+
+			buf[i] = (uint8_t)strtoul(hex, &end, 16);
+			if (*end)
+				goto bad_vm;
+		}
+		w = have_cr3 ? vmscope_write_va(vm, cr3_opt, addr, buf, n)
+			     : vmscope_write_pa(vm, addr, buf, n);
+		if (w != (int64_t)n)
+			status = die_vm("write", w < 0 ? (int)w : -EFAULT);
+	} else if (!strcmp(cmd, "translate") && argc == 2) {
+		uint64_t cr3, va, pa, ps;
+		int r;
+
+		if (parse_u64(argv[0], &cr3) || parse_u64(argv[1], &va))
+			goto bad_vm;
+		r = vmscope_translate(vm, cr3, va, 0, &pa, &ps);
+		if (r < 0)
+			status = die_vm("translate", r);
+		else
+			printf("0x%" PRIx64 " -> 0x%" PRIx64 " (page size 0x%" PRIx64 ")\n", va, pa, ps);
+	} else if (!strcmp(cmd, "break") && argc == 1) {
+		uint64_t addr, gpa = 0;
+		int r;
+
+		if (parse_u64(argv[0], &addr))
+			goto bad_vm;
+		r = vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 0, print_event, NULL);
+		if (r == 0)
+			r = have_cr3 ? vmscope_set_bp_va(vm, cr3_opt, addr, &gpa)
+				     : vmscope_set_bp_pa(vm, gpa = addr);
+		if (r < 0)
+			status = die_vm("break", r);
+		else {
+			fprintf(stderr, "vmscope-ctl: breakpoint at gpa 0x%" PRIx64 "%s\n", gpa,
+				(vmscope_attach_flags(vm) & VMSCOPE_ATTACH_EMULATED)
+					? " (this host sees kernel-mode hits only)" : "");
+			status = run_loop(vm, timeout_ms);
+		}
+	} else if (!strcmp(cmd, "events")) {
+		uint64_t caps = vmscope_caps(vm);
+		int r = 0;
+
+		for (int i = 0; i < argc && r == 0; i++) {
+			int k = kind_of(argv[i]);
+
+			if (k < 0) {
+				fprintf(stderr, "vmscope-ctl: unknown event kind '%s'\n", argv[i]);
+				vmscope_close(vm);
+				return 2;
+			}
+			r = vmscope_subscribe(vm, (unsigned)k, 0, print_event, NULL);
+		}
+		for (unsigned k = 0; argc == 0 && k < VMSCOPE_EV_NR && r == 0; k++)
+			if ((caps & (1u << k)) && k != VMSCOPE_EV_BREAKPOINT && k != VMSCOPE_EV_SINGLESTEP)
+				r = vmscope_subscribe(vm, k, 0, print_event, NULL);
+		status = r < 0 ? die_vm("subscribe", r) : run_loop(vm, timeout_ms);
+	} else if (!strcmp(cmd, "stats")) {
+		uint64_t counts[VMSCOPE_EV_NR + 1];
+
+		for (unsigned i = 0; i < vmscope_vcpu_count(vm); i++) {
+			vmscope_exit_stats(vm, i, counts);
+			printf("vcpu %u:", i);
+			for (unsigned k = 0; k <= VMSCOPE_EV_NR; k++)
+				if (counts[k])
+					printf(" %s=%" PRIu64, k < VMSCOPE_EV_NR ? vmscope_event_name(k) : "other",
+					       counts[k]);
+			printf(" overflow=%" PRIu64 "\n", vmscope_event_overflow(vm, i));
+		}
+	} else if (!strcmp(cmd, "tasks")) {
+		status = cmd_tasks(vm);
+	} else {
+		goto bad_vm;
+	}
+	vmscope_close(vm);
+	return status;
+bad_vm:
+	vmscope_close(g_vm);
+bad:
+	usage(stderr);
+	return 2;
+}
