@@ -165,11 +165,27 @@ void *vmscope_map_pa(vmscope_t *vm, uint64_t gpa, size_t len)
 
 /* ---- Virtual memory ------------------------------------------------------- */
 
+/* Translation for the library's own accesses: the cache, else a walk. */
+static inline int translate(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+			    uint64_t *gpa, uint64_t *page_size)
+{
+	struct pagewalk_result res;
+	int err;
+
+	if (tcache__lookup(vm, cr3, gva, la57, gpa, page_size))
+		return 0;
+	err = pagewalk__walk(vm, cr3, gva, la57, &res);
+	if (err)
+		return err;
+	tcache__insert(vm, cr3, gva, la57, &res);
+	*gpa = res.gpa;
+	*page_size = res.page_size;
+	return 0;
+}
+
 int vmscope_translate(vmscope_t *vm, uint64_t cr3, uint64_t gva, unsigned flags, uint64_t *gpa,
 		      uint64_t *page_size)
 {
-	struct pagewalk_result res;
-	bool la57 = flags & VMSCOPE_PAGING_LA57;
 	uint64_t size;
 	int err;
 
@@ -177,19 +193,25 @@ int vmscope_translate(vmscope_t *vm, uint64_t cr3, uint64_t gva, unsigned flags,
 		return -EINVAL;
 	if (flags & ~VMSCOPE_PAGING_LA57)
 		return target__fail(vm, -EINVAL, "translate: unknown flags 0x%x", flags);
-	if (tcache__lookup(vm, cr3, gva, la57, gpa, &size)) {
-		if (page_size)
-			*page_size = size;
-		return 0;
-	}
-	err = pagewalk__walk(vm, cr3, gva, la57, &res);
-	if (err)
-		return err;
-	tcache__insert(vm, cr3, gva, la57, &res);
-	*gpa = res.gpa;
-	if (page_size)
-		*page_size = res.page_size;
+	err = translate(vm, cr3, gva, flags & VMSCOPE_PAGING_LA57, gpa, &size);
+	if (!err && page_size)
+		*page_size = size;
+	return err;
+}
+
+int vmscope_set_va_flags(vmscope_t *vm, unsigned flags)
+{
+	if (!vm)
+		return -EINVAL;
+	if (flags & ~VMSCOPE_PAGING_LA57)
+		return target__fail(vm, -EINVAL, "set_va_flags: unknown flags 0x%x", flags);
+	vm->va_flags = flags;
 	return 0;
+}
+
+unsigned vmscope_va_flags(const vmscope_t *vm)
+{
+	return vm ? vm->va_flags : 0;
 }
 
 void vmscope_flush_tlb(vmscope_t *vm)
@@ -208,7 +230,7 @@ static size_t va_span(vmscope_t *vm, uint64_t cr3, uint64_t gva, size_t want, ui
 {
 	uint64_t page_size, avail, n;
 
-	if (vmscope_translate(vm, cr3, gva, 0, gpa, &page_size))
+	if (translate(vm, cr3, gva, vm->va_flags & VMSCOPE_PAGING_LA57, gpa, &page_size))
 		return 0;
 	*host = mem__lookup(vm, *gpa, &avail);
 	if (!*host) {

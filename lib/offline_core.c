@@ -52,6 +52,7 @@ enum {
 
 #define CR0_PG (1ULL << 31)
 #define CR4_PAE (1ULL << 5)
+#define CR4_LA57 (1ULL << 12)
 #define EFER_LME (1ULL << 8)
 #define EFER_LMA (1ULL << 10)
 
@@ -384,6 +385,8 @@ vmscope_t *vmscope_open_core(const char *path, int *err)
 		goto fail;
 	vm->saved_regs = c.regs;
 	vm->nr_vcpus = c.nr_regs;
+	if (c.nr_regs && (c.regs[0].cr4 & CR4_LA57))
+		vm->va_flags = VMSCOPE_PAGING_LA57;
 	if (err)
 		*err = 0;
 	return vm;

@@ -44,6 +44,9 @@ struct vmscope {
 	unsigned nr_vcpus;
 	struct vmscope_regs *saved_regs;
 
+	/* Paging flags (VMSCOPE_PAGING_*) for the *_va accesses: vmscope_set_va_flags. */
+	unsigned va_flags;
+
 	struct vmscope_tcache *tcache;
 	struct vmscope_live *live; /* NULL for offline targets */
 

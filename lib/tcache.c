@@ -1,8 +1,12 @@
 /*
- * The translation cache: a direct-mapped table from (cr3, 4 KiB virtual page,
- * la57) to the guest-physical 4 KiB page and the size of the page that maps
- * it.  A flush bumps a generation number, so it costs O(1) however often the
- * live side resumes the guest.
+ * The translation cache: a direct-mapped table from (cr3, virtual page, la57)
+ * to the guest-physical page.  An entry covers the whole page that maps it
+ * (4 KiB, 2 MiB or 1 GiB) and is keyed by that page, so a lookup probes at
+ * most three slots: 4 KiB, then 2 MiB, then 1 GiB; sequential reads through
+ * a large page hit after the first walk.  A flush bumps a generation number,
+ * so it costs O(1) however often the live side resumes the guest.  The last
+ * translation found is kept aside and checked first (tcache.h), so
+ * consecutive accesses to one page cost a few compares.
  *
  * Invalidation on library writes: every table page a cached walk read is
  * recorded in a small hash set (pt_set).  A write through the library that
@@ -17,32 +21,11 @@
 #include "target.h"
 #include "tcache.h"
 
-#define TC_BITS 12
-#define TC_SIZE (1u << TC_BITS) /* translations */
-#define PT_SLOTS 1024u           /* open-addressed set of table pages */
-#define PT_MAX (PT_SLOTS / 2)    /* load limit */
+#define PT_MAX (TC_PT_SLOTS / 2) /* load limit of the table-page set */
 #define PAGE_SHIFT 12
 
-struct tc_entry {
-	uint64_t vpn;    /* gva >> 12, all 52 bits: non-canonical never matches */
-	uint64_t key;    /* cr3 table address | la57 */
-	uint64_t gpa;    /* guest-physical 4 KiB page for vpn */
-	uint32_t gen;    /* valid when equal to tc->gen */
-	uint32_t shift;  /* log2 of the mapping page size */
-};
-
-struct pt_slot {
-	uint64_t frame; /* gpa >> 12 of a table page */
-	uint32_t gen;
-};
-
-struct vmscope_tcache {
-	uint32_t gen;
-	unsigned pt_count;
-	struct tcache_stats stats;
-	struct tc_entry entries[TC_SIZE];
-	struct pt_slot pt[PT_SLOTS];
-};
+/* Page sizes, smallest first; the index is the size code in the key. */
+static const unsigned tc_shifts[3] = { 12, 21, 30 };
 
 static inline uint64_t mix(uint64_t x)
 {
@@ -54,12 +37,12 @@ static inline uint64_t mix(uint64_t x)
 static inline unsigned tc_index(uint64_t vpn, uint64_t key)
 {
 	/* Consecutive pages of one address space land in consecutive slots. */
-	return (unsigned)(vpn + mix(key)) & (TC_SIZE - 1);
+	return (unsigned)(vpn + mix(key)) & (TC_ENTRIES - 1);
 }
 
-static inline uint64_t tc_key(uint64_t cr3, bool la57)
+static inline uint64_t tc_key(uint64_t cr3, bool la57, unsigned size_code)
 {
-	return (cr3 & PAGEWALK_ADDR_MASK) | (la57 ? 1 : 0);
+	return tcache__key(cr3, la57) | (uint64_t)size_code << 1;
 }
 
 struct vmscope_tcache *tcache__new(void)
@@ -92,30 +75,43 @@ void tcache__flush(struct vmscope *vm)
 	}
 }
 
-bool tcache__lookup(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57, uint64_t *gpa,
-		    uint64_t *page_size)
+static inline void remember_last(struct vmscope_tcache *tc, uint64_t cr3, bool la57,
+				 unsigned shift, uint64_t vpn, uint64_t gpa)
+{
+	tc->last = (struct tcache_last){
+		.key = tc_key(cr3, la57, 0), .vpn = vpn, .gpa = gpa, .gen = tc->gen, .shift = shift,
+	};
+}
+
+bool tcache__lookup_table(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+			  uint64_t *gpa, uint64_t *page_size)
 {
 	struct vmscope_tcache *tc = vm->tcache;
-	uint64_t vpn = gva >> PAGE_SHIFT, key = tc_key(cr3, la57);
-	const struct tc_entry *e = &tc->entries[tc_index(vpn, key)];
 
-	if (e->gen != tc->gen || e->vpn != vpn || e->key != key) {
-		tc->stats.misses++;
-		return false;
+	for (unsigned code = 0; code < 3; code++) {
+		unsigned shift = tc_shifts[code];
+		uint64_t vpn = gva >> shift, key = tc_key(cr3, la57, code);
+		const struct tc_entry *e = &tc->entries[tc_index(vpn, key)];
+
+		if (e->gen == tc->gen && e->vpn == vpn && e->key == key) {
+			tc->stats.hits++;
+			remember_last(tc, cr3, la57, shift, vpn, e->gpa);
+			*gpa = e->gpa | (gva & ((1ULL << shift) - 1));
+			*page_size = 1ULL << shift;
+			return true;
+		}
 	}
-	tc->stats.hits++;
-	*gpa = e->gpa | (gva & ((1ULL << PAGE_SHIFT) - 1));
-	*page_size = 1ULL << e->shift;
-	return true;
+	tc->stats.misses++;
+	return false;
 }
 
 /* Index of frame in the set, or of the empty slot where it would go. */
 static unsigned pt_find(const struct vmscope_tcache *tc, uint64_t frame)
 {
-	unsigned i = (unsigned)mix(frame) & (PT_SLOTS - 1);
+	unsigned i = (unsigned)mix(frame) & (TC_PT_SLOTS - 1);
 
 	while (tc->pt[i].gen == tc->gen && tc->pt[i].frame != frame)
-		i = (i + 1) & (PT_SLOTS - 1);
+		i = (i + 1) & (TC_PT_SLOTS - 1);
 	return i;
 }
 
@@ -130,7 +126,9 @@ void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
 		    const struct pagewalk_result *res)
 {
 	struct vmscope_tcache *tc = vm->tcache;
-	uint64_t vpn = gva >> PAGE_SHIFT, key = tc_key(cr3, la57);
+	unsigned shift = (unsigned)__builtin_ctzll(res->page_size);
+	unsigned code = shift == 30 ? 2 : shift == 21 ? 1 : 0;
+	uint64_t vpn = gva >> shift, key = tc_key(cr3, la57, code);
 	struct tc_entry *e;
 	unsigned missing = 0;
 
@@ -152,8 +150,8 @@ void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
 	e = &tc->entries[tc_index(vpn, key)];
 	e->vpn = vpn;
 	e->key = key;
-	e->gpa = res->gpa & ~((1ULL << PAGE_SHIFT) - 1);
-	e->shift = (uint32_t)__builtin_ctzll(res->page_size);
+	e->gpa = res->gpa & ~((1ULL << shift) - 1);
+	remember_last(tc, cr3, la57, shift, vpn, e->gpa);
 	e->gen = tc->gen;
 }
 
@@ -180,7 +178,7 @@ void tcache__written(struct vmscope *vm, uint64_t gpa, uint64_t len)
 		}
 		return;
 	}
-	for (unsigned i = 0; i < PT_SLOTS; i++) {
+	for (unsigned i = 0; i < TC_PT_SLOTS; i++) {
 		if (tc->pt[i].gen == tc->gen && tc->pt[i].frame >= first &&
 		    tc->pt[i].frame <= last) {
 			tcache__flush(vm);
