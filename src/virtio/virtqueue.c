@@ -1,0 +1,235 @@
+/* Split virtqueue access with every guest-controlled number checked (virtqueue.h). */
+#include "virtio/virtqueue.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+#include "vm.h"
+
+static bool is_pow2(uint32_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+bool virtq__map(struct vm *vm, struct virtq *vq)
+{
+	uint64_t n = vq->size;
+
+	if (!is_pow2(vq->size) || (vq->desc_gpa & 15) || (vq->avail_gpa & 1) || (vq->used_gpa & 3))
+		return false;
+	vq->desc = vm__gpa_ptr(vm, vq->desc_gpa, 16 * n);
+	vq->avail = vm__gpa_ptr(vm, vq->avail_gpa, 6 + 2 * n);
+	vq->used = vm__gpa_ptr(vm, vq->used_gpa, 6 + 8 * n);
+	if (!vq->desc || !vq->avail || !vq->used) {
+		vq->desc = NULL;
+		vq->avail = NULL;
+		vq->used = NULL;
+		return false;
+	}
+	return true;
+}
+
+static uint16_t load16(const uint16_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Copies descriptor i of a table of n, read once so the guest cannot change it under us. */
+static struct virtq_desc read_desc(const struct virtq_desc *table, unsigned i)
+{
+	struct virtq_desc d;
+
+	memcpy(&d, (const void *)&table[i], sizeof(d));
+	return d;
+}
+
+/* Adds one buffer to the chain after checking it lies in RAM. */
+static int chain_add(struct vm *vm, struct virtq_chain *c, const struct virtq_desc *d)
+{
+	bool writable = d->flags & VIRTQ_DESC_F_WRITE;
+	void *p;
+
+	if (c->nr_out + c->nr_in >= VIRTQ_MAX_SEGS)
+		return -EINVAL;
+	if (!writable && c->nr_in)
+		return -EINVAL; /* readable after writable */
+	if (d->len == 0) {
+		p = NULL; /* empty buffers are legal and carry nothing */
+	} else {
+		p = vm__gpa_ptr(vm, d->addr, d->len);
+		if (!p)
+			return -EINVAL;
+	}
+	if ((writable ? c->in_len : c->out_len) + d->len > VIRTQ_MAX_CHAIN_BYTES)
+		return -EINVAL;
+	c->iov[c->nr_out + c->nr_in] = (struct iovec){ .iov_base = p, .iov_len = d->len };
+	if (writable) {
+		c->nr_in++;
+		c->in_len += d->len;
+	} else {
+		c->nr_out++;
+		c->out_len += d->len;
+	}
+	return 0;
+}
+
+/* Walks an indirect table: at most len/16 entries, no nesting, no loops. */
+static int walk_indirect(struct vm *vm, struct virtq_chain *c, const struct virtq_desc *ind)
+{
+	const struct virtq_desc *table;
+	unsigned n, i, steps = 0;
+
+	if (ind->len == 0 || ind->len % sizeof(struct virtq_desc) ||
+	    ind->len / sizeof(struct virtq_desc) > VIRTQ_MAX_SEGS)
+		return -EINVAL;
+	n = ind->len / sizeof(struct virtq_desc);
+	table = vm__gpa_ptr(vm, ind->addr, ind->len);
+	if (!table || ((uintptr_t)table & 1))
+		return -EINVAL;
+	for (i = 0;;) {
+		struct virtq_desc d = read_desc(table, i);
+
+		if (++steps > n || (d.flags & VIRTQ_DESC_F_INDIRECT))
+			return -EINVAL;
+		if (chain_add(vm, c, &d) < 0)
+			return -EINVAL;
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			return 0;
+		if (d.next >= n)
+			return -EINVAL;
+		i = d.next;
+	}
+}
+
+int virtq__pop(struct vm *vm, struct virtq *vq, struct virtq_chain *c)
+{
+	uint16_t avail_idx, head, i;
+	unsigned steps = 0;
+
+	if (!vq->ready)
+		return 0;
+	avail_idx = load16(&vq->avail->idx);
+	if (avail_idx == vq->last_avail)
+		return 0;
+	/* More entries than the ring holds: the index is garbage. */
+	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size)
+		return -EINVAL;
+	head = __atomic_load_n(&vq->avail->ring[vq->last_avail % vq->size], __ATOMIC_RELAXED);
+	if (head >= vq->size)
+		return -EINVAL;
+
+	c->head = head;
+	c->nr_out = c->nr_in = 0;
+	c->out_len = c->in_len = 0;
+	for (i = head;;) {
+		struct virtq_desc d = read_desc(vq->desc, i);
+
+		if (++steps > vq->size)
+			return -EINVAL; /* a loop, or longer than the queue */
+		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+			/* An indirect descriptor is alone in its chain and not writable. */
+			if ((d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE)) || steps != 1)
+				return -EINVAL;
+			if (walk_indirect(vm, c, &d) < 0)
+				return -EINVAL;
+			break;
+		}
+		if (chain_add(vm, c, &d) < 0)
+			return -EINVAL;
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			break;
+		if (d.next >= vq->size)
+			return -EINVAL;
+		i = d.next;
+	}
+	vq->last_avail++;
+	return 1;
+}
+
+void virtq__unpop(struct virtq *vq)
+{
+	vq->last_avail--;
+}
+
+void virtq__push(struct virtq *vq, uint16_t head, uint32_t len)
+{
+	struct virtq_used_elem e = { .id = head, .len = len };
+
+	if (!vq->ready)
+		return;
+	memcpy((void *)&vq->used->ring[vq->used_idx % vq->size], &e, sizeof(e));
+	vq->used_idx++;
+	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+}
+
+bool virtq__wants_interrupt(const struct virtq *vq)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return !(load16(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+size_t iov__to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t take;
+
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		take = iov[i].iov_len - skip;
+		if (take > len - done)
+			take = len - done;
+		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, take);
+		done += take;
+		skip = 0;
+	}
+	return done;
+}
+
+size_t iov__from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t take;
+
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		take = iov[i].iov_len - skip;
+		if (take > len - done)
+			take = len - done;
+		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, take);
+		done += take;
+		skip = 0;
+	}
+	return done;
+}
+
+unsigned iov__slice(const struct iovec *iov, unsigned n, size_t skip, size_t len,
+		    struct iovec *out, unsigned max)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n && len && k < max; i++) {
+		size_t take;
+
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		take = iov[i].iov_len - skip;
+		if (take > len)
+			take = len;
+		out[k++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, take };
+		len -= take;
+		skip = 0;
+	}
+	return k;
+}
