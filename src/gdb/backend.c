@@ -77,12 +77,18 @@ void gdb_stub__before_run_slow(struct gdb_stub *st, struct vcpu *vcpu)
 	}
 }
 
-/* Guest-physical address of gva under cr3 (4- or 5-level paging); -1 when unmapped. */
-static int64_t gva_to_gpa(struct vm *vm, const struct kvm_sregs *sregs, uint64_t gva)
+/*
+ * Guest-physical address of gva under cr3 (4- or 5-level paging); -1 when
+ * unmapped.  *user (if not NULL) tells whether CPL3 code may use the page.
+ */
+static int64_t gva_to_gpa_u(struct vm *vm, const struct kvm_sregs *sregs, uint64_t gva, bool *user)
 {
 	uint64_t table = sregs->cr3 & PTE_ADDR;
 	int levels = (sregs->cr4 & (1u << 12)) ? 5 : 4;
+	bool u = true;
 
+	if (user)
+		*user = false;
 	if (!(sregs->cr0 & (1u << 31)))
 		return (int64_t)gva; /* paging off */
 	for (int level = levels - 1; level >= 0; level--) {
@@ -95,14 +101,24 @@ static int64_t gva_to_gpa(struct vm *vm, const struct kvm_sregs *sregs, uint64_t
 		e = __atomic_load_n(pte, __ATOMIC_RELAXED);
 		if (!(e & 1))
 			return -1;
+		u &= (e & 4) != 0;
 		if ((level == 1 || level == 2) && (e & 0x80)) {
 			uint64_t size = 1ULL << (12 + 9 * level);
 
+			if (user)
+				*user = u;
 			return (int64_t)((e & PTE_ADDR & ~(size - 1)) | (gva & (size - 1)));
 		}
 		table = e & PTE_ADDR;
 	}
+	if (user)
+		*user = u;
 	return (int64_t)(table | (gva & 4095));
+}
+
+static int64_t gva_to_gpa(struct vm *vm, const struct kvm_sregs *sregs, uint64_t gva)
+{
+	return gva_to_gpa_u(vm, sregs, gva, NULL);
 }
 
 static struct gdb_bp *find_bp_gpa(struct gdb_stub *st, uint64_t gpa)
@@ -438,6 +454,7 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 	struct gdb_bp *bp;
 	int64_t gpa;
 	uint8_t *p;
+	bool user;
 
 	(void)kind;
 	if (type != GDB_BP_SW) {
@@ -456,9 +473,25 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 		return -ESRCH;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
-	gpa = gva_to_gpa(st->vm, &s, va);
-	if (gpa < 0 || !(p = vm__gpa_ptr(st->vm, (uint64_t)gpa, 1)))
+	gpa = gva_to_gpa_u(st->vm, &s, va, &user);
+	if (gpa < 0 || !(p = vm__gpa_ptr(st->vm, (uint64_t)gpa, 1))) {
+		*why = "the address is not mapped in the current address space of the selected "
+		       "vCPU (breakpoints are planted by physical address, so the page must be "
+		       "mapped when GDB inserts it)";
+		log_warn("gdb: breakpoint at 0x%llx refused: not mapped under vCPU %u's CR3 0x%llx",
+			 (unsigned long long)va, id, (unsigned long long)s.cr3);
 		return -EFAULT;
+	}
+	if (user && st->vm->host->emulated) {
+		*why = "user-mode breakpoints cannot be intercepted on this host: under kvm_pvm "
+		       "guest CPL3 code runs natively and its int3 goes to the guest's own #BP "
+		       "handler; only kernel-mode (CPL0) code can be stopped";
+		log_warn("gdb: breakpoint at 0x%llx refused: it is in a user page, and on this "
+			 "host (kvm_pvm) guest user mode runs natively, so its int3 cannot be "
+			 "intercepted; break in kernel-mode code instead",
+			 (unsigned long long)va);
+		return -EPERM;
+	}
 	pthread_mutex_lock(&st->lock);
 	bp = find_bp_gpa(st, (uint64_t)gpa);
 	if (bp) {

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""Drives Debian's gdb (batch mode) against vmscope's GDB stub, and the same
+scripts against QEMU's gdbstub (TCG, microvm, PVH boot) on the same guest.
+
+usage: gdb_test.py VMSCOPE GUEST_ELF [--target vmscope|qemu|both] [SCENARIO...]
+Exit: 0 pass, 1 fail, 77 skip (no gdb, or no qemu for --target qemu).
+
+Every scenario ends with the debugger detaching (or going away) and checks
+that the guest then finishes with its normal results.  Where the two stubs
+differ by design (this host cannot intercept guest user mode, and offers no
+hardware breakpoints) the expectations say so explicitly.
+"""
+import os
+import re
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gdbtarget  # noqa: E402
+from gdbtarget import Target, run_gdb, symbol  # noqa: E402
+
+RESULT_RE = re.compile(r"^task \d \((\w+)\): result 0x[0-9a-f]{16}$", re.M)
+
+
+class Check:
+    def __init__(self, name, kind):
+        self.name, self.kind, self.failures = name, kind, []
+
+    def expect(self, pattern, text, what=None):
+        if not re.search(pattern, text, re.M):
+            self.failures.append("expected /%s/%s" % (pattern, " (" + what + ")" if what else ""))
+
+    def refute(self, pattern, text, what=None):
+        if re.search(pattern, text, re.M):
+            self.failures.append("did not expect /%s/%s" % (pattern, " (" + what + ")" if what else ""))
+
+    def true(self, cond, what):
+        if not cond:
+            self.failures.append(what)
+
+
+def baseline_results(vmscope, elf):
+    """The task result lines of a run without a debugger."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        serial = os.path.join(d, "serial")
+        subprocess.run([vmscope, "--serial", "file=" + serial], check=True, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(serial) as f:
+            text = f.read()
+    return sorted(m.group(0) for m in RESULT_RE.finditer(text))
+
+
+def check_finished(c, t, baseline, rename=None):
+    code = t.finish()
+    serial = t.serial_text()
+    c.true(code == 0, "guest exit code %r, want 0" % code)
+    c.expect(r"^all 4 tasks done$", serial, "guest output")
+    got = sorted(m.group(0) for m in RESULT_RE.finditer(serial))
+    want = baseline
+    if rename:
+        want = sorted(line.replace(*rename) for line in baseline)
+    c.true(got == want, "task results %r, want %r" % (got, want))
+
+
+# ---- scenarios: each gets (check, kind, vmscope, elf, baseline) -------------------------
+
+def sc_kernel_break(c, kind, vmscope, elf, baseline):
+    """Break on a guest kernel function, check the stop, a variable, registers."""
+    t = Target(kind, vmscope, elf)
+    try:
+        out = run_gdb(t, ["break tg_syscall", "continue", "print nr", "print tg_total_syscalls",
+                          "info registers rip", "bt 1", "continue", "print tg_total_syscalls",
+                          "delete", "detach"])
+        c.expect(r"Breakpoint 1, tg_syscall \(nr=(nr@entry=)?4", out, "first system call is GETID")
+        c.expect(r"^\$1 = 4$", out)
+        c.expect(r"^\$2 = 0$", out)
+        c.expect(r"^rip\s+0x1[0-9a-f]+\s+0x1[0-9a-f]+ <tg_syscall(\+\d+)?>", out)
+        c.expect(r"^\$3 = 1$", out, "second hit after one system call")
+        c.expect(r"Inferior 1 \(.*\) detached", out)
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return out
+
+
+def sc_step(c, kind, vmscope, elf, baseline):
+    """Single-step instructions and lines from the first instruction on."""
+    t = Target(kind, vmscope, elf)
+    try:
+        out = run_gdb(t, ["p/x $pc", "stepi", "p/x $pc", "break tg_kmain", "continue",
+                          "stepi", "stepi", "info registers rip", "next", "next", "p $pc",
+                          "delete", "detach"])
+        pcs = [int(x, 16) for x in re.findall(r"^\$[12] = (0x[0-9a-f]+)$", out, re.M)]
+        c.true(len(pcs) == 2 and pcs[0] != pcs[1], "stepi at the first instruction moved pc: %r" % pcs)
+        c.expect(r"Breakpoint 1, tg_kmain", out)
+        c.expect(r"^rip\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <tg_kmain\+\d+>", out, "two stepi later")
+        c.expect(r"^\$3 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <(tg_kmain|cpu_init)", out, "after next")
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return out
+
+
+def sc_regs_mem(c, kind, vmscope, elf, baseline):
+    """Read and write registers (system ones too) and memory, partial reads included."""
+    t = Target(kind, vmscope, elf)
+    try:
+        out = run_gdb(t, ["break tg_kmain", "continue",
+                          "set $saved = $rbx", "set $rbx = 0x1122334455667788", "p/x $rbx",
+                          "set $rbx = $saved",
+                          "p/x $cr0", "p/x $cr3", "p/x $cr4", "p/x $efer", "p/x $gs_base",
+                          "p/x $fs_base", "p/x $k_gs_base", "p/x $eflags",
+                          "p/x tg_task_table.magic",
+                          "set var tg_task_table.tasks[0].name[0] = 'A'",
+                          "p tg_task_table.tasks[0].name",
+                          "x/2xg 0x3ffffff8",
+                          "delete", "detach"])
+        c.expect(r"^\$1 = 0x1122334455667788$", out, "register write read back")
+        c.expect(r"^\$2 = 0x8[0-9a-f]{7}$", out, "cr0 with PG")
+        c.expect(r"^\$3 = 0x[0-9a-f]+$", out, "cr3")
+        c.expect(r"^\$5 = 0x[0-9a-f]*5[0-9a-f]{2}$", out, "efer with LME|LMA")
+        c.expect(r"^\$9 = 0x[0-9a-f]+$", out, "eflags")
+        c.expect(r"^\$10 = 0x4b53415447534d56$", out, "task table magic")
+        c.expect(r'^\$11 = "Alpha', out, "memory write read back")
+        c.expect(r"^0x3ffffff8:\s+0x[0-9a-f]{16}", out, "partial read: the mapped part")
+        c.expect(r"Cannot access memory at address 0x40000000", out, "partial read: the rest")
+        check_finished(c, t, baseline, rename=("(alpha)", "(Alpha)"))
+    finally:
+        t.cleanup()
+    return out
+
+
+def sc_threads(c, kind, vmscope, elf, baseline):
+    """Two vCPUs are two threads; the stop names the one that stopped."""
+    t = Target(kind, vmscope, elf, cpus=2)
+    try:
+        out = run_gdb(t, ["info threads", "break tg_syscall", "continue", "info threads",
+                          "p $_thread", "thread 2", "p/x $rip", "thread 1", "p/x $rip",
+                          "delete", "detach"])
+        c.expect(r"^\*?\s+1\s+Thread (1\.)?1 ", out, "thread 1 listed")
+        c.expect(r"^\*?\s+2\s+Thread (1\.)?2 ", out, "thread 2 listed")
+        c.expect(r"Thread \d+ (\"[^\"]*\" )?hit Breakpoint 1, tg_syscall", out, "stop names its thread")
+        c.expect(r"Switching to thread 2", out)
+        if kind == "vmscope":
+            c.expect(r"\(vCPU 1\)", out, "thread extra info")
+        # Only vmscope starts both vCPUs in the test guest (QEMU's PVH boot runs one).
+        serial_cpus = 2 if kind == "vmscope" else 1
+        check_finished(c, t, baseline)
+        c.expect(r"test guest: %d CPU" % serial_cpus, t.serial_text())
+    finally:
+        t.cleanup()
+    return out
+
+
+def sc_interrupt(c, kind, vmscope, elf, baseline):
+    """Ctrl-C stops a running guest (spinning in kernel mode), which then finishes."""
+    t = Target(kind, vmscope, elf)
+    try:
+        # cpus_online = 99 after the boot CPU's increment: the boot CPU spins in
+        # wait_for_all() until we fix it.
+        out = run_gdb(t, ["set var tg_task_table.cpus_online = 98", "continue",
+                          "p tg_task_table.cpus_online", "bt 1",
+                          "set var tg_task_table.cpus_online = 1", "detach"],
+                      interrupt_after=(None, 3.0))
+        c.expect(r"received signal SIGINT", out)
+        c.expect(r"^\$1 = 99$", out)
+        c.expect(r"^#0 .*(tg_kmain|wait_for_all)", out, "stopped in the spin loop")
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return out
+
+
+def sc_hw_breakpoints(c, kind, vmscope, elf, baseline):
+    """Hardware breakpoints and watchpoints: used where offered, refused with a reason where not."""
+    t = Target(kind, vmscope, elf)
+    try:
+        out = run_gdb(t, ["hbreak tg_syscall", "continue", "delete",
+                          "watch tg_total_syscalls", "continue", "delete", "detach"])
+        if kind == "vmscope":
+            c.expect(r"hardware breakpoints and watchpoints are not available: this host's KVM "
+                     r"reports KVM_CAP_GUEST_DEBUG_HW_BPS = 0", out, "reason shown in gdb")
+            c.expect(r"Could not insert hardware watchpoint", out)
+            c.expect(r"KVM_CAP_GUEST_DEBUG_HW_BPS is 0", t.log_text(), "reason on the console")
+            c.refute(r"hit Breakpoint|Hardware watchpoint 2: tg_total_syscalls\s+Old", out)
+        else:
+            c.expect(r"Breakpoint 1, tg_syscall", out)
+            c.expect(r"New value = 1", out)
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return out
+
+
+def sc_user_break(c, kind, vmscope, elf, baseline):
+    """A breakpoint in guest user-mode code: this host cannot intercept it, so vmscope refuses."""
+    t = Target(kind, vmscope, elf)
+    try:
+        # Stop in a system call first so that the task's page tables (with user
+        # pages) are current, then ask for a breakpoint in user code.
+        out = run_gdb(t, ["monitor host", "break tg_syscall", "continue", "delete 1",
+                          "break tg_work", "continue", "info registers rip", "delete", "detach"])
+        if kind == "vmscope" and "kvm_pvm" in out:
+            c.expect(r"Cannot insert breakpoint 2", out, "refused in gdb")
+            c.expect(r"user page, and on this host \(kvm_pvm\) guest user mode runs natively",
+                     t.log_text(), "reason on the console")
+        else:
+            c.expect(r"Breakpoint 2, (0x[0-9a-f]+ in )?tg_work", out)
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return out
+
+
+# ---- raw protocol: a hostile or vanishing peer (vmscope only) ---------------------------
+
+def frame(body):
+    if isinstance(body, str):
+        body = body.encode()
+    return b"$" + body + b"#%02x" % (sum(body) & 0xff)
+
+
+class Raw:
+    def __init__(self, t):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(10)
+        self.s.connect(t.remote)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def reply(self):
+        """The next packet body (acks skipped)."""
+        while True:
+            m = re.search(rb"\$([^#]*)#[0-9a-f]{2}", self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m.group(1).decode(errors="replace")
+            data = self.s.recv(65536)
+            if not data:
+                raise EOFError
+            self.buf += data
+
+    def cmd(self, body):
+        self.send(frame(body))
+        return self.reply()
+
+    def close(self):
+        self.s.close()
+
+
+def sc_robust(c, kind, vmscope, elf, baseline):
+    """Garbage, bad checksums, absurd lengths and a vanishing GDB leave the guest running and
+    the stub ready for the next connection."""
+    if kind != "vmscope":
+        return "skipped for " + kind
+    t = Target(kind, vmscope, elf)
+    log = []
+    try:
+        online = symbol(elf, "tg_task_table") + 12
+        r = Raw(t)
+        r.send(b"garbage\x00\xff+++---")
+        r.send(b"$g#00")                         # bad checksum: NAK
+        time.sleep(0.1)
+        data = r.s.recv(100)
+        c.true(b"-" in data, "bad checksum answered with '-': %r" % data)
+        r.send(b"$" + b"A" * 100000 + b"#00")    # absurd length, bad checksum
+        r.send(frame("m0,ffffffffffffffff"))    # absurd memory length: clamped
+        rep = r.reply()
+        c.true(len(rep) <= 16384 and not rep.startswith("E"), "huge m clamped (%d chars)" % len(rep))
+        for bad in ["mzz,1", "M0,2:zz", "X0,10:ab", "p999", "P0=12", "Z0,1", "Hg99", "vCont;x",
+                    "qXfer:features:read:other.xml:0,10", "G12", "qRcmd,zz", "T77",
+                    "vCont;c:99", "m" + "f" * 40 + ",1"]:
+            rep = r.cmd(bad)
+            log.append("%s -> %s" % (bad, rep))
+            c.true(rep.startswith("E"), "%s answered %r, want an error" % (bad, rep))
+        big = "X0," + "%x" % 20000 + ":" + "a" * 20000
+        r.send(frame(big))
+        rep = r.reply()
+        c.true(rep.startswith("E"), "oversized X answered %r" % rep)
+        c.true(r.cmd("?").startswith("T05"), "still answering after all that")
+        # Make the boot CPU spin (see sc_interrupt), let it run, and vanish mid-run.
+        c.true(r.cmd("M%x,4:62000000" % online) == "OK", "memory write")
+        r.send(frame("vCont;c"))
+        time.sleep(0.5)
+        r.close()
+        time.sleep(0.5)
+        c.true(t.proc.poll() is None, "guest still running after GDB vanished")
+        # A new connection: the stub stops the guest and answers.
+        r = Raw(t)
+        rep = r.cmd("?")
+        c.true(rep.startswith("T02"), "second connection's stop reply %r" % rep)
+        rep = r.cmd("m%x,4" % online)
+        c.true(rep == "63000000", "cpus_online read back %r, want 99" % rep)
+        c.true(r.cmd("M%x,4:01000000" % online) == "OK", "memory write 2")
+        c.true(r.cmd("D") == "OK", "detach")
+        r.close()
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return "\n".join(log)
+
+
+SCENARIOS = [
+    ("kernel_break", sc_kernel_break),
+    ("step", sc_step),
+    ("regs_mem", sc_regs_mem),
+    ("threads", sc_threads),
+    ("interrupt", sc_interrupt),
+    ("hw_breakpoints", sc_hw_breakpoints),
+    ("user_break", sc_user_break),
+    ("robust", sc_robust),
+]
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 2:
+        print(__doc__)
+        return 2
+    vmscope, elf = args[0], args[1]
+    targets = ["vmscope"]
+    names = []
+    i = 2
+    while i < len(args):
+        if args[i] == "--target":
+            targets = ["vmscope", "qemu"] if args[i + 1] == "both" else [args[i + 1]]
+            i += 2
+        else:
+            names.append(args[i])
+            i += 1
+    if not gdbtarget.GDB:
+        print("SKIP: gdb not installed")
+        return 77
+    if "qemu" in targets and not gdbtarget.QEMU:
+        if targets == ["qemu"]:
+            print("SKIP: qemu-system-x86_64 not installed")
+            return 77
+        targets.remove("qemu")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK) and "vmscope" in targets:
+        print("SKIP: no /dev/kvm")
+        return 77
+    baseline = baseline_results(vmscope, elf)
+    if len(baseline) != 4:
+        print("FAIL: the guest does not run cleanly without a debugger: %r" % baseline)
+        return 1
+    failed = 0
+    results = []
+    for name, fn in SCENARIOS:
+        if names and name not in names:
+            continue
+        for kind in targets:
+            c = Check(name, kind)
+            start = time.time()
+            try:
+                out = fn(c, kind, vmscope, elf, baseline)
+            except Exception as e:  # noqa: BLE001
+                out = ""
+                c.failures.append("exception: %r" % e)
+            dt = time.time() - start
+            ok = not c.failures
+            failed += not ok
+            results.append((name, kind, ok, dt))
+            print("%-4s %-15s %-8s %5.1fs" % ("ok" if ok else "FAIL", name, kind, dt))
+            if not ok:
+                for f in c.failures:
+                    print("     - " + f)
+                print("     --- gdb output ---")
+                print("\n".join("     | " + line for line in (out or "").splitlines()))
+    print("%d scenario runs, %d failed" % (len(results), failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
