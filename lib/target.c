@@ -84,6 +84,13 @@ const char *vmscope_last_error(const vmscope_t *vm)
 	return vm ? vm->last_error : open_error;
 }
 
+const char *vmscope_strerror(int err)
+{
+	const char *s = strerrordesc_np(err < 0 ? -err : err);
+
+	return s ? s : "Unknown error";
+}
+
 unsigned vmscope_vcpu_count(const vmscope_t *vm)
 {
 	return vm ? vm->nr_vcpus : 0;

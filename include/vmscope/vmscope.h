@@ -47,6 +47,8 @@ void vmscope_close(vmscope_t *vm);
  * failed.
  */
 const char *vmscope_last_error(const vmscope_t *vm);
+/* The text for a negative errno these functions return ("Bad address" for -EFAULT). */
+const char *vmscope_strerror(int err);
 
 /* Number of vCPUs (live), or CPUs with saved state (core dump; 0 for a raw image). */
 unsigned vmscope_vcpu_count(const vmscope_t *vm);

@@ -286,6 +286,9 @@ static void test_open_raw_errors(void **state)
 	gmem_fini(&g);
 	vmscope_close(NULL);
 	assert_non_null(vmscope_last_error(NULL));
+	assert_string_equal(vmscope_strerror(-EFAULT), "Bad address");
+	assert_string_equal(vmscope_strerror(-EROFS), "Read-only file system");
+	assert_string_equal(vmscope_strerror(-99999), "Unknown error");
 }
 
 int main(void)
