@@ -363,6 +363,32 @@ static void test_core_translate(void **state)
 	image_free(&ci);
 }
 
+/* CPU 0's CR4.LA57 makes the *_va accesses use 5-level paging. */
+static void test_core_la57(void **state)
+{
+	(void)state;
+	struct core_image ci;
+	size_t q;
+	uint64_t cr4;
+	int err;
+	vmscope_t *vm;
+
+	image_build(&ci, true, QEMU_STATE_SIZE);
+	q = (size_t)phdr(&ci.file, 0)->p_offset + 2 * (12 + 8 + PRSTATUS_SIZE) + (12 + 12 + 16);
+	assert_memory_equal(ci.file.p + q + 12, "QEMU", 5);
+	memcpy(&cr4, ci.file.p + q + 20 + 424, 8);
+	cr4 |= 1ULL << 12;
+	memcpy(ci.file.p + q + 20 + 424, &cr4, 8);
+	vm = open_blob(&ci.file, ci.file.len, &err);
+	assert_non_null(vm);
+	assert_int_equal(vmscope_va_flags(vm), VMSCOPE_PAGING_LA57);
+	assert_int_equal(vmscope_set_va_flags(vm, 0), 0);
+	assert_int_equal(vmscope_va_flags(vm), 0);
+	assert_int_equal(vmscope_set_va_flags(vm, 4), -EINVAL);
+	vmscope_close(vm);
+	image_free(&ci);
+}
+
 static void test_core_pn_xnum(void **state)
 {
 	(void)state;
@@ -594,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_core_prstatus_only),
 		cmocka_unit_test(test_core_old_qemu_state),
 		cmocka_unit_test(test_core_translate),
+		cmocka_unit_test(test_core_la57),
 		cmocka_unit_test(test_core_pn_xnum),
 		cmocka_unit_test(test_core_no_notes),
 		cmocka_unit_test(test_core_malformed),
