@@ -7,6 +7,7 @@
  */
 #include "options.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@ enum opt_id {
 	OPT_MEMORY,
 	OPT_SERIAL,
 	OPT_CONSOLE,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
 	OPT_LOG_LEVEL,
 	OPT_NO_HOST_QUIRKS,
 	OPT_VMI_SOCKET,
@@ -59,6 +63,9 @@ static const struct opt_desc opt_table[] = {
 	{ "memory", OPT_MEMORY, true },
 	{ "serial", OPT_SERIAL, true },
 	{ "console", OPT_CONSOLE, true },
+	{ "disk", OPT_DISK, true },
+	{ "net", OPT_NET, true },
+	{ "rng", OPT_RNG, true }, /* the value is optional */
 	{ "log-level", OPT_LOG_LEVEL, true },
 	{ "no-host-quirks", OPT_NO_HOST_QUIRKS, false },
 	{ "vmi-socket", OPT_VMI_SOCKET, true },
@@ -71,10 +78,10 @@ static const struct opt_desc opt_table[] = {
 
 /* Cloud Hypervisor options that belong to later work. */
 static const char *const opt_later[] = {
-	"api-socket", "balloon", "debug-console", "device", "disk", "event-monitor",
+	"api-socket", "balloon", "debug-console", "device", "event-monitor",
 	"firmware", "fs", "host-data", "landlock", "landlock-rules", "log-file",
-	"memory-zone", "net", "numa", "pci-segment", "platform", "pmem", "pvpanic",
-	"rate-limit-group", "restore", "rng", "seccomp", "sgx-epc", "tpm", "user-device",
+	"memory-zone", "numa", "pci-segment", "platform", "pmem", "pvpanic",
+	"rate-limit-group", "restore", "seccomp", "sgx-epc", "tpm", "user-device",
 	"vdpa", "vsock", "watchdog",
 };
 
@@ -295,30 +302,238 @@ static enum options_result parse_serial(const char *val, struct vm_config *cfg,
 	return OPTIONS_OK;
 }
 
-/* --console off: the only mode until there is a virtio-console. */
+/* --console tty|file=PATH|null|off: the virtio console (hvc0). */
 static enum options_result parse_console(const char *val, struct vm_config *cfg,
 					 char *err, size_t errlen)
 {
-	static const char *const later[] = { "tty", "pty", "null", "file", "socket", "iommu" };
+	static const char *const later[] = { "pty", "socket", "iommu" };
 	struct keyval_group g;
+	const struct keyval_item *it;
 
 	if (split("console", val, &g, err, errlen))
 		return OPTIONS_ERROR;
 	for (size_t i = 0; i < g.count; i++) {
-		const struct keyval_item *it = &g.items[i];
-
-		if (keyval__key_is(it, "off")) {
-			if (check_arity("console", it, false, err, errlen))
-				return OPTIONS_ERROR;
-			cfg->console_off = true;
-		} else if (key_in(it, later, ARRAY_SIZE(later))) {
-			return fail(err, errlen, "--console: '" ITEM_FMT
-				    "' not supported yet (no virtio-console; only 'off')",
+		it = &g.items[i];
+		if (key_in(it, later, ARRAY_SIZE(later)))
+			return fail(err, errlen, "--console: '" ITEM_FMT "' not supported yet",
 				    ITEM_KEY(it));
-		} else {
+		if (!keyval__key_is(it, "tty") && !keyval__key_is(it, "null") &&
+		    !keyval__key_is(it, "off") && !keyval__key_is(it, "file"))
 			return fail(err, errlen, "--console: unknown key '" ITEM_FMT "'",
 				    ITEM_KEY(it));
+	}
+	if (g.count > 1)
+		return fail(err, errlen, "--console: more than one mode in '%s'", val);
+	it = &g.items[0];
+	if (check_arity("console", it, keyval__key_is(it, "file"), err, errlen))
+		return OPTIONS_ERROR;
+	cfg->console_off = false;
+	if (keyval__key_is(it, "tty")) {
+		cfg->console = CONSOLE_TTY;
+	} else if (keyval__key_is(it, "null")) {
+		cfg->console = CONSOLE_NULL;
+	} else if (keyval__key_is(it, "off")) {
+		cfg->console = CONSOLE_OFF;
+		cfg->console_off = true;
+	} else {
+		if (it->val_len >= sizeof(cfg->console_path))
+			return fail(err, errlen, "--console: path too long");
+		memcpy(cfg->console_path, it->val, it->val_len);
+		cfg->console_path[it->val_len] = '\0';
+		cfg->console = CONSOLE_FILE;
+	}
+	return OPTIONS_OK;
+}
+
+/* Copies a value into a fixed buffer; fails when it does not fit. */
+static enum options_result copy_val(const char *opt, const struct keyval_item *it, char *dst,
+				    size_t size, char *err, size_t errlen)
+{
+	if (it->val_len >= size)
+		return fail(err, errlen, "--%s: '" ITEM_FMT "' is too long (at most %zu bytes)",
+			    opt, ITEM_KEY(it), size - 1);
+	memcpy(dst, it->val, it->val_len);
+	dst[it->val_len] = '\0';
+	return OPTIONS_OK;
+}
+
+/* --disk path=PATH[,readonly=on|off][,direct=off][,image_type=raw][,id=ID]; repeatable. */
+static enum options_result parse_disk(const char *val, struct vm_config *cfg,
+				      char *err, size_t errlen)
+{
+	static const char *const later[] = {
+		"iommu", "num_queues", "queue_size", "vhost_user", "socket", "rate_limit_group",
+		"bw_size", "bw_one_time_burst", "bw_refill_time", "ops_size",
+		"ops_one_time_burst", "ops_refill_time", "pci_segment", "serial",
+		"queue_affinity", "backing_files", "sparse",
+	};
+	struct disk_config *d;
+	struct keyval_group g;
+	bool have_path = false, on;
+
+	if (split("disk", val, &g, err, errlen))
+		return OPTIONS_ERROR;
+	if (cfg->nr_disks == CONFIG_MAX_DISKS)
+		return fail(err, errlen, "--disk: more than %d disks", CONFIG_MAX_DISKS);
+	d = &cfg->disks[cfg->nr_disks];
+	*d = (struct disk_config){ .readonly = false };
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+
+		if (key_in(it, later, ARRAY_SIZE(later)))
+			return fail(err, errlen, "--disk: '" ITEM_FMT "' not supported yet",
+				    ITEM_KEY(it));
+		if (!keyval__key_is(it, "path") && !keyval__key_is(it, "readonly") &&
+		    !keyval__key_is(it, "direct") && !keyval__key_is(it, "image_type") &&
+		    !keyval__key_is(it, "id"))
+			return fail(err, errlen, "--disk: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
+		if (check_arity("disk", it, true, err, errlen))
+			return OPTIONS_ERROR;
+		if (keyval__key_is(it, "path")) {
+			if (copy_val("disk", it, d->path, sizeof(d->path), err, errlen))
+				return OPTIONS_ERROR;
+			have_path = true;
+		} else if (keyval__key_is(it, "readonly") || keyval__key_is(it, "direct")) {
+			if (keyval__parse_toggle(it->val, it->val_len, &on))
+				return fail(err, errlen, "--disk: invalid toggle '" ITEM_FMT "' for "
+					    ITEM_FMT " (on|off)", ITEM_VAL(it), ITEM_KEY(it));
+			if (keyval__key_is(it, "readonly"))
+				d->readonly = on;
+			else if (on)
+				return fail(err, errlen, "--disk: direct=on not supported yet");
+		} else if (keyval__key_is(it, "image_type")) {
+			if (!keyval__val_is(it, "raw"))
+				return fail(err, errlen, "--disk: image_type=" ITEM_FMT
+					    " not supported (only raw)", ITEM_VAL(it));
 		}
+		/* id names the device for the API; nothing else uses it. */
+	}
+	if (!have_path)
+		return fail(err, errlen, "--disk: 'path' is required in '%s'", val);
+	cfg->nr_disks++;
+	return OPTIONS_OK;
+}
+
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	unsigned v[6];
+	char buf[18], tail;
+
+	if (len != 17)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return (mac[0] & 1) ? -1 : 0; /* a multicast address cannot be a NIC's */
+}
+
+static int parse_ipv4(const char *s, size_t len, uint32_t *out)
+{
+	char buf[16];
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, out) == 1 ? 0 : -1;
+}
+
+/*
+ * --net tap=[NAME],mac=[MAC],ip=[IP],mask=[MASK]; repeatable.  Cloud
+ * Hypervisor accepts empty values ("tap=,mac=,ip=,mask=") as "the default":
+ * they are dropped before the group is split, which refuses empty values.
+ */
+static enum options_result parse_net(const char *val, struct vm_config *cfg,
+				     char *err, size_t errlen)
+{
+	static const char *const later[] = {
+		"host_mac", "num_queues", "queue_size", "iommu", "vhost_user", "socket",
+		"vhost_mode", "fd", "offload_tso", "offload_ufo", "offload_csum", "pci_segment",
+		"rate_limit_group", "bw_size", "bw_one_time_burst", "bw_refill_time", "ops_size",
+		"ops_one_time_burst", "ops_refill_time", "mtu",
+	};
+	char buf[512];
+	size_t n = 0, len = strlen(val);
+	struct net_config *nc;
+	struct keyval_group g;
+
+	if (len >= sizeof(buf))
+		return fail(err, errlen, "--net: value too long");
+	for (size_t i = 0; i < len; i++) {
+		if (val[i] == '=' && (i + 1 == len || val[i + 1] == ','))
+			continue; /* "key=" becomes "key" */
+		buf[n++] = val[i];
+	}
+	buf[n] = '\0';
+	if (split("net", buf, &g, err, errlen))
+		return OPTIONS_ERROR;
+	if (cfg->nr_nets == CONFIG_MAX_NETS)
+		return fail(err, errlen, "--net: more than %d network devices", CONFIG_MAX_NETS);
+	nc = &cfg->nets[cfg->nr_nets];
+	*nc = (struct net_config){ .have_mac = false };
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+
+		if (key_in(it, later, ARRAY_SIZE(later)))
+			return fail(err, errlen, "--net: '" ITEM_FMT "' not supported yet",
+				    ITEM_KEY(it));
+		if (keyval__key_is(it, "id"))
+			continue; /* names the device for the API */
+		if (!it->val) {
+			if (!keyval__key_is(it, "tap") && !keyval__key_is(it, "mac") &&
+			    !keyval__key_is(it, "ip") && !keyval__key_is(it, "mask"))
+				return fail(err, errlen, "--net: unknown key '" ITEM_FMT "'",
+					    ITEM_KEY(it));
+			continue; /* empty: the default */
+		}
+		if (keyval__key_is(it, "tap")) {
+			if (copy_val("net", it, nc->tap, sizeof(nc->tap), err, errlen))
+				return OPTIONS_ERROR;
+		} else if (keyval__key_is(it, "mac")) {
+			if (parse_mac(it->val, it->val_len, nc->mac))
+				return fail(err, errlen, "--net: invalid MAC address '" ITEM_FMT "'",
+					    ITEM_VAL(it));
+			nc->have_mac = true;
+		} else if (keyval__key_is(it, "ip") || keyval__key_is(it, "mask")) {
+			uint32_t *dst = keyval__key_is(it, "ip") ? &nc->ip : &nc->mask;
+
+			if (parse_ipv4(it->val, it->val_len, dst))
+				return fail(err, errlen, "--net: invalid IPv4 address '" ITEM_FMT
+					    "' for " ITEM_FMT, ITEM_VAL(it), ITEM_KEY(it));
+		} else {
+			return fail(err, errlen, "--net: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
+		}
+	}
+	cfg->nr_nets++;
+	return OPTIONS_OK;
+}
+
+/* --rng [src=PATH]: virtio-rng fed from PATH (default /dev/urandom). */
+static enum options_result parse_rng(const char *val, struct vm_config *cfg,
+				     char *err, size_t errlen)
+{
+	struct keyval_group g;
+
+	cfg->rng = true;
+	strcpy(cfg->rng_src, "/dev/urandom");
+	if (!val)
+		return OPTIONS_OK;
+	if (split("rng", val, &g, err, errlen))
+		return OPTIONS_ERROR;
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+
+		if (keyval__key_is(it, "iommu"))
+			return fail(err, errlen, "--rng: 'iommu' not supported yet");
+		if (!keyval__key_is(it, "src"))
+			return fail(err, errlen, "--rng: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
+		if (check_arity("rng", it, true, err, errlen) ||
+		    copy_val("rng", it, cfg->rng_src, sizeof(cfg->rng_src), err, errlen))
+			return OPTIONS_ERROR;
 	}
 	return OPTIONS_OK;
 }
@@ -424,6 +639,12 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 		return parse_serial(val, cfg, err, errlen);
 	case OPT_CONSOLE:
 		return parse_console(val, cfg, err, errlen);
+	case OPT_DISK:
+		return parse_disk(val, cfg, err, errlen);
+	case OPT_NET:
+		return parse_net(val, cfg, err, errlen);
+	case OPT_RNG:
+		return parse_rng(val, cfg, err, errlen);
 	case OPT_LOG_LEVEL:
 		level = log_level_parse(val);
 		if (level < 0)
@@ -495,6 +716,7 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 		.cpus_boot = 1,
 		.memory_size = 512 * MiB,
 		.serial = SERIAL_TTY,
+		.console = CONSOLE_TTY,
 		.log_level = LOG_WARN,
 		.host_quirks = true,
 		.vmi_timeout_ms = 5000,
@@ -534,9 +756,10 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 				val = eq + 1;
 			} else if (o->has_value) {
 				/* A following "--option" is not taken as the value. */
-				if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
+				if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+					val = argv[++i];
+				else if (o->id != OPT_RNG) /* --rng alone takes the defaults */
 					return fail(err, errlen, "--%s: missing value", o->name);
-				val = argv[++i];
 			}
 		} else if (arg[0] == '-' && arg[1] != '\0') {
 			return fail(err, errlen, "unknown option '%s'", arg);
@@ -544,10 +767,14 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 			return fail(err, errlen, "unexpected argument '%s'", arg);
 		}
 
-		if (seen[o->id])
+		/* Devices may be repeated: "--disk A --disk B" or "--disk A B". */
+		if (seen[o->id] && o->id != OPT_DISK && o->id != OPT_NET)
 			return fail(err, errlen, "--%s: given more than once", o->name);
 		seen[o->id] = true;
 		r = apply(o, val, cfg, err, errlen);
+		while (r == OPTIONS_OK && (o->id == OPT_DISK || o->id == OPT_NET) && i + 1 < argc &&
+		       argv[i + 1][0] != '-')
+			r = apply(o, argv[++i], cfg, err, errlen);
 		if (r != OPTIONS_OK)
 			return r;
 	}
@@ -571,7 +798,17 @@ void options__usage(FILE *out)
 	      "                             a multiple of 4K, at least 2M\n"
 	      "  --serial tty|file=PATH|null|off\n"
 	      "                             where the 8250 serial port goes (default: tty)\n"
-	      "  --console off              the virtio console (only 'off' for now)\n"
+	      "  --console tty|file=PATH|null|off\n"
+	      "                             where the virtio console (hvc0) goes (default: tty;\n"
+	      "                             it reads stdin only when --serial is not tty)\n"
+	      "  --disk path=PATH[,readonly=on|off]\n"
+	      "                             a raw disk image as virtio-blk (/dev/vda, ...);\n"
+	      "                             repeat for more disks\n"
+	      "  --net tap=[NAME][,mac=MAC][,ip=IP,mask=MASK]\n"
+	      "                             virtio-net on a tap device; an empty tap= creates\n"
+	      "                             one and gives its host side ip/mask\n"
+	      "                             (default 192.168.249.1/255.255.255.0)\n"
+	      "  --rng [src=PATH]           virtio-rng fed from PATH (default: /dev/urandom)\n"
 	      "  -v                         more log output; repeat for more\n"
 	      "  --log-level error|warn|info|debug\n"
 	      "                             log threshold (default: warn)\n"
@@ -588,7 +825,7 @@ void options__usage(FILE *out)
 	      "  -V, --version              print the version and exit\n"
 	      "\n"
 	      "Long options take '--opt VALUE' or '--opt=VALUE'.  Other Cloud Hypervisor\n"
-	      "options (--disk, --net, --api-socket, ...) are not supported yet.\n"
+	      "options (--fs, --pmem, --vsock, ...) are not supported yet.\n"
 	      "\n"
 	      "Exit status: 0 guest powered off, 1 error, 2 bad command line,\n"
 	      "3 guest triple fault, 4 guest reset, 128+N stopped by signal N;\n"

@@ -64,7 +64,8 @@ expect_bad "no vCPUs" "cpus" --cpus boot=0
 expect_bad "more vCPUs than KVM allows" "cpus" --cpus boot=4000
 expect_bad "unknown option" "unknown option" --frobnicate
 expect_bad "positional argument" "argument|unknown|unexpected" stray
-expect_bad "later option --disk" "not supported yet" --disk path=/dev/null
+expect_bad "disk without a path" "path" --disk readonly=on
+expect_bad "disk option not implemented" "not supported yet" --disk path=/dev/null,num_queues=4
 expect_bad "later option --gdb" "not supported yet" --gdb path=/tmp/gdb.sock
 
 bz=$(ls /boot/vmlinuz-* 2>/dev/null | head -1)

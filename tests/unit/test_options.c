@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.serial, SERIAL_TTY);
 	assert_null(cfg.serial_path);
 	assert_false(cfg.console_off);
+	assert_int_equal(cfg.console, CONSOLE_TTY);
+	assert_int_equal(cfg.nr_disks, 0);
+	assert_int_equal(cfg.nr_nets, 0);
+	assert_false(cfg.rng);
 	assert_int_equal(cfg.log_level, LOG_WARN);
 	assert_true(cfg.host_quirks);
 	assert_null(cfg.vmi_socket);
@@ -287,11 +292,19 @@ static void test_console(void **state)
 	assert_true(cfg.console_off);
 	OK("--console=off");
 	assert_true(cfg.console_off);
-	ERR("--console", "'tty' not supported yet", "--console", "tty");
+	assert_int_equal(cfg.console, CONSOLE_OFF);
+	OK("--console", "tty");
+	assert_int_equal(cfg.console, CONSOLE_TTY);
+	assert_false(cfg.console_off);
+	OK("--console", "null");
+	assert_int_equal(cfg.console, CONSOLE_NULL);
+	OK("--console", "file=/tmp/c");
+	assert_int_equal(cfg.console, CONSOLE_FILE);
+	assert_string_equal(cfg.console_path, "/tmp/c");
 	ERR("--console", "'pty' not supported yet", "--console", "pty");
-	ERR("--console", "'null' not supported yet", "--console", "null");
-	ERR("--console", "'file' not supported yet", "--console", "file=/tmp/c");
 	ERR("--console", "'socket' not supported yet", "--console", "socket=/tmp/c");
+	ERR("--console", "more than one mode", "--console", "tty,null");
+	ERR("--console", "'file' needs a value", "--console", "file");
 	ERR("--console", "'off' takes no value", "--console", "off=1");
 	ERR("--console", "unknown key 'on'", "--console", "on");
 	ERR("--console", "empty", "--console", "");
@@ -432,7 +445,7 @@ static void test_gdb(void **state)
 static void test_later_options(void **state)
 {
 	static const char *const later[] = {
-		"disk", "net", "api-socket", "rng", "fs", "pmem", "device", "vsock",
+		"api-socket", "fs", "pmem", "device", "vsock",
 		"numa", "watchdog", "platform", "balloon", "seccomp", "landlock",
 		"event-monitor", "restore", "tpm", "sgx-epc", "pvpanic",
 	};
@@ -452,14 +465,71 @@ static void test_later_options(void **state)
 }
 
 /* The example from Cloud Hypervisor's README, verbatim. */
+static void test_devices(void **state)
+{
+	(void)state;
+	/* Several disks, after one --disk or each after its own. */
+	OK("--disk", "path=a.raw,readonly=on", "path=b.raw", "--disk=path=d.raw,image_type=raw,direct=off,id=x");
+	assert_int_equal(cfg.nr_disks, 3);
+	assert_string_equal(cfg.disks[0].path, "a.raw");
+	assert_true(cfg.disks[0].readonly);
+	assert_string_equal(cfg.disks[1].path, "b.raw");
+	assert_false(cfg.disks[1].readonly);
+	assert_string_equal(cfg.disks[2].path, "d.raw");
+	ERR("--disk", "unknown key 'c.raw'", "--disk", "path=b,c.raw,x");
+	ERR("--disk", "'path' is required", "--disk", "readonly=on");
+	ERR("--disk", "invalid toggle 'maybe'", "--disk", "path=a,readonly=maybe");
+	ERR("--disk", "'num_queues' not supported yet", "--disk", "path=a,num_queues=4");
+	ERR("--disk", "'vhost_user' not supported yet", "--disk", "vhost_user=on,socket=/s");
+	ERR("--disk", "image_type=qcow2 not supported", "--disk", "path=a,image_type=qcow2");
+	ERR("--disk", "direct=on not supported yet", "--disk", "path=a,direct=on");
+	ERR("--disk", "unknown key 'colour'", "--disk", "path=a,colour=red");
+	ERR("--disk", "missing value", "--disk");
+	ERR("--disk", "more than 8 disks", "--disk", "path=1", "path=2", "path=3", "path=4",
+	    "path=5", "path=6", "path=7", "path=8", "path=9");
+
+	OK("--net", "tap=tap7,mac=52:54:00:12:34:56,ip=10.0.0.1,mask=255.255.255.0", "--net", "tap=");
+	assert_int_equal(cfg.nr_nets, 2);
+	assert_string_equal(cfg.nets[0].tap, "tap7");
+	assert_true(cfg.nets[0].have_mac);
+	assert_int_equal(cfg.nets[0].mac[5], 0x56);
+	assert_int_equal(cfg.nets[0].ip, htonl(0x0a000001));
+	assert_int_equal(cfg.nets[0].mask, htonl(0xffffff00));
+	assert_string_equal(cfg.nets[1].tap, "");
+	ERR("--net", "invalid MAC address '01:00:00:00:00:00'", "--net", "mac=01:00:00:00:00:00");
+	ERR("--net", "invalid MAC address 'zz'", "--net", "mac=zz");
+	ERR("--net", "invalid IPv4 address '10.0.0.300'", "--net", "ip=10.0.0.300");
+	ERR("--net", "too long", "--net", "tap=abcdefghijklmnopqrstuvwxyz");
+	ERR("--net", "'vhost_user' not supported yet", "--net", "vhost_user=true");
+	ERR("--net", "unknown key 'bogus'", "--net", "tap=,bogus=1");
+
+	OK("--rng");
+	assert_true(cfg.rng);
+	assert_string_equal(cfg.rng_src, "/dev/urandom");
+	OK("--rng", "--kernel", "k");
+	assert_true(cfg.rng);
+	OK("--rng", "src=/dev/random");
+	assert_string_equal(cfg.rng_src, "/dev/random");
+	ERR("--rng", "unknown key 'source'", "--rng", "source=/dev/random");
+	ERR("--rng", "'iommu' not supported yet", "--rng", "iommu=on");
+	ERR("--rng", "given more than once", "--rng", "--rng");
+}
+
 static void test_cloud_hypervisor_seed(void **state)
 {
 	(void)state;
-	ERR("--disk: not supported yet", NULL,
-	    "--kernel", "vmlinux", "--disk", "path=focal.raw", "--cmdline",
-	    "console=hvc0 root=/dev/vda1 rw", "--cpus", "boot=2", "--memory", "size=512M",
-	    "--net", "tap=,mac=,ip=,mask=");
-	assert_null(strstr(err, "unknown"));
+	OK("--kernel", "vmlinux", "--disk", "path=focal-server-cloudimg-amd64.raw", "--cmdline",
+	   "console=hvc0 root=/dev/vda1 rw", "--cpus", "boot=2", "--memory", "size=512M",
+	   "--net", "tap=,mac=,ip=,mask=");
+	assert_int_equal(cfg.nr_disks, 1);
+	assert_string_equal(cfg.disks[0].path, "focal-server-cloudimg-amd64.raw");
+	assert_false(cfg.disks[0].readonly);
+	assert_int_equal(cfg.nr_nets, 1);
+	assert_string_equal(cfg.nets[0].tap, "");
+	assert_false(cfg.nets[0].have_mac);
+	assert_int_equal(cfg.nets[0].ip, 0);
+	assert_int_equal(cfg.nets[0].mask, 0);
+	assert_int_equal(cfg.console, CONSOLE_TTY);
 
 	/* Without the devices, the same line is accepted. */
 	OK("--kernel", "vmlinux", "--cmdline", "console=hvc0 root=/dev/vda1 rw", "--cpus",
@@ -655,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_and_positional),
 		cmocka_unit_test(test_gdb),
 		cmocka_unit_test(test_later_options),
+		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_cloud_hypervisor_seed),
 		cmocka_unit_test(test_everything_at_once),
 		cmocka_unit_test(test_err_buffer),
