@@ -184,9 +184,9 @@ static bool parse_addr_len(const char **p, const char *end, uint64_t *addr, uint
 static void handle_query_supported(struct gdb_session *s, const char *pkt, size_t len)
 {
 	/* Remember what GDB offers: "qSupported:multiprocess+;swbreak+;..." */
-	const char *end = pkt + len;
+	const char *end = pkt + len, *colon = memchr(pkt, ':', len);
 
-	for (const char *p = pkt; p < end;) {
+	for (const char *p = colon ? colon + 1 : end; p < end;) {
 		const char *semi = memchr(p, ';', (size_t)(end - p));
 		size_t n = (size_t)((semi ? semi : end) - p);
 
