@@ -54,6 +54,38 @@ static int region_cmp(const void *a, const void *b)
 	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
 }
 
+unsigned mem__trim_overlaps(struct vmscope_region *regions, unsigned n)
+{
+	unsigned kept = 0;
+	uint64_t end = 0; /* end of the last kept region; 0 before the first */
+
+	qsort(regions, n, sizeof(*regions), region_cmp);
+	for (unsigned i = 0; i < n; i++) {
+		struct vmscope_region r = regions[i];
+
+		if (r.size == 0)
+			continue;
+		if (r.gpa + r.size - 1 < r.gpa) {
+			regions[kept++] = r; /* wraps: left for mem__set_regions to refuse */
+			continue;
+		}
+		if (kept && r.gpa < end) {
+			uint64_t cut = end - r.gpa;
+
+			if (cut >= r.size)
+				continue; /* wholly inside the previous one */
+			r.gpa += cut;
+			r.host += cut;
+			r.size -= cut;
+		}
+		regions[kept++] = r;
+		end = r.gpa + r.size; /* 0 when it reaches the top: nothing can follow */
+		if (end == 0)
+			break;
+	}
+	return kept;
+}
+
 int mem__set_regions(struct vmscope *vm, struct vmscope_region *regions, unsigned n)
 {
 	unsigned kept = 0;

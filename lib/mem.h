@@ -27,4 +27,13 @@ int mem__read_u64(const struct vmscope *vm, uint64_t gpa, uint64_t *out);
  */
 int mem__set_regions(struct vmscope *vm, struct vmscope_region *regions, unsigned n);
 
+/*
+ * For formats where the same guest-physical bytes may appear twice (kdump's
+ * kernel-text segment, QEMU dumps with paging on): sorts regions by gpa and
+ * trims each one's part already covered by an earlier one, dropping those
+ * left empty.  One that wraps is kept as it is, for mem__set_regions to
+ * refuse.  Returns the new count.
+ */
+unsigned mem__trim_overlaps(struct vmscope_region *regions, unsigned n);
+
 #endif

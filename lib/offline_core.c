@@ -3,6 +3,8 @@
  * vmcores, which share the layout):
  *   - PT_LOAD segments: p_paddr is the guest-physical address, p_offset /
  *     p_filesz the bytes in the file; p_vaddr (0 or virtual) is ignored;
+ *     segments that overlap (the same memory twice) are trimmed, the one
+ *     starting lower wins;
  *   - PT_NOTE segments: one "CORE" NT_PRSTATUS per CPU (general registers in
  *     struct elf_prstatus layout) and, from QEMU, one "QEMU" note per CPU
  *     (QEMUCPUState: general registers, segments, GDT/IDT, CR0-4,
@@ -349,6 +351,11 @@ static int core_parse(struct core *c)
 			};
 		}
 	}
+	/*
+	 * Overlapping segments describe the same memory twice (kdump's kernel
+	 * text segment; QEMU with paging on): the first copy is used.
+	 */
+	nr_regions = mem__trim_overlaps(regions, nr_regions);
 	err = mem__set_regions(c->vm, regions, nr_regions);
 	if (err) {
 		free(regions);
