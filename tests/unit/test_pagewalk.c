@@ -122,6 +122,17 @@ static void test_5_level(void **state)
 				   &size), -EFAULT);
 	/* Unknown flags are refused. */
 	assert_int_equal(translate(f, cr3_57, va, 2, &pa, &size), -EINVAL);
+
+	/* The *_va accesses follow vmscope_set_va_flags. */
+	{
+		uint32_t v = 0;
+
+		memcpy(f->g.mem + 0x5008, "\x78\x56\x34\x12", 4);
+		assert_int_equal(vmscope_read_u32_va(f->vm, cr3_57, va + 8, &v), -EFAULT);
+		assert_int_equal(vmscope_set_va_flags(f->vm, VMSCOPE_PAGING_LA57), 0);
+		assert_int_equal(vmscope_read_u32_va(f->vm, cr3_57, va + 8, &v), 0);
+		assert_int_equal(v, 0x12345678);
+	}
 }
 
 static void test_la57_is_part_of_the_key(void **state)
