@@ -221,4 +221,7 @@ const char *vmscope_event_name(unsigned kind);
 }
 #endif
 
+/* ---- Linux awareness (issue 5): processes, modules, kernel log, system calls. ---- */
+#include "vmscope/linux.h"
+
 #endif

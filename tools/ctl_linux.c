@@ -1,0 +1,365 @@
+/*
+ * Linux views on the command line: ps, lsmod, dmesg, memory of a process,
+ * the system-call table, live system-call tracing.  Used by vmscope-linux
+ * (tools/vmscope-linux.c) and callable from vmscope-ctl as ctl_linux().
+ *
+ *   vmscope-linux (--core FILE | --raw FILE | --socket PATH)
+ *                 [--vmlinux FILE] [--system-map FILE] [--json] COMMAND [ARGS]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmscope/vmscope.h"
+#include "ctl_linux.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmscope-linux (--core FILE | --raw FILE | --socket PATH)\n"
+		"                     [--vmlinux FILE] [--system-map FILE] [--json] COMMAND\n"
+		"commands:\n"
+		"  info              what was found about the kernel, and how\n"
+		"  ps                processes: pid, parent, state, user ids, page-table root, name\n"
+		"  lsmod             loaded modules, as /proc/modules\n"
+		"  dmesg             the kernel log buffer\n"
+		"  cmdline PID       the command line of a process, read from its memory\n"
+		"  read PID VA LEN   hex dump of a process's memory at virtual address VA\n"
+		"  syscalls          the kernel's system-call table (number, name)\n"
+		"  sym NAME          run-time address of a kernel symbol\n"
+		"  trace [SECONDS]   trace system calls of a live guest (breakpoint on entry)\n");
+}
+
+/* JSON string with the escapes RFC 8259 requires. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static int cmd_info(vmscope_linux_t *lx, int json)
+{
+	struct vmscope_linux_info i;
+
+	vmscope_linux_info(lx, &i);
+	if (json) {
+		printf("{\"release\":");
+		json_str(i.release);
+		printf(",\"version\":");
+		json_str(i.version);
+		printf(",\"text\":\"0x%" PRIx64 "\",\"kaslr_offset\":\"%s0x%" PRIx64 "\","
+		       "\"kernel_cr3\":\"0x%" PRIx64 "\",\"btf_pa\":\"0x%" PRIx64 "\","
+		       "\"btf_size\":%u,\"symbols\":%u,\"kaslr_how\":",
+		       i.text, i.kaslr_offset < 0 ? "-" : "",
+		       (uint64_t)(i.kaslr_offset < 0 ? -i.kaslr_offset : i.kaslr_offset),
+		       i.kernel_cr3, i.btf_pa, i.btf_size, i.nr_symbols);
+		json_str(i.kaslr_how);
+		printf(",\"btf_how\":");
+		json_str(i.btf_how);
+		printf(",\"symbols_how\":");
+		json_str(i.symbols_how);
+		printf("}\n");
+		return 0;
+	}
+	printf("release:      %s\nversion:      %s\n_text:        0x%" PRIx64 "\n"
+	       "KASLR offset: %s0x%" PRIx64 "\n  found by:   %s\nkernel CR3:   0x%" PRIx64 "\n"
+	       "BTF:          %s\nsymbols:      %u, from %s\n",
+	       i.release, i.version, i.text, i.kaslr_offset < 0 ? "-" : "",
+	       (uint64_t)(i.kaslr_offset < 0 ? -i.kaslr_offset : i.kaslr_offset), i.kaslr_how,
+	       i.kernel_cr3, i.btf_how, i.nr_symbols, i.symbols_how);
+	return 0;
+}
+
+static int cmd_ps(vmscope_linux_t *lx, int json)
+{
+	int n = vmscope_linux_tasks(lx, NULL, 0);
+	struct vmscope_linux_task *t;
+
+	if (n < 0)
+		return n;
+	t = calloc((size_t)n + 16, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	n = vmscope_linux_tasks(lx, t, (size_t)n + 16);
+	if (n < 0) {
+		free(t);
+		return n;
+	}
+	if (json)
+		printf("[");
+	else
+		printf("%7s %7s S %6s %6s %6s %6s %18s %s\n", "PID", "PPID", "UID", "EUID", "GID",
+		       "EGID", "PGD(phys)", "COMM");
+	for (int i = 0; i < n; i++) {
+		if (json) {
+			printf("%s\n{\"pid\":%d,\"ppid\":%d,\"tgid\":%d,\"state\":\"%c\",\"comm\":",
+			       i ? "," : "", t[i].pid, t[i].ppid, t[i].tgid, t[i].state);
+			json_str(t[i].comm);
+			printf(",\"uid\":%u,\"euid\":%u,\"suid\":%u,\"fsuid\":%u,"
+			       "\"gid\":%u,\"egid\":%u,\"sgid\":%u,\"fsgid\":%u,"
+			       "\"kthread\":%s,\"task\":\"0x%" PRIx64 "\",\"pgd\":\"0x%" PRIx64 "\","
+			       "\"cr3\":\"0x%" PRIx64 "\"}",
+			       t[i].uid, t[i].euid, t[i].suid, t[i].fsuid, t[i].gid, t[i].egid,
+			       t[i].sgid, t[i].fsgid, t[i].kthread ? "true" : "false", t[i].task,
+			       t[i].pgd, t[i].cr3);
+		} else {
+			char cr3[24] = "-";
+
+			if (t[i].cr3)
+				snprintf(cr3, sizeof(cr3), "0x%" PRIx64, t[i].cr3);
+			printf("%7d %7d %c %6u %6u %6u %6u %18s %s\n", t[i].pid, t[i].ppid,
+			       t[i].state, t[i].uid, t[i].euid, t[i].gid, t[i].egid, cr3,
+			       t[i].comm);
+		}
+	}
+	if (json)
+		printf("\n]\n");
+	free(t);
+	return 0;
+}
+
+static int cmd_lsmod(vmscope_linux_t *lx, int json)
+{
+	int n = vmscope_linux_modules(lx, NULL, 0);
+	struct vmscope_linux_module *m;
+
+	if (n < 0)
+		return n;
+	m = calloc((size_t)n + 1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	n = vmscope_linux_modules(lx, m, (size_t)n + 1);
+	if (json)
+		printf("[");
+	for (int i = 0; i < n; i++) {
+		if (json) {
+			printf("%s\n{\"name\":", i ? "," : "");
+			json_str(m[i].name);
+			printf(",\"size\":%u,\"refcount\":%d,\"state\":\"%s\",\"base\":\"0x%" PRIx64
+			       "\",\"module\":\"0x%" PRIx64 "\"}",
+			       m[i].size, m[i].refcount, m[i].state, m[i].base, m[i].module);
+		} else {
+			/* the /proc/modules format */
+			printf("%s %u %d - %s 0x%016" PRIx64 "\n", m[i].name, m[i].size,
+			       m[i].refcount, m[i].state, m[i].base);
+		}
+	}
+	if (json)
+		printf("%s]\n", n ? "\n" : "");
+	free(m);
+	return n < 0 ? n : 0;
+}
+
+static int cmd_dmesg(vmscope_linux_t *lx, int json)
+{
+	int64_t n = vmscope_linux_dmesg(lx, NULL, 0);
+	char *buf;
+
+	if (n < 0)
+		return (int)n;
+	buf = malloc((size_t)n + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = vmscope_linux_dmesg(lx, buf, (size_t)n + 1);
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	if (json) {
+		char *line = buf, *nl;
+
+		printf("[");
+		for (int first = 1; *line; line = nl + 1, first = 0) {
+			nl = strchr(line, '\n');
+			if (!nl)
+				break;
+			*nl = 0;
+			printf("%s\n", first ? "" : ",");
+			json_str(line);
+		}
+		printf("\n]\n");
+	} else {
+		fputs(buf, stdout);
+	}
+	free(buf);
+	return 0;
+}
+
+static int cmd_syscalls(vmscope_linux_t *lx, int json)
+{
+	int n = vmscope_linux_syscall_count(lx);
+	char name[128];
+
+	if (n < 0)
+		return n;
+	if (json)
+		printf("[");
+	for (int i = 0; i < n; i++) {
+		if (vmscope_linux_syscall_name(lx, (unsigned)i, name, sizeof(name)) < 0)
+			snprintf(name, sizeof(name), "?");
+		if (json) {
+			printf("%s\n{\"nr\":%d,\"name\":", i ? "," : "", i);
+			json_str(name);
+			printf("}");
+		} else {
+			printf("%3d %s\n", i, name);
+		}
+	}
+	if (json)
+		printf("\n]\n");
+	return 0;
+}
+
+static int cmd_read(vmscope_linux_t *lx, int pid, uint64_t va, size_t len, int json)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+	int64_t got;
+
+	if (!buf)
+		return -ENOMEM;
+	got = vmscope_linux_read_task(lx, pid, va, buf, len);
+	if (got < 0) {
+		free(buf);
+		return (int)got;
+	}
+	if (json) {
+		printf("{\"pid\":%d,\"va\":\"0x%" PRIx64 "\",\"len\":%" PRId64 ",\"hex\":\"", pid, va,
+		       got);
+		for (int64_t i = 0; i < got; i++)
+			printf("%02x", buf[i]);
+		printf("\"}\n");
+	} else {
+		for (int64_t i = 0; i < got; i += 16) {
+			printf("%016" PRIx64 ":", va + (uint64_t)i);
+			for (int64_t j = i; j < i + 16 && j < got; j++)
+				printf(" %02x", buf[j]);
+			printf("  ");
+			for (int64_t j = i; j < i + 16 && j < got; j++)
+				putchar(buf[j] >= 0x20 && buf[j] < 0x7f ? buf[j] : '.');
+			putchar('\n');
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+static int cmd_cmdline(vmscope_linux_t *lx, int pid, int json)
+{
+	char buf[4096];
+	int64_t n = vmscope_linux_cmdline(lx, pid, buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	if (json) {
+		printf("{\"pid\":%d,\"cmdline\":", pid);
+		json_str(buf);
+		printf("}\n");
+	} else {
+		printf("%s\n", buf);
+	}
+	return 0;
+}
+
+int ctl_linux(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "core", required_argument, NULL, 'c' },
+		{ "raw", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "vmlinux", required_argument, NULL, 'k' },
+		{ "system-map", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *core = NULL, *raw = NULL, *sock = NULL;
+	struct vmscope_linux_opts lo = { 0 };
+	int json = 0, c, err = 0, r;
+	vmscope_t *vm;
+	vmscope_linux_t *lx;
+	const char *cmd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': core = optarg; break;
+		case 'r': raw = optarg; break;
+		case 's': sock = optarg; break;
+		case 'k': lo.vmlinux = optarg; break;
+		case 'm': lo.system_map = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc || !!core + !!raw + !!sock != 1) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	if (!strcmp(cmd, "trace"))
+		return ctl_linux_trace(sock, &lo, argc - optind, argv + optind, json);
+	vm = core ? vmscope_open_core(core, &err) : raw ? vmscope_open_raw(raw, &err)
+							: vmscope_attach(sock, &err);
+	if (!vm) {
+		fprintf(stderr, "vmscope-linux: %s: %s\n", core ? core : raw ? raw : sock,
+			vmscope_last_error(NULL)[0] ? vmscope_last_error(NULL) : strerror(-err));
+		return 1;
+	}
+	lx = vmscope_linux_open(vm, &lo, &err);
+	if (!lx) {
+		fprintf(stderr, "vmscope-linux: no Linux kernel found: %s\n",
+			vmscope_last_error(vm)[0] ? vmscope_last_error(vm) : strerror(-err));
+		vmscope_close(vm);
+		return 1;
+	}
+	if (!strcmp(cmd, "info"))
+		r = cmd_info(lx, json);
+	else if (!strcmp(cmd, "ps"))
+		r = cmd_ps(lx, json);
+	else if (!strcmp(cmd, "lsmod"))
+		r = cmd_lsmod(lx, json);
+	else if (!strcmp(cmd, "dmesg"))
+		r = cmd_dmesg(lx, json);
+	else if (!strcmp(cmd, "syscalls"))
+		r = cmd_syscalls(lx, json);
+	else if (!strcmp(cmd, "cmdline") && argc - optind == 2)
+		r = cmd_cmdline(lx, atoi(argv[optind + 1]), json);
+	else if (!strcmp(cmd, "read") && argc - optind == 4)
+		r = cmd_read(lx, atoi(argv[optind + 1]), strtoull(argv[optind + 2], NULL, 0),
+			     strtoul(argv[optind + 3], NULL, 0), json);
+	else if (!strcmp(cmd, "sym") && argc - optind == 2) {
+		uint64_t a;
+
+		r = vmscope_linux_symbol(lx, argv[optind + 1], &a);
+		if (r == 0)
+			printf(json ? "{\"name\":\"%s\",\"addr\":\"0x%" PRIx64 "\"}\n"
+				    : "%s 0x%016" PRIx64 "\n", argv[optind + 1], a);
+	} else {
+		usage(stderr);
+		r = -EINVAL;
+		vmscope_linux_close(lx);
+		vmscope_close(vm);
+		return 2;
+	}
+	if (r < 0)
+		fprintf(stderr, "vmscope-linux: %s: %s\n", cmd,
+			vmscope_last_error(vm)[0] ? vmscope_last_error(vm) : strerror(-r));
+	vmscope_linux_close(lx);
+	vmscope_close(vm);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * strace for a whole live Linux guest: a breakpoint on entry_SYSCALL_64 (the
+ * first instruction the CPU runs after `syscall`), each hit decoded against
+ * the kernel's own sys_call_table.  The vCPU is held only while one line is
+ * formatted.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_linux.h"
+
+struct trace {
+	vmscope_linux_t *lx;
+	int json;
+	uint64_t entry_pa;
+	unsigned long count;
+};
+
+static vmscope_t *trace_vm;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (trace_vm)
+		vmscope_stop(trace_vm);
+}
+
+static int on_breakpoint(vmscope_t *vm, const struct vmscope_event *ev,
+			 struct vmscope_response *rsp, void *opaque)
+{
+	struct trace *t = opaque;
+	struct vmscope_linux_syscall sc;
+
+	(void)vm;
+	(void)rsp; /* continue: the hypervisor steps over the original instruction */
+	if (ev->u.bp.gpa != t->entry_pa)
+		return 0;
+	vmscope_linux_syscall_decode(t->lx, &ev->regs, &sc);
+	t->count++;
+	if (t->json)
+		printf("{\"vcpu\":%u,\"pid\":%d,\"comm\":\"%s\",\"nr\":%" PRIu64 ",\"name\":\"%s\","
+		       "\"args\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+		       ",%" PRIu64 "]}\n",
+		       ev->vcpu, sc.pid, sc.comm, sc.nr, sc.name, sc.args[0], sc.args[1],
+		       sc.args[2], sc.args[3], sc.args[4], sc.args[5]);
+	else
+		printf("%5d %-15s %s(0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
+		       ", 0x%" PRIx64 ", 0x%" PRIx64 ")\n",
+		       sc.pid, sc.comm, sc.name[0] ? sc.name : "?", sc.args[0], sc.args[1],
+		       sc.args[2], sc.args[3], sc.args[4], sc.args[5]);
+	fflush(stdout);
+	return 0;
+}
+
+int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo, int argc,
+		    char **argv, int json)
+{
+	struct trace t = { .json = json };
+	int seconds = argc > 1 ? atoi(argv[1]) : 0, err = 0, r;
+	uint64_t va;
+	vmscope_t *vm;
+
+	if (!socket_path) {
+		fprintf(stderr, "vmscope-linux: trace needs a live guest (--socket)\n");
+		return 2;
+	}
+	vm = vmscope_attach(socket_path, &err);
+	if (!vm) {
+		fprintf(stderr, "vmscope-linux: %s: %s\n", socket_path, vmscope_last_error(NULL));
+		return 1;
+	}
+	/* The kernel is learnt from a still picture. */
+	if ((r = vmscope_pause(vm, VMSCOPE_ALL_VCPUS)) < 0) {
+		fprintf(stderr, "vmscope-linux: pause: %s\n", vmscope_last_error(vm));
+		vmscope_close(vm);
+		return 1;
+	}
+	t.lx = vmscope_linux_open(vm, lo, &err);
+	if (!t.lx) {
+		fprintf(stderr, "vmscope-linux: no Linux kernel found: %s\n", vmscope_last_error(vm));
+		vmscope_close(vm);
+		return 1;
+	}
+	r = vmscope_linux_syscall_entry(t.lx, &va, &t.entry_pa);
+	if (r == 0)
+		r = vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_breakpoint, &t);
+	if (r == 0)
+		r = vmscope_set_bp_pa(vm, t.entry_pa);
+	if (r < 0) {
+		fprintf(stderr, "vmscope-linux: trace: %s\n", vmscope_last_error(vm));
+		goto out;
+	}
+	if (vmscope_attach_flags(vm) & VMSCOPE_ATTACH_EMULATED)
+		fprintf(stderr, "vmscope-linux: note: this host runs guest kernel code emulated; "
+				"tracing is slow\n");
+	fprintf(stderr, "vmscope-linux: tracing system calls at entry_SYSCALL_64 0x%" PRIx64
+			" (physical 0x%" PRIx64 ")\n", va, t.entry_pa);
+	trace_vm = vm;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	vmscope_resume(vm, VMSCOPE_ALL_VCPUS);
+	r = vmscope_event_loop(vm, seconds > 0 ? seconds * 1000 : -1);
+	if (r > 0)
+		r = 0; /* the number of events delivered */
+	vmscope_pause(vm, VMSCOPE_ALL_VCPUS);
+	vmscope_clear_bp_pa(vm, t.entry_pa);
+	vmscope_resume(vm, VMSCOPE_ALL_VCPUS);
+	fprintf(stderr, "vmscope-linux: %lu system calls\n", t.count);
+out:
+	trace_vm = NULL;
+	vmscope_linux_close(t.lx);
+	vmscope_close(vm);
+	return r < 0 ? 1 : 0;
+}
