@@ -103,12 +103,14 @@ static int cmd_ps(vmscope_linux_t *lx, int json)
 		printf("[");
 	else
 		printf("%7s %7s S %6s %6s %6s %6s %18s %s\n", "PID", "PPID", "UID", "EUID", "GID",
-		       "EGID", "PGD(phys)", "COMM");
+		       "EGID", "PGD(phys)", "NAME");
 	for (int i = 0; i < n; i++) {
 		if (json) {
 			printf("%s\n{\"pid\":%d,\"ppid\":%d,\"tgid\":%d,\"state\":\"%c\",\"comm\":",
 			       i ? "," : "", t[i].pid, t[i].ppid, t[i].tgid, t[i].state);
 			json_str(t[i].comm);
+			printf(",\"name\":");
+			json_str(t[i].name);
 			printf(",\"uid\":%u,\"euid\":%u,\"suid\":%u,\"fsuid\":%u,"
 			       "\"gid\":%u,\"egid\":%u,\"sgid\":%u,\"fsgid\":%u,"
 			       "\"kthread\":%s,\"task\":\"0x%" PRIx64 "\",\"pgd\":\"0x%" PRIx64 "\","
@@ -123,7 +125,7 @@ static int cmd_ps(vmscope_linux_t *lx, int json)
 				snprintf(cr3, sizeof(cr3), "0x%" PRIx64, t[i].cr3);
 			printf("%7d %7d %c %6u %6u %6u %6u %18s %s\n", t[i].pid, t[i].ppid,
 			       t[i].state, t[i].uid, t[i].euid, t[i].gid, t[i].egid, cr3,
-			       t[i].comm);
+			       t[i].name);
 		}
 	}
 	if (json)

@@ -80,6 +80,11 @@ struct vmscope_linux_task {
 	uint64_t pgd;            /* mm->pgd (kernel virtual address), 0 for kernel threads */
 	uint64_t cr3;            /* mm->pgd translated: the page-table root, physical */
 	uint64_t arg_start, arg_end; /* command line in its address space */
+	/*
+	 * The name /proc/<pid>/stat shows: comm, or for kernel threads their
+	 * full name, and for workqueue workers "+desc" / "-desc" after it.
+	 */
+	char name[64];
 };
 /* Fills up to max tasks in list order (init_task's list); returns the total or -errno. */
 int vmscope_linux_tasks(vmscope_linux_t *lx, struct vmscope_linux_task *out, size_t max);

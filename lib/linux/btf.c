@@ -211,6 +211,14 @@ int linux_btf__layout(struct vmscope_linux *lx)
 	l->mm_pgd = linux_btf__offset(b, "mm_struct", "pgd");
 	l->mm_arg_start = linux_btf__offset(b, "mm_struct", "arg_start");
 	l->mm_arg_end = linux_btf__offset(b, "mm_struct", "arg_end");
+	l->task_kthread = linux_btf__offset(b, "task_struct", "worker_private");
+	if (l->task_kthread < 0)
+		l->task_kthread = linux_btf__offset(b, "task_struct", "set_child_tid");
+	l->kthread_data = linux_btf__offset(b, "kthread", "data");
+	l->kthread_full_name = linux_btf__offset(b, "kthread", "full_name");
+	l->worker_pool = linux_btf__offset(b, "worker", "pool");
+	l->worker_desc = linux_btf__offset(b, "worker", "desc");
+	l->worker_current_work = linux_btf__offset(b, "worker", "current_work");
 	l->mod_list = linux_btf__offset(b, "module", "list");
 	l->mod_name = linux_btf__offset(b, "module", "name");
 	l->mod_state = linux_btf__offset(b, "module", "state");

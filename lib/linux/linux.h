@@ -35,6 +35,9 @@ struct linux_layout {
 	long task_real_parent, task_mm, task_cred, task_flags;
 	long cred_uid, cred_gid, cred_suid, cred_sgid, cred_euid, cred_egid, cred_fsuid, cred_fsgid;
 	long mm_pgd, mm_arg_start, mm_arg_end;
+	long task_kthread;         /* worker_private (5.17+) or set_child_tid: struct kthread * */
+	long kthread_data, kthread_full_name;
+	long worker_pool, worker_desc, worker_current_work;
 	long mod_list, mod_name, mod_state, mod_refcnt;
 	long mod_core_base, mod_core_size, mod_init_size;
 	int mod_state_live, mod_state_coming, mod_state_going, mod_state_unformed;

@@ -14,6 +14,7 @@
 
 #define MAX_LIST 100000 /* no kernel list we walk is longer: a loop guard */
 #define PF_KTHREAD 0x00200000u
+#define PF_WQ_WORKER 0x00000020u
 #define KERNEL_MAP_START_ANY 0xffff800000000000ULL /* kernel half of the address space */
 
 static uint64_t sym(struct vmscope_linux *lx, const char *name)
@@ -57,6 +58,39 @@ static char task_state(uint32_t state, uint32_t exit_state)
 	return idx < sizeof(letters) - 1 ? letters[idx] : '?';
 }
 
+/* The name /proc shows (fs/proc/array.c proc_task_name). */
+static void task_name(struct vmscope_linux *lx, const uint8_t *buf, struct vmscope_linux_task *t)
+{
+	const struct linux_layout *l = &lx->lay;
+	uint32_t flags = l->task_flags >= 0 ? get32(buf, l->task_flags) : 0;
+	uint64_t kthread, p;
+
+	snprintf(t->name, sizeof(t->name), "%s", t->comm);
+	if (!(flags & PF_KTHREAD) || l->task_kthread < 0)
+		return;
+	kthread = get64(buf, l->task_kthread);
+	if (!kthread)
+		return;
+	if (flags & PF_WQ_WORKER) {
+		uint64_t worker, pool, cur = 0;
+		char desc[24] = "";
+
+		if (l->kthread_data < 0 || l->worker_desc < 0 || l->worker_pool < 0 ||
+		    linux__read_u64(lx, kthread + (uint64_t)l->kthread_data, &worker) < 0 || !worker ||
+		    linux__read_u64(lx, worker + (uint64_t)l->worker_pool, &pool) < 0 || !pool ||
+		    linux__read(lx, worker + (uint64_t)l->worker_desc, desc, sizeof(desc) - 1) < 0)
+			return;
+		if (l->worker_current_work >= 0)
+			linux__read_u64(lx, worker + (uint64_t)l->worker_current_work, &cur);
+		if (desc[0])
+			snprintf(t->name, sizeof(t->name), "%s%c%s", t->comm, cur ? '+' : '-', desc);
+		return;
+	}
+	if (l->kthread_full_name >= 0 &&
+	    linux__read_u64(lx, kthread + (uint64_t)l->kthread_full_name, &p) == 0 && p)
+		vmscope_read_str_va(lx->vm, lx->kcr3, p, t->name, sizeof(t->name));
+}
+
 static int task_read(struct vmscope_linux *lx, uint64_t task, uint8_t *buf, size_t tsize,
 		     struct vmscope_linux_task *t)
 {
@@ -90,6 +124,7 @@ static int task_read(struct vmscope_linux *lx, uint64_t task, uint8_t *buf, size
 			linux__read_u64(lx, mm + (uint64_t)l->mm_arg_end, &t->arg_end);
 		}
 	}
+	task_name(lx, buf, t);
 	cred = l->task_cred >= 0 ? get64(buf, l->task_cred) : 0;
 	if (cred && l->cred_uid >= 0) {
 		uint8_t c[256];
