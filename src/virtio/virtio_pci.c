@@ -249,6 +249,14 @@ static void virtio__write_status(struct virtio_dev *dev, uint8_t v)
 		if ((f & ~virtio__offered(dev)) || !(f & (1ULL << VIRTIO_F_VERSION_1)))
 			v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	}
+	/* Buffers made available before DRIVER_OK are looked at now. */
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(dev->status & VIRTIO_STATUS_DRIVER_OK)) {
+		uint64_t one = 1;
+
+		for (unsigned q = 0; q < dev->ops->nr_queues; q++)
+			if (dev->vq[q].ready && write(dev->vq[q].efd, &one, sizeof(one)) < 0)
+				log_warn("%s: queue kick: %s", dev->ops->name, strerror(errno));
+	}
 	dev->status = (uint8_t)(v & ~VIRTIO_STATUS_NEEDS_RESET) |
 		      (dev->status & VIRTIO_STATUS_NEEDS_RESET);
 }
