@@ -1,4 +1,6 @@
 /* vmscope: boot a guest on KVM with introspection built in. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -36,6 +38,17 @@ int main(int argc, char **argv)
 	struct vm *vm;
 	char err[512];
 	int status;
+	sigset_t stop_signals;
+
+	/*
+	 * Block the stop signals before anything else, so that every thread
+	 * inherits the mask and a signal that comes early waits for the main
+	 * loop's signalfd instead of being lost or killing us half set up.
+	 */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
 	switch (options__parse(argc, argv, &cfg, err, sizeof(err))) {
 	case OPTIONS_EXIT:
