@@ -22,6 +22,7 @@ ELF core with CPU state notes) and stops QEMU.
 Outputs are cached: nothing is redone when they are newer than this script
 and the kernel.  Exits 77 (meson's "skipped") when QEMU is missing.
 """
+import fcntl
 import gzip
 import json
 import os
@@ -228,6 +229,9 @@ def main():
         sys.exit(77)
     out = os.path.abspath(sys.argv[1])
     os.makedirs(out, exist_ok=True)
+    # Tests run in parallel: one makes the dumps, the others wait for it.
+    lock = open(os.path.join(out, ".lock"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     fix = os.path.join(out, "fixtures")
     subprocess.run(["sh", FIXTURES, fix], check=True, stdout=subprocess.DEVNULL)
     kver = None

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""The 'linux' suite: vmscope's Linux views on real Linux memory dumps.
+
+    test_linux.py DUMPDIR TOOL LIB CHECK
+
+DUMPDIR is made (once, cached) by make_dump.py: Debian's kernel booted under
+QEMU TCG from the vmlinux with nokaslr and from the bzImage with KASLR on,
+each guest having printed on its console what it sees about itself (its
+/proc process list, /proc/modules, a few /proc/kallsyms lines).  TOOL is
+vmscope-linux, LIB libvmscope.so (for the Python binding).  The tool is given
+the dump and nothing else (except in the vmlinux check: the vmlinux file).
+Exits 77 when QEMU is missing.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODES = ("nokaslr", "kaslr")
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def console(dump, mode):
+    """The guest's own view of itself, from its serial console."""
+    text = open(os.path.join(dump, mode + ".console"), "rb").read().decode(errors="replace")
+    text = text.replace("\r", "")
+    sect = {}
+    for name in ("KALLSYMS", "MODULES", "PS"):
+        m = re.search(r"^VMSCOPE-%s-BEGIN\n(.*?)^VMSCOPE-%s-END$" % (name, name), text,
+                      re.S | re.M)
+        if not m:
+            fail("%s console has no %s section" % (mode, name))
+        sect[name] = [l for l in m.group(1).split("\n") if l]
+    ps = {}
+    for line in sect["PS"]:
+        f = line.split(" ", 9)   # PS pid ppid state uid euid suid fsuid name
+        ps[int(f[1])] = dict(ppid=int(f[2]), state=f[3], uid=int(f[4]), euid=int(f[5]),
+                             suid=int(f[6]), fsuid=int(f[7]), name=f[8])
+    syms = {l.split()[2]: int(l.split()[0], 16) for l in sect["KALLSYMS"]}
+    return dict(text=text, ps=ps, modules=sect["MODULES"], syms=syms)
+
+
+def tool(args, *extra):
+    cmd = [args.tool, "--core", args.core] + list(extra)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    if r.returncode:
+        fail("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.decode()))
+    return r.stdout.decode()
+
+
+def check_ps(args, guest):
+    tasks = json.loads(tool(args, "--json", "ps"))
+    mine = {t["pid"]: t for t in tasks}
+    if sorted(mine) != sorted(guest["ps"]):
+        fail("pids differ: tool %s, guest %s" % (sorted(mine), sorted(guest["ps"])))
+    for pid, g in guest["ps"].items():
+        t = mine[pid]
+        got = dict(ppid=t["ppid"], state=t["state"], uid=t["uid"], euid=t["euid"],
+                   suid=t["suid"], fsuid=t["fsuid"], name=t["name"])
+        want = dict(g)
+        if pid == 1:
+            # /init printed the list itself: it was running (R) then; asleep in the dump
+            got.pop("state"), want.pop("state")
+        if got != want:
+            fail("pid %d: tool %s, guest %s" % (pid, got, want))
+    for name, uid in (("vmscope-sleepA", 0), ("vmscope-sleepB", 0), ("vmscope-user", 1000)):
+        t = [t for t in tasks if t["name"] == name]
+        if len(t) != 1 or t[0]["uid"] != uid or t[0]["state"] != "S" or t[0]["ppid"] != 1:
+            fail("%s: %s" % (name, t))
+    user = [t for t in tasks if not t["kthread"]]
+    roots = {t["cr3"] for t in user}
+    if len(roots) != len(user) or "0x0" in roots:
+        fail("page-table roots of user processes are not distinct: %s" % roots)
+    if any(t["cr3"] != "0x0" for t in tasks if t["kthread"]):
+        fail("a kernel thread has a page-table root")
+    print("ps: %d processes match the guest's /proc (pid, ppid, state, uids, name)" % len(tasks))
+
+
+def check_lsmod(args, guest):
+    lines = tool(args, "lsmod").splitlines()
+    if lines != guest["modules"]:
+        fail("lsmod:\n%s\nguest /proc/modules:\n%s" % ("\n".join(lines),
+                                                      "\n".join(guest["modules"])))
+    mods = json.loads(tool(args, "--json", "lsmod"))
+    if [m["name"] for m in mods] != [l.split()[0] for l in guest["modules"]]:
+        fail("lsmod --json names differ")
+    print("lsmod: %d modules, identical to /proc/modules" % len(lines))
+
+
+def check_kaslr(args, guest):
+    info = json.loads(tool(args, "--json", "info"))
+    text = int(info["text"], 16)
+    if text != guest["syms"]["_text"]:
+        fail("_text 0x%x, guest says 0x%x" % (text, guest["syms"]["_text"]))
+    off = text - 0xffffffff81000000
+    if (args.mode == "nokaslr") != (off == 0):
+        fail("%s: KASLR offset 0x%x" % (args.mode, off))
+    for name, addr in guest["syms"].items():
+        got = json.loads(tool(args, "--json", "sym", name))
+        if int(got["addr"], 16) != addr:
+            fail("%s: 0x%s, guest 0x%x" % (name, got["addr"], addr))
+    if "guest memory" not in info["btf_how"] or "kallsyms in guest memory" not in \
+            info["symbols_how"]:
+        fail("BTF/symbols not from guest memory: %s" % info)
+    print("kaslr: offset 0x%x found by %s; %d symbols agree with /proc/kallsyms" % (
+        off, info["kaslr_how"], len(guest["syms"])))
+
+
+def check_dmesg(args, guest):
+    log = tool(args, "dmesg").splitlines()
+    kernel = [l for l in guest["text"].split("\n") if re.match(r"^\[ *\d+\.\d{6}\] ", l)]
+    have = set(log)
+    missing = [l for l in kernel if l not in have]
+    if not any("Linux version" in l for l in log):
+        fail("no 'Linux version' line in dmesg")
+    # the console may interleave a user-space line into a kernel one: allow 2 %
+    if len(missing) > len(kernel) // 50:
+        fail("%d of %d console kernel lines not in dmesg, e.g. %s" % (
+            len(missing), len(kernel), missing[:3]))
+    js = json.loads(tool(args, "--json", "dmesg"))
+    if js != log:
+        fail("dmesg --json differs from dmesg")
+    print("dmesg: %d lines; %d of %d console kernel lines found" % (
+        len(log), len(kernel) - len(missing), len(kernel)))
+
+
+def check_memory(args, guest):
+    tasks = json.loads(tool(args, "--json", "ps"))
+    for t in tasks:
+        if t["name"].startswith("vmscope-"):
+            line = json.loads(tool(args, "--json", "cmdline", str(t["pid"])))["cmdline"]
+            if line != "sleep 100000":
+                fail("pid %d cmdline %r" % (t["pid"], line))
+    init = json.loads(tool(args, "--json", "cmdline", "1"))["cmdline"]
+    if not init.startswith("/bin/sh /init"):
+        fail("init cmdline %r" % init)
+    sc = {s["nr"]: s["name"] for s in json.loads(tool(args, "--json", "syscalls"))}
+    want = {0: "read", 1: "write", 57: "fork", 59: "execve", 60: "exit", 231: "exit_group"}
+    for nr, name in want.items():
+        if sc.get(nr) != name:
+            fail("syscall %d is %r, want %r" % (nr, sc.get(nr), name))
+    print("memory: command lines read from process memory; %d system calls named" % len(sc))
+
+
+def check_vmlinux(args, guest):
+    args.core = os.path.join(args.dump, "nokaslr.core")
+    vmlinux = os.path.join(args.dump, "fixtures", "vmlinux")
+    info = json.loads(tool(args, "--vmlinux", vmlinux, "--json", "info"))
+    if not info["btf_how"].startswith("file "):
+        fail("BTF not taken from the vmlinux: %s" % info["btf_how"])
+    check_ps(args, guest)
+    print("vmlinux: BTF from %s" % vmlinux)
+
+
+def check_python(args, guest):
+    env = dict(os.environ, VMSCOPE_LIB=args.lib)
+    ex = os.path.join(HERE, "..", "..", "python", "examples", "ps.py")
+    out = subprocess.run([sys.executable, ex, args.core], env=env, stdout=subprocess.PIPE,
+                         check=True, timeout=120).stdout.decode().splitlines()
+    got = {int(l.split()[0]): l.split()[-1] for l in out[1:]}
+    want = {pid: g["name"] for pid, g in guest["ps"].items()}
+    if got != want:
+        fail("python ps: %s\nguest: %s" % (got, want))
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+    os.environ["VMSCOPE_LIB"] = args.lib
+    import vmscope
+    with vmscope.open_core(args.core) as vm:
+        lx = vm.linux()
+        mods = ["%s %d %d - %s 0x%016x" % (m.name, m.size, m.refcount, m.state, m.base)
+                for m in lx.modules()]
+        if mods != guest["modules"]:
+            fail("python modules %s" % mods)
+        if "Linux version" not in lx.dmesg():
+            fail("python dmesg")
+    print("python: ps.py and the binding agree with the guest")
+
+
+def main():
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+
+    class A:
+        pass
+    args = A()
+    args.dump, args.tool, args.lib, check = sys.argv[1:]
+    r = subprocess.run([sys.executable, os.path.join(HERE, "make_dump.py"), args.dump])
+    if r.returncode == 77:
+        print("SKIP: qemu-system-x86_64 not found")
+        sys.exit(77)
+    if r.returncode:
+        fail("make_dump.py failed")
+    name, _, mode = check.partition(":")
+    for m in ([mode] if mode else MODES):
+        args.mode = m
+        args.core = os.path.join(args.dump, m + ".core")
+        guest = console(args.dump, m)
+        globals()["check_" + name](args, guest)
+
+
+if __name__ == "__main__":
+    main()
