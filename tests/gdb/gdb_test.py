@@ -305,6 +305,57 @@ def sc_robust(c, kind, vmscope, elf, baseline):
     return "\n".join(log)
 
 
+def sc_coexist(c, kind, vmscope, elf, baseline):
+    """GDB and a libvmscope client at once: each gets only its own breakpoint's events."""
+    import subprocess
+    import tempfile
+    client = os.environ.get("VMSCOPE_GDB_COEXIST")
+    if kind != "vmscope":
+        return "skipped for " + kind
+    if not client:
+        c.failures.append("VMSCOPE_GDB_COEXIST (the gdb_coexist client) not set")
+        return ""
+    cw = symbol(elf, "console_write")  # kernel: identity mapped, gva == gpa
+    with tempfile.TemporaryDirectory() as d:
+        sock = os.path.join(d, "vmi.sock")
+        vm = subprocess.Popen([vmscope, "--vmi-socket", sock, "--vmi-wait", "--serial", "null"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not os.path.exists(sock) and time.time() < deadline:
+            time.sleep(0.02)
+        cout = subprocess.run([client, sock, "0x%x" % cw, "20"], capture_output=True,
+                              text=True, timeout=60).stdout
+        vm.wait(timeout=60)
+    m = re.search(r"^client: (\d+) events, 0 foreign", cout, re.M)
+    if not m or int(m.group(1)) == 0:
+        c.failures.append("the client alone: %s" % cout)
+        return cout
+    alone = int(m.group(1))
+    t = Target(kind, vmscope, elf, extra=["--vmi-socket", "{tmp}/vmi.sock", "--vmi-wait"])
+    vmi = os.path.join(t.tmp, "vmi.sock")
+    try:
+        deadline = time.time() + 10
+        while not os.path.exists(vmi) and time.time() < deadline:
+            time.sleep(0.02)
+        cl = subprocess.Popen([client, vmi, "0x%x" % cw, "20"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        out = run_gdb(t, ["break tg_syscall"] + ["continue", "p $pc"] * 6 +
+                      ["delete", "detach"])
+        cout, _ = cl.communicate(timeout=60)
+        stops = re.findall(r"^Breakpoint 1, (\w+)", out, re.M)
+        c.true(stops == ["tg_syscall"] * 6, "gdb stops %r, want tg_syscall x6" % stops)
+        c.refute(r"console_write", out, "the client's breakpoint never reaches GDB")
+        # As many hits as the same client counts with no GDB around.
+        c.expect(r"^client: %d events, 0 foreign" % alone, cout,
+                 "the client sees its own hits, all of them, and only those")
+        c.true(cl.returncode == 0, "client exit %r: %s" % (cl.returncode, cout))
+        check_finished(c, t, baseline)
+        out += "\n--- client ---\n" + cout
+    finally:
+        t.cleanup()
+    return out
+
+
 SCENARIOS = [
     ("kernel_break", sc_kernel_break),
     ("step", sc_step),
@@ -314,6 +365,7 @@ SCENARIOS = [
     ("hw_breakpoints", sc_hw_breakpoints),
     ("user_break", sc_user_break),
     ("robust", sc_robust),
+    ("coexist", sc_coexist),
 ]
 
 

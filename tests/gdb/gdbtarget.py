@@ -25,7 +25,7 @@ def free_port():
 class Target:
     """One guest waiting for GDB at its first instruction."""
 
-    def __init__(self, kind, vmscope, elf, cpus=1, wait=True, tcp=False):
+    def __init__(self, kind, vmscope, elf, cpus=1, wait=True, tcp=False, extra=()):
         self.kind = kind
         self.elf = elf
         self.tmp = tempfile.mkdtemp(prefix="vmscope-gdb-")
@@ -44,7 +44,7 @@ class Target:
             if not wait:
                 spec += ",wait=off"
             cmd = [vmscope, "--cpus", "boot=%d" % cpus, "--memory", "size=2G", "--serial", "file=" + self.serial,
-                   "--gdb", spec]
+                   "--gdb", spec] + [a.replace("{tmp}", self.tmp) for a in extra]
         else:
             self.port = free_port()
             self.remote = "127.0.0.1:%d" % self.port

@@ -1,0 +1,60 @@
+/*
+ * A libvmscope client that runs while GDB debugs the same guest (issue 4,
+ * point 4): it plants its own breakpoint at a guest-physical address, counts
+ * the breakpoint events it gets, and checks that each one is its own.
+ *
+ *   gdb_coexist VMI_SOCKET BP_GPA SECONDS
+ * Prints "client: N events, M foreign" and exits 0 when M == 0 and N > 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmscope/vmscope.h"
+
+static uint64_t bp_gpa;
+static unsigned events, foreign;
+
+static int on_bp(vmscope_t *vm, const struct vmscope_event *ev, struct vmscope_response *rsp,
+		 void *opaque)
+{
+	(void)vm;
+	(void)rsp;
+	(void)opaque;
+	events++;
+	if (ev->u.bp.gpa != bp_gpa) {
+		foreign++;
+		printf("client: event for gpa 0x%llx, not ours\n", (unsigned long long)ev->u.bp.gpa);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	vmscope_t *vm;
+	int err = 0, r;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s VMI_SOCKET BP_GPA SECONDS\n", argv[0]);
+		return 2;
+	}
+	bp_gpa = strtoull(argv[2], NULL, 0);
+	vm = vmscope_attach(argv[1], &err);
+	if (!vm) {
+		fprintf(stderr, "client: attach: %s\n", strerror(-err));
+		return 1;
+	}
+	if ((r = vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 0, on_bp, NULL)) < 0 ||
+	    (r = vmscope_set_bp_pa(vm, bp_gpa)) < 0 ||
+	    (r = vmscope_resume(vm, VMSCOPE_ALL_VCPUS)) < 0) {
+		fprintf(stderr, "client: setup: %s\n", strerror(-r));
+		return 1;
+	}
+	printf("client: breakpoint at 0x%llx, guest resumed\n", (unsigned long long)bp_gpa);
+	fflush(stdout);
+	r = vmscope_event_loop(vm, atoi(argv[3]) * 1000);
+	printf("client: %u events, %u foreign (loop: %d)\n", events, foreign, r);
+	vmscope_close(vm);
+	return events > 0 && foreign == 0 ? 0 : 1;
+}
