@@ -52,6 +52,8 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 for m in @MODULES@; do insmod /lib/modules/$m.ko; done
 @SLEEPERS@
 sleep 1
+# Keep late kernel messages off the console while the report is printed.
+echo 1 > /proc/sys/kernel/printk
 echo "VMSCOPE-CMDLINE $(cat /proc/cmdline)"
 echo VMSCOPE-KALLSYMS-BEGIN
 grep -E ' (_text|_stext|init_task|sys_call_table|modules|prb|linux_banner|entry_SYSCALL_64)$' /proc/kallsyms

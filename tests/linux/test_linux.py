@@ -36,7 +36,9 @@ def console(dump, mode):
                       re.S | re.M)
         if not m:
             fail("%s console has no %s section" % (mode, name))
-        sect[name] = [l for l in m.group(1).split("\n") if l]
+        # a kernel message printed meanwhile may sit between the lines
+        sect[name] = [l for l in m.group(1).split("\n")
+                      if l and not re.match(r"^\[ *\d+\.\d{6}\] ", l)]
     ps = {}
     for line in sect["PS"]:
         f = line.split(" ", 9)   # PS pid ppid state uid euid suid fsuid name
