@@ -220,6 +220,8 @@ static int blk__open(const struct disk_config *d, struct virtio_blk *b)
 		log_error("--disk: '%s' is neither a file nor a block device", d->path);
 		return -EINVAL;
 	}
+	/* Guests read their disks in long runs (boot, file copies): read ahead further. */
+	posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if (b->size % SECTOR_SIZE)
 		log_warn("--disk: '%s' is not a whole number of sectors; the last %llu bytes are "
 			 "not visible", d->path, (unsigned long long)(b->size % SECTOR_SIZE));
