@@ -380,7 +380,7 @@ static void virtio__msix_access(struct virtio_dev *dev, uint64_t off, uint8_t *d
 			continue;
 		*reg = val;
 		if (word < 3) {
-			int r = pci__msi_route(pci__bus(dev->vm), (unsigned)dev->gsi[v],
+			int r = pci__msi_route(dev->pci.bus, (unsigned)dev->gsi[v],
 					       ((uint64_t)e->addr_hi << 32) | e->addr_lo, e->data, true);
 
 			if (r < 0 && dev->irqfd_ok[v]) {
