@@ -541,6 +541,12 @@ static void do_attach(struct vmi_server *srv, struct reply *rp)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		fds[nfds++] = vm->vcpus[i]->vmi.rsp_efd;
 	reset_channel(srv);
+	if (paused) {
+		/* --vmi-wait: the client may read registers as soon as it is attached. */
+		pthread_mutex_lock(&srv->lock);
+		do_pause(srv, VMSCOPE_ALL_VCPUS, true, rp);
+		pthread_mutex_unlock(&srv->lock);
+	}
 	if (send_reply(srv->client_fd, rp, sizeof(*a), fds, nfds) == 0) {
 		atomic_store(&srv->attached, true);
 		log_info("vmi: client attached");

@@ -1,0 +1,408 @@
+/*
+ * Introspection end to end: vmscope runs the embedded test guest as a child
+ * process (--vmi-wait), this test attaches through libvmscope before the
+ * guest runs and checks each kind of event against what the guest does.
+ *   test_vmi VMSCOPE GUEST_ELF CASE
+ */
+#include <inttypes.h>
+
+#include "vmi_harness.h"
+#include "vmscope/testguest.h"
+#include "work.h"
+
+static const char *vmscope_bin, *guest_elf;
+static struct vmi_child child;
+static vmscope_t *vm;
+
+/* The guest printed the right result for every task (serial console). */
+static void check_results(void)
+{
+	const char *out = slurp(child.serial);
+	static const char *const names[] = { "alpha", "beta", "gamma", "delta" };
+
+	for (uint32_t id = 1; id <= 4; id++) {
+		char line[96];
+
+		snprintf(line, sizeof(line), "task %u (%s): result 0x%016" PRIx64, id, names[id - 1],
+			 tg_work(id));
+		CHECK(strstr(out, line), "serial output lacks '%s':\n%s", line, out);
+	}
+	CHECK(strstr(out, "all 4 tasks done"), "guest did not finish:\n%s", out);
+}
+
+static void start(const char *timeout)
+{
+	vmi_child__start(&child, vmscope_bin, timeout);
+	vm = vmi_child__attach(&child);
+	CHECK(vmscope_attach_flags(vm) & VMSCOPE_ATTACH_PAUSED, "vCPUs should wait (--vmi-wait)");
+}
+
+static void finish(int want_status)
+{
+	int st;
+
+	if (vm)
+		vmscope_close(vm);
+	vm = NULL;
+	st = vmi_child__wait(&child);
+	CHECK(st == want_status, "vmscope exited with %d, want %d; log:\n%s", st, want_status,
+	      slurp(child.log));
+}
+
+/* Runs the event loop until the guest ends (the hypervisor goes away). */
+static void loop_until_exit(void)
+{
+	for (;;) {
+		int r = vmscope_event_loop(vm, 1000);
+
+		if (r == -ECONNRESET)
+			return;
+		if (r == 0 && waitpid(child.pid, NULL, WNOHANG) == child.pid) {
+			CHECK(0, "vmscope ended but the loop did not notice");
+		}
+	}
+}
+
+/* ---- port I/O, asynchronous ------------------------------------------------------ */
+
+static long io_events, io_ucalls, pause_events, start_events;
+
+static int on_io(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)rsp; (void)o;
+	CHECK(ev->kind == VMSCOPE_EV_IO, "kind %u", ev->kind);
+	CHECK(!(ev->flags & VMSCOPE_EVF_SYNC), "async subscription got a sync event");
+	io_events++;
+	if (ev->u.io.port == TG_PORT_UCALL && ev->u.io.is_write)
+		io_ucalls++;
+	return 0;
+}
+
+static int on_misc(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)rsp; (void)o;
+	if (ev->kind == VMSCOPE_EV_VCPU_START) {
+		CHECK(ev->regs.rip != 0, "start rip");
+		start_events++;
+	}
+	if (ev->kind == VMSCOPE_EV_PAUSE)
+		pause_events++;
+	return 0;
+}
+
+static void case_io(void)
+{
+	start(NULL);
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_IO, 0, on_io, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_VCPU_START, 0, on_misc, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_PAUSE, 0, on_misc, NULL) == 0, "%s", vmscope_last_error(vm));
+	/* Unsupported kinds are refused with a reason, never faked. */
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HLT, 0, on_misc, NULL) == -ENOTSUP, "HLT");
+	CHECK(strstr(vmscope_last_error(vm), "irqchip"), "reason: %s", vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_pause(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	struct vmscope_regs regs;
+	CHECK(vmscope_get_regs(vm, 0, &regs) == 0, "%s", vmscope_last_error(vm));
+	CHECK(regs.cr0 & 1 && regs.efer & 0x400, "long mode: cr0 %" PRIx64 " efer %" PRIx64, regs.cr0, regs.efer);
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	/* Ucalls: BOOT, 4 TASK_DONE, CPUS, DONE at least. */
+	CHECK(io_ucalls >= 7, "%ld ucall events", io_ucalls);
+	CHECK(io_events > io_ucalls, "%ld I/O events", io_events);
+	CHECK(start_events == 1, "%ld vcpu-start events", start_events);
+	CHECK(pause_events >= 1, "%ld pause events", pause_events);
+	finish(0);
+	check_results();
+}
+
+/* ---- MSR write of LSTAR, synchronous ------------------------------------------------ */
+
+static uint64_t lstar_seen;
+
+static int on_msr(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)rsp; (void)o;
+	CHECK(ev->kind == VMSCOPE_EV_MSR_WRITE && (ev->flags & VMSCOPE_EVF_SYNC), "kind");
+	if (ev->u.msr.index == 0xc0000082)
+		lstar_seen = ev->u.msr.value;
+	return 0;
+}
+
+static void case_msr(void)
+{
+	uint32_t lstar = 0xc0000082;
+
+	start(NULL);
+	CHECK(vmscope_watch_msrs(vm, &lstar, 1) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_MSR_WRITE, 1, on_msr, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	CHECK(lstar_seen == elf_sym(guest_elf, "tg_syscall_entry"), "LSTAR 0x%" PRIx64, lstar_seen);
+	finish(0);
+	check_results();
+}
+
+/* ---- breakpoint on the system-call entry; register change; single-step ------------- */
+
+static long sys_count[8], bp_hits, steps;
+static uint64_t entry, last_step_rip;
+static int stepping;
+static uint64_t write_len_ok;
+
+static int on_bp(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)o;
+	CHECK(ev->kind == VMSCOPE_EV_BREAKPOINT, "kind %u", ev->kind);
+	CHECK(ev->u.bp.gva == entry && ev->regs.rip == entry, "rip 0x%" PRIx64, ev->regs.rip);
+	bp_hits++;
+	if (ev->regs.rax < 8)
+		sys_count[ev->regs.rax]++;
+	if (ev->regs.rax == TG_SYS_WRITE) {
+		/* (buf, len): a user buffer and the line's length. */
+		CHECK(ev->regs.rdi >= 0x40000000 && ev->regs.rdi < 0x40200000, "buf 0x%" PRIx64, ev->regs.rdi);
+		CHECK(ev->regs.rsi > 30 && ev->regs.rsi < 60, "len %" PRIu64, ev->regs.rsi);
+		write_len_ok++;
+	}
+	if (ev->regs.rax == TG_SYS_EXIT && ev->regs.rdi == 0 && bp_hits > 0) {
+		CHECK(ev->regs.rdi == 0, "exit code");
+	}
+	if (ev->regs.rax == TG_SYS_GETID && !stepping && steps == 0) {
+		/* Single-step the next few kernel instructions. */
+		rsp->flags |= VMSCOPE_RSP_TOGGLE_SS;
+		stepping = 1;
+		last_step_rip = entry;
+	}
+	return 0;
+}
+
+static int on_step(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)o;
+	CHECK(ev->kind == VMSCOPE_EV_SINGLESTEP, "kind");
+	/* swapgs (3 bytes), mov %rsp,%gs:16 (9), mov %gs:8,%rsp (9), push %gs:16 (8): consecutive. */
+	CHECK(ev->regs.rip > last_step_rip && ev->regs.rip - last_step_rip <= 15,
+	      "step %ld: rip 0x%" PRIx64 " after 0x%" PRIx64, steps, ev->regs.rip, last_step_rip);
+	if (steps == 0)
+		CHECK(ev->regs.rip == entry + 3, "first step at 0x%" PRIx64, ev->regs.rip);
+	last_step_rip = ev->regs.rip;
+	if (++steps == 4) {
+		rsp->flags |= VMSCOPE_RSP_TOGGLE_SS;
+		stepping = 0;
+	}
+	return 0;
+}
+
+static void case_breakpoint(void)
+{
+	uint64_t gpa;
+
+	start(NULL);
+	entry = elf_sym(guest_elf, "tg_syscall_entry");
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_bp, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_SINGLESTEP, 1, on_step, NULL) == 0, "%s", vmscope_last_error(vm));
+	/* By virtual address through the guest's page tables (kernel CR3 of vCPU 0 at entry). */
+	struct vmscope_regs regs;
+	CHECK(vmscope_get_regs(vm, 0, &regs) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_set_bp_va(vm, regs.cr3, entry, &gpa) == 0, "%s", vmscope_last_error(vm));
+	CHECK(gpa == entry, "gpa 0x%" PRIx64, gpa);
+	CHECK(vmscope_set_bp_pa(vm, gpa) == -EEXIST, "second breakpoint at the same place");
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	/* Every task: getid, 3 yields, write, exit. */
+	CHECK(bp_hits == 24, "%ld system calls seen", bp_hits);
+	CHECK(sys_count[TG_SYS_GETID] == 4 && sys_count[TG_SYS_YIELD] == 12 &&
+	      sys_count[TG_SYS_WRITE] == 4 && sys_count[TG_SYS_EXIT] == 4,
+	      "getid %ld yield %ld write %ld exit %ld", sys_count[TG_SYS_GETID],
+	      sys_count[TG_SYS_YIELD], sys_count[TG_SYS_WRITE], sys_count[TG_SYS_EXIT]);
+	CHECK(write_len_ok == 4, "write args");
+	CHECK(steps == 4, "%ld single-steps", steps);
+	finish(0);
+	check_results();
+}
+
+/* ---- a register change in a response takes effect ------------------------------- */
+
+static uint64_t total_syscalls_gpa, task_table_gpa;
+static int changed;
+
+static int on_bp_setreg(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)o;
+	if (ev->regs.rax == TG_SYS_EXIT && !changed) {
+		/* exit(code, result): replace the result the task reports. */
+		rsp->regs.rsi = 0x1234567890abcdefULL;
+		rsp->flags |= VMSCOPE_RSP_SET_REGS;
+		changed = 1;
+	}
+	return 0;
+}
+
+static uint64_t task1_result, denied, allowed;
+
+static int on_io_end(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)rsp; (void)o;
+	if (ev->u.io.port == TG_PORT_DEBUG_EXIT) {
+		struct tg_task_table tt;
+
+		CHECK(vmscope_read_pa(v, task_table_gpa, &tt, sizeof(tt)) == (int64_t)sizeof(tt), "read");
+		for (unsigned i = 0; i < 4; i++)
+			if (tt.tasks[i].result == 0x1234567890abcdefULL)
+				task1_result = tt.tasks[i].result;
+		if (total_syscalls_gpa) {
+			uint64_t total;
+
+			CHECK(vmscope_read_pa(v, total_syscalls_gpa, &total, 8) == 8, "read");
+			CHECK(total == 0, "denied writes reached memory: %" PRIu64, total);
+			CHECK(tt.tasks[0].syscalls == 6, "other writes lost: %" PRIu64, tt.tasks[0].syscalls);
+		}
+	}
+	return 0;
+}
+
+static void case_setregs(void)
+{
+	start(NULL);
+	task_table_gpa = elf_sym(guest_elf, "tg_task_table");
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_bp_setreg, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_IO, 1, on_io_end, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_set_bp_pa(vm, elf_sym(guest_elf, "tg_syscall_entry")) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	CHECK(changed && task1_result == 0x1234567890abcdefULL, "the result register change did not reach the guest");
+	finish(0);
+}
+
+/* ---- page protection: writes seen, denied writes leave memory unchanged ------------ */
+
+static int on_page(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)o;
+	CHECK(ev->kind == VMSCOPE_EV_PAGE_WRITE, "kind");
+	CHECK(ev->u.page_write.page_gpa == (total_syscalls_gpa & ~4095ULL), "page");
+	if (ev->u.page_write.gpa == total_syscalls_gpa) {
+		rsp->flags |= VMSCOPE_RSP_DENY;
+		denied++;
+	} else {
+		allowed++;
+	}
+	return 0;
+}
+
+static void case_protect(void)
+{
+	start(NULL);
+	task_table_gpa = elf_sym(guest_elf, "tg_task_table");
+	total_syscalls_gpa = elf_sym(guest_elf, "tg_total_syscalls");
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_PAGE_WRITE, 1, on_page, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_IO, 1, on_io_end, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_protect_page(vm, total_syscalls_gpa & ~4095ULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_protect_page(vm, 0x123) == -EINVAL, "unaligned page accepted");
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	CHECK(denied == 24, "%" PRIu64 " writes to tg_total_syscalls seen", denied);
+	finish(0);
+	check_results();
+}
+
+/* ---- reliability: a client killed mid-event; a client that stops answering -------- */
+
+static void case_kill(void)
+{
+	int pipefd[2];
+	pid_t client;
+	char c;
+
+	vmi_child__start(&child, vmscope_bin, NULL);
+	CHECK(pipe(pipefd) == 0, "pipe");
+	client = fork();
+	if (client == 0) {
+		vmscope_t *cv = vmi_child__attach(&child);
+
+		vm = cv;
+		entry = elf_sym(guest_elf, "tg_syscall_entry");
+		if (vmscope_subscribe(cv, VMSCOPE_EV_BREAKPOINT, 1, NULL, NULL) < 0 ||
+		    vmscope_set_bp_pa(cv, entry) < 0 || vmscope_resume(cv, VMSCOPE_ALL_VCPUS) < 0) {
+			fprintf(stderr, "client set-up failed: %s\n", vmscope_last_error(cv));
+			_exit(1);
+		}
+		/* Wait for the first event, announce it, and never answer. */
+		while (vmscope_event_loop(cv, 100) == 0)
+			;
+		(void)!write(pipefd[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	CHECK(read(pipefd[0], &c, 1) == 1, "client did not get its event");
+	kill(client, SIGKILL);
+	waitpid(client, NULL, 0);
+	finish(0);
+	check_results();
+	CHECK(strstr(slurp(child.log), "client detached (client closed the connection)"),
+	      "log:\n%s", slurp(child.log));
+	CHECK(strstr(slurp(child.log), "1 breakpoint(s) restored"), "log:\n%s", slurp(child.log));
+}
+
+static int on_bp_hang(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)ev; (void)rsp; (void)o;
+	usleep(800 * 1000); /* past --vmi-timeout 200 */
+	return 1;
+}
+
+static void case_timeout(void)
+{
+	start("200");
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_bp_hang, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_set_bp_pa(vm, elf_sym(guest_elf, "tg_syscall_entry")) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_event_loop(vm, 10000) == 1, "no event");
+	finish(0);
+	check_results();
+	CHECK(strstr(slurp(child.log), "did not answer"), "log:\n%s", slurp(child.log));
+}
+
+/* ---- one client at a time; the second one is told why ---------------------------- */
+
+static void case_busy(void)
+{
+	int err = 0;
+	vmscope_t *second;
+
+	start(NULL);
+	second = vmscope_attach(child.sock, &err);
+	CHECK(!second && err == -EBUSY, "second client: err %d", err);
+	CHECK(strstr(vmscope_last_error(NULL), "busy"), "%s", vmscope_last_error(NULL));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	finish(0);
+	check_results();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct { const char *name; void (*fn)(void); } cases[] = {
+		{ "io", case_io }, { "msr", case_msr }, { "breakpoint", case_breakpoint },
+		{ "setregs", case_setregs }, { "protect", case_protect }, { "kill", case_kill },
+		{ "timeout", case_timeout }, { "busy", case_busy },
+	};
+
+	kvm_required();
+	if (argc != 4) {
+		fprintf(stderr, "usage: test_vmi VMSCOPE GUEST_ELF CASE\n");
+		return 2;
+	}
+	vmscope_bin = argv[1];
+	guest_elf = argv[2];
+	alarm(90);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(argv[3], cases[i].name) == 0) {
+			cases[i].fn();
+			vmi_child__cleanup(&child);
+			printf("ok %s\n", argv[3]);
+			return 0;
+		}
+	}
+	fprintf(stderr, "unknown case %s\n", argv[3]);
+	return 2;
+}
