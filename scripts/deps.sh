@@ -4,7 +4,8 @@
 #   scripts/deps.sh test    that, plus what the test suite drives (QEMU, GDB, a Linux kernel...)
 set -euo pipefail
 
-build_pkgs=(gcc meson ninja-build pkg-config libbpf-dev libcapstone-dev acpica-tools)
+build_pkgs=(gcc meson ninja-build pkg-config libbpf-dev libcapstone-dev acpica-tools
+	    libmicrohttpd-dev libjson-c-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 gdb busybox-static cpio
 	   xz-utils zstd linux-image-amd64 curl python3 valgrind)
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "exit_status.h"
 #include "gdb/stub.h"
 #include "kvm_host.h"
@@ -36,8 +37,9 @@ int main(int argc, char **argv)
 	struct vm_config cfg;
 	struct kvm_host host;
 	struct vm *vm;
+	struct api *api;
 	char err[512];
-	int status;
+	int status, r;
 	sigset_t stop_signals;
 
 	/*
@@ -82,7 +84,14 @@ int main(int argc, char **argv)
 		kvm_host__close(&host);
 		return EXIT_ERROR;
 	}
+	api = api__start(vm, &r);
+	if (!api && r < 0) {
+		vm__destroy(vm);
+		kvm_host__close(&host);
+		return EXIT_ERROR;
+	}
 	status = vm__run(vm);
+	api__stop(api); /* before vm__destroy: a request may be using the vCPUs */
 	vm__destroy(vm);
 	kvm_host__close(&host);
 	return status;

@@ -44,6 +44,7 @@ enum opt_id {
 	OPT_VMI_TIMEOUT,
 	OPT_VMI_WAIT,
 	OPT_GDB,
+	OPT_API_SOCKET,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -72,13 +73,14 @@ static const struct opt_desc opt_table[] = {
 	{ "vmi-timeout", OPT_VMI_TIMEOUT, true },
 	{ "vmi-wait", OPT_VMI_WAIT, false },
 	{ "gdb", OPT_GDB, true },
+	{ "api-socket", OPT_API_SOCKET, true },
 	{ "help", OPT_HELP, false },
 	{ "version", OPT_VERSION, false },
 };
 
 /* Cloud Hypervisor options that belong to later work. */
 static const char *const opt_later[] = {
-	"api-socket", "balloon", "debug-console", "device", "event-monitor",
+	"balloon", "debug-console", "device", "event-monitor",
 	"firmware", "fs", "host-data", "landlock", "landlock-rules", "log-file",
 	"memory-zone", "numa", "pci-segment", "platform", "pmem", "pvpanic",
 	"rate-limit-group", "restore", "seccomp", "sgx-epc", "tpm", "user-device",
@@ -553,6 +555,56 @@ static enum options_result parse_vmi_timeout(const char *val, struct vm_config *
 }
 
 /*
+ * --api-socket [path=]SOCKET or --api-socket fd=N: the REST API (src/api/),
+ * on a unix socket vmscope creates, or on one it inherits already listening.
+ */
+static enum options_result parse_api_socket(const char *val, struct vm_config *cfg, char *err,
+					    size_t errlen)
+{
+	struct keyval_group g;
+	enum options_result r = split("api-socket", val, &g, err, errlen);
+	uint64_t fd;
+
+	if (r != OPTIONS_OK)
+		return r;
+	/* A bare value is the path, as Cloud Hypervisor accepts it. */
+	if (g.count == 1 && !g.items[0].val && !keyval__key_is(&g.items[0], "path") &&
+	    !keyval__key_is(&g.items[0], "fd")) {
+		if (strlen(val) >= sizeof(cfg->api_socket_path))
+			return fail(err, errlen,
+				    "--api-socket: path is longer than a unix socket allows (107)");
+		strcpy(cfg->api_socket_path, val);
+		return OPTIONS_OK;
+	}
+	for (size_t i = 0; i < g.count; i++) {
+		const struct keyval_item *it = &g.items[i];
+
+		if ((r = check_arity("api-socket", it, true, err, errlen)) != OPTIONS_OK)
+			return r;
+		if (keyval__key_is(it, "path")) {
+			if (it->val_len == 0)
+				return fail(err, errlen, "--api-socket: empty path");
+			if (it->val_len >= sizeof(cfg->api_socket_path))
+				return fail(err, errlen,
+					    "--api-socket: path is longer than a unix socket allows (107)");
+			memcpy(cfg->api_socket_path, it->val, it->val_len);
+			cfg->api_socket_path[it->val_len] = 0;
+		} else if (keyval__key_is(it, "fd")) {
+			if (keyval__parse_u64(it->val, it->val_len, &fd) || fd > INT32_MAX)
+				return fail(err, errlen, "--api-socket: invalid fd '" ITEM_FMT "'",
+					    ITEM_VAL(it));
+			cfg->api_socket_fd = (int)fd;
+		} else {
+			return fail(err, errlen, "--api-socket: unknown key '" ITEM_FMT "' (path, fd)",
+				    ITEM_KEY(it));
+		}
+	}
+	if (cfg->api_socket_path[0] && cfg->api_socket_fd >= 0)
+		return fail(err, errlen, "--api-socket: give path or fd, not both");
+	return OPTIONS_OK;
+}
+
+/*
  * --gdb path=SOCKET[,wait=on|off] or --gdb tcp=ADDR:PORT[,wait=on|off]:
  * the GDB stub on a unix socket (as Cloud Hypervisor) or a TCP port.
  */
@@ -663,6 +715,8 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 	case OPT_VMI_WAIT:
 		cfg->vmi_wait = true;
 		break;
+	case OPT_API_SOCKET:
+		return parse_api_socket(val, cfg, err, errlen);
 	case OPT_GDB:
 		return parse_gdb(val, cfg, err, errlen);
 	case OPT_HELP:
@@ -720,6 +774,7 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 		.log_level = LOG_WARN,
 		.host_quirks = true,
 		.vmi_timeout_ms = 5000,
+		.api_socket_fd = -1,
 	};
 
 	for (int i = 1; i < argc; i++) {
@@ -821,6 +876,8 @@ void options__usage(FILE *out)
 	      "  --gdb path=SOCKET|tcp=ADDR:PORT[,wait=on|off]\n"
 	      "                             GDB remote stub on a unix socket or a TCP port; the\n"
 	      "                             guest waits for the debugger unless wait=off\n"
+	      "  --api-socket [path=]SOCKET|fd=N\n"
+	      "                             REST API (Cloud Hypervisor's paths) on a unix socket\n"
 	      "  -h, --help                 print this help and exit\n"
 	      "  -V, --version              print the version and exit\n"
 	      "\n"

@@ -66,7 +66,8 @@ expect_bad "unknown option" "unknown option" --frobnicate
 expect_bad "positional argument" "argument|unknown|unexpected" stray
 expect_bad "disk without a path" "path" --disk readonly=on
 expect_bad "disk option not implemented" "not supported yet" --disk path=/dev/null,num_queues=4
-expect_bad "later option --api-socket" "not supported yet" --api-socket path=/tmp/api.sock
+expect_bad "later option --fs" "not supported yet" --fs tag=x,socket=/tmp/fs.sock
+expect_bad "--api-socket with a bad fd" "invalid fd" --api-socket fd=x
 expect_bad "--gdb without a socket" "exactly one of path=SOCKET or tcp=ADDR:PORT" --gdb wait=off
 expect_bad "--gdb with a host name" "invalid tcp address" --gdb tcp=localhost:1234
 

@@ -445,7 +445,7 @@ static void test_gdb(void **state)
 static void test_later_options(void **state)
 {
 	static const char *const later[] = {
-		"api-socket", "fs", "pmem", "device", "vsock",
+		"fs", "pmem", "device", "vsock",
 		"numa", "watchdog", "platform", "balloon", "seccomp", "landlock",
 		"event-monitor", "restore", "tpm", "sgx-epc", "pvpanic",
 	};

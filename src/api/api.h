@@ -1,0 +1,40 @@
+/*
+ * The REST API (--api-socket): Cloud Hypervisor's paths and JSON bodies over
+ * HTTP/1.1 on a unix socket, served by libmicrohttpd from the VM's main loop
+ * (so a request never sees the vCPUs half-created), JSON by json-c.
+ *
+ *   GET  /api/v1/vmm.ping         build_version, version, pid, features
+ *   GET  /api/v1/vm.info          config, state, memory_actual_size
+ *   GET  /api/v1/vm.counters      per-device counters, per-vCPU exit counts
+ *   PUT  /api/v1/vm.pause         park every vCPU (needs --vmi-socket: the
+ *   PUT  /api/v1/vm.resume          pause machinery is the introspection server's)
+ *   PUT  /api/v1/vm.shutdown      stop the guest now; vmscope exits 0
+ *   PUT  /api/v1/vm.reboot        vmscope does not reboot guests: it stops with
+ *                                   the reset status (4), as for a guest reset
+ *   PUT  /api/v1/vm.power-button  ACPI power button (src/devices/acpi_pm.c)
+ *   PUT  /api/v1/vm.coredump      {"destination_url":"file:///path"}: ELF core
+ *                                   of a paused VM (src/api/coredump.c)
+ *   PUT  /api/v1/vmm.shutdown     stop the guest and exit (status 0)
+ */
+#ifndef VMSCOPE_API_API_H
+#define VMSCOPE_API_API_H
+
+#include <stddef.h>
+
+struct vm;
+struct api;
+
+/* Bodies above this size are refused with 413. */
+#define API_MAX_BODY (64 * 1024)
+
+/*
+ * Opens the socket named by vm->cfg (--api-socket) and registers it with the
+ * VM's main loop; call after machine__load, before vm__run.  Returns NULL
+ * with *err set (0 when no --api-socket was given, else -errno, logged).
+ */
+struct api *api__start(struct vm *vm, int *err);
+
+/* After vm__run: sends the replies still pending (at most ~1 s), then closes. */
+void api__stop(struct api *api);
+
+#endif
