@@ -14,12 +14,16 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "gdb/stub_impl.h"
 #include "log.h"
 #include "vm.h"
+
+/* How long a reply may wait for a debugger that does not read. */
+#define GDB_SEND_TIMEOUT_S 10
 
 static void conn_write(void *opaque, const void *buf, size_t len)
 {
@@ -32,7 +36,9 @@ static void conn_write(void *opaque, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			/* The peer is gone; the read side notices and cleans up. */
+			/* The peer is gone or stuck; the read side notices and cleans up. */
+			log_warn("gdb: cannot send to the debugger (%s); dropping it",
+				 n < 0 ? strerror(errno) : "closed");
 			shutdown(st->conn_fd, SHUT_RDWR);
 			return;
 		}
@@ -153,6 +159,7 @@ static void *server_thread(void *arg)
 			{ .fd = st->quit_fd, .events = POLLIN },
 			{ .fd = st->vm->stop_efd, .events = POLLIN },
 		};
+		struct timeval send_timeout = { .tv_sec = GDB_SEND_TIMEOUT_S };
 		int one = 1;
 
 		if (poll(pfd, 3, -1) < 0) {
@@ -166,6 +173,8 @@ static void *server_thread(void *arg)
 		if (st->conn_fd < 0)
 			continue;
 		setsockopt(st->conn_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* A debugger that stops reading cannot block the stub (and the guest) for good. */
+		setsockopt(st->conn_fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 		log_info("gdb: debugger attached");
 		serve(st);
 		close(st->conn_fd);
@@ -248,6 +257,12 @@ int gdb_stub__start(struct vm *vm)
 	struct gdb_stub *st = calloc(1, sizeof(*st));
 	int r;
 
+	if (cfg->cpus_boot > GDB_MAX_VCPUS) {
+		log_error("--gdb: the stub handles at most %u vCPUs (--cpus boot=%u)", GDB_MAX_VCPUS,
+			  cfg->cpus_boot);
+		free(st);
+		return -EINVAL;
+	}
 	if (!st)
 		return -ENOMEM;
 	st->vm = vm;
@@ -289,10 +304,11 @@ int gdb_stub__start(struct vm *vm)
 	st->thread_started = true;
 	__atomic_store_n(&gdb_stub_active, st, __ATOMIC_RELEASE);
 	/* Shown at the default log level when the guest waits: say why nothing happens. */
-	log_msg(cfg->gdb_wait ? LOG_WARN : LOG_INFO, "gdb: listening on %s%s%s",
-		cfg->gdb_path[0] ? cfg->gdb_path : "TCP port ",
-		cfg->gdb_path[0] ? "" : (snprintf(st->path_port, sizeof(st->path_port), "%u",
-						  cfg->gdb_tcp_port), st->path_port),
-		cfg->gdb_wait ? "; the guest waits for the debugger to attach" : "");
+	if (cfg->gdb_path[0])
+		log_msg(cfg->gdb_wait ? LOG_WARN : LOG_INFO, "gdb: listening on %s%s",
+			cfg->gdb_path, cfg->gdb_wait ? "; the guest waits for the debugger" : "");
+	else
+		log_msg(cfg->gdb_wait ? LOG_WARN : LOG_INFO, "gdb: listening on TCP port %u%s",
+			cfg->gdb_tcp_port, cfg->gdb_wait ? "; the guest waits for the debugger" : "");
 	return 0;
 }

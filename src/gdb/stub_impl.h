@@ -53,7 +53,6 @@ struct gdb_stub {
 	pthread_t thread;
 	bool thread_started;
 	char path[108];        /* unix socket to unlink, or "" */
-	char path_port[8];
 	struct gdb_session session;
 };
 

@@ -356,6 +356,41 @@ def sc_coexist(c, kind, vmscope, elf, baseline):
     return out
 
 
+def sc_stuck_peer(c, kind, vmscope, elf, baseline):
+    """A debugger that sends but never reads is dropped after the send timeout; the guest
+    then runs on, and the stub takes a new connection."""
+    if kind != "vmscope":
+        return "skipped for " + kind
+    t = Target(kind, vmscope, elf)
+    try:
+        online = symbol(elf, "tg_task_table") + 12
+        r = Raw(t)
+        c.true(r.cmd("QStartNoAckMode") == "OK", "no-ack mode")
+        c.true(r.cmd("M%x,4:62000000" % online) == "OK", "make the guest spin")
+        # Thousands of 'g' whose replies nobody reads.
+        r.s.setblocking(False)
+        sent = 0
+        try:
+            for _ in range(20000):
+                r.s.send(frame("g"))
+                sent += 1
+        except BlockingIOError:
+            pass
+        time.sleep(12)  # the stub's send timeout is 10 s
+        c.true(t.proc.poll() is None, "vmscope still running")
+        c.expect(r"cannot send to the debugger", t.log_text(), "the stuck peer was dropped")
+        r.close()
+        r = Raw(t)
+        c.true(r.cmd("?").startswith("T02"), "a new connection stops the (spinning) guest")
+        c.true(r.cmd("M%x,4:01000000" % online) == "OK", "let it finish")
+        c.true(r.cmd("D") == "OK", "detach")
+        r.close()
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return "sent %d packets" % sent
+
+
 SCENARIOS = [
     ("kernel_break", sc_kernel_break),
     ("step", sc_step),
@@ -366,6 +401,7 @@ SCENARIOS = [
     ("user_break", sc_user_break),
     ("robust", sc_robust),
     ("coexist", sc_coexist),
+    ("stuck_peer", sc_stuck_peer),
 ]
 
 
