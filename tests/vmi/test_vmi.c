@@ -338,6 +338,19 @@ static void case_protect(void)
 
 /* ---- reliability: a client killed mid-event; a client that stops answering -------- */
 
+static int kill_pipe = -1;
+
+/* Announces the event, then never answers: the parent kills this client here. */
+static int on_bp_block(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp,
+		       void *o)
+{
+	(void)v; (void)ev; (void)rsp; (void)o;
+	(void)!write(kill_pipe, "x", 1);
+	for (;;)
+		pause();
+	return 0;
+}
+
 static void case_kill(void)
 {
 	int pipefd[2];
@@ -350,19 +363,16 @@ static void case_kill(void)
 	if (client == 0) {
 		vmscope_t *cv = vmi_child__attach(&child);
 
-		vm = cv;
+		kill_pipe = pipefd[1];
 		entry = elf_sym(guest_elf, "tg_syscall_entry");
-		if (vmscope_subscribe(cv, VMSCOPE_EV_BREAKPOINT, 1, NULL, NULL) < 0 ||
+		if (vmscope_subscribe(cv, VMSCOPE_EV_BREAKPOINT, 1, on_bp_block, NULL) < 0 ||
+		    vmscope_protect_page(cv, elf_sym(guest_elf, "tg_task_table") & ~4095ULL) < 0 ||
 		    vmscope_set_bp_pa(cv, entry) < 0 || vmscope_resume(cv, VMSCOPE_ALL_VCPUS) < 0) {
 			fprintf(stderr, "client set-up failed: %s\n", vmscope_last_error(cv));
 			_exit(1);
 		}
-		/* Wait for the first event, announce it, and never answer. */
-		while (vmscope_event_loop(cv, 100) == 0)
-			;
-		(void)!write(pipefd[1], "x", 1);
-		pause();
-		_exit(0);
+		vmscope_event_loop(cv, 60000);
+		_exit(1);
 	}
 	close(pipefd[1]);
 	CHECK(read(pipefd[0], &c, 1) == 1, "client did not get its event");
@@ -372,7 +382,8 @@ static void case_kill(void)
 	check_results();
 	CHECK(strstr(slurp(child.log), "client detached (client closed the connection)"),
 	      "log:\n%s", slurp(child.log));
-	CHECK(strstr(slurp(child.log), "1 breakpoint(s) restored"), "log:\n%s", slurp(child.log));
+	CHECK(strstr(slurp(child.log), "1 breakpoint(s) restored, 1 page(s) unprotected"),
+	      "log:\n%s", slurp(child.log));
 }
 
 static int on_bp_hang(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
