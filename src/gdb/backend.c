@@ -543,10 +543,54 @@ static int op_remove_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 	return r;
 }
 
-static int op_resume(void *t, const enum gdb_action *acts)
+/*
+ * On kvm_pvm, guest user mode runs natively and is not single-stepped: a step
+ * of an instruction that returns to user mode does not end where GDB expects
+ * (the step trap shows up at a later kernel entry, in a state that confuses
+ * the debugger).  Such a step is refused with the reason.
+ */
+static bool step_enters_user(struct gdb_stub *st, unsigned id)
+{
+	struct vcpu *v = vcpu_of(st, id);
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	uint8_t insn[3] = { 0 }, *p = insn;
+	long n;
+
+	if (!v || ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
+	    (s.cs.selector & 3) != 0)
+		return false;
+	n = access_mem(st, id, r.rip, insn, sizeof(insn), false);
+	if (n < 2)
+		return false;
+	if ((p[0] & 0xf0) == 0x40 && n >= 3) /* REX prefix */
+		p++;
+	if (p[0] == 0x0f && (p[1] == 0x07 || p[1] == 0x35)) /* sysret, sysexit */
+		return true;
+	if (p[0] == 0xcf) { /* iret: where to depends on the CS it pops */
+		uint64_t cs = 0;
+
+		return access_mem(st, id, r.rsp + ((insn[0] & 0xf8) == 0x48 ? 8 : 4), &cs, 2,
+				  false) == 2 && (cs & 3) == 3;
+	}
+	return false;
+}
+
+static int op_resume(void *t, const enum gdb_action *acts, const char **why)
 {
 	struct gdb_stub *st = t;
 
+	if (st->vm->host->emulated) {
+		for (unsigned i = 0; i < st->nr_vcpus; i++) {
+			if (acts[i] != GDB_ACT_STEP || !step_enters_user(st, i))
+				continue;
+			*why = "cannot single-step into guest user mode on this host (kvm_pvm runs "
+			       "user mode natively, unobserved): set a breakpoint at the next "
+			       "kernel entry (e.g. the syscall or interrupt handler) and continue";
+			log_warn("gdb: refused to single-step vCPU %u into user mode (kvm_pvm)", i);
+			return -EPERM;
+		}
+	}
 	pthread_mutex_lock(&st->lock);
 	for (unsigned i = 0; i < st->nr_vcpus; i++) {
 		st->act[i] = acts[i];

@@ -485,10 +485,14 @@ static void handle_breakpoint(struct gdb_session *s, const char *pkt, size_t len
 
 static void resume(struct gdb_session *s, enum gdb_action *acts)
 {
-	int r = s->ops->resume(s->target, acts);
+	const char *why = NULL;
+	int r = s->ops->resume(s->target, acts, &why);
 
 	if (r < 0) {
-		send_error(s, r);
+		if (why)
+			send_error_text(s, r, why);
+		else
+			send_error(s, r);
 		return;
 	}
 	s->state = GDB_SESSION_RUNNING;

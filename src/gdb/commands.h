@@ -55,8 +55,11 @@ struct gdb_target_ops {
 			 uint64_t kind, const char **why);
 	int (*remove_bp)(void *t, unsigned vcpu, enum gdb_bp_type type, uint64_t va,
 			 uint64_t kind);
-	/* actions[i] for vCPU i; a stop is reported later through the session. */
-	int (*resume)(void *t, const enum gdb_action *actions);
+	/*
+	 * actions[i] for vCPU i; a stop is reported later through the session.
+	 * A refusal may set *why (shown to the user).
+	 */
+	int (*resume)(void *t, const enum gdb_action *actions, const char **why);
 	/* Asks running vCPUs to stop (any thread); a stop event follows. */
 	void (*interrupt)(void *t);
 	/* Removes our breakpoints and lets the guest run on. */

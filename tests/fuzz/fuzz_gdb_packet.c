@@ -58,7 +58,15 @@ static int f_rem(void *t, unsigned v, enum gdb_bp_type type, uint64_t va, uint64
 	return va < sizeof(mem) ? 0 : -ENOENT;
 }
 
-static int f_resume(void *t, const enum gdb_action *a) { (void)t; (void)a; return 0; }
+static int f_resume(void *t, const enum gdb_action *a, const char **why)
+{
+	(void)t;
+	if (a[2] == GDB_ACT_STEP) {
+		*why = "no";
+		return -EPERM;
+	}
+	return 0;
+}
 static void f_nop(void *t) { (void)t; }
 
 static int f_monitor(void *t, const char *cmd, char *out, size_t outsz)

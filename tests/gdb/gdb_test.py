@@ -391,6 +391,31 @@ def sc_stuck_peer(c, kind, vmscope, elf, baseline):
     return "sent %d packets" % sent
 
 
+def sc_step_to_user(c, kind, vmscope, elf, baseline):
+    """stepi over sysretq: QEMU lands in user code; vmscope on kvm_pvm (user mode not
+    observed) refuses with the reason, and a breakpoint at the next kernel entry works."""
+    import subprocess
+    dis = subprocess.run(["objdump", "-d", elf], capture_output=True, text=True).stdout
+    sysret = int(re.search(r"^\s*([0-9a-f]+):\s+48 0f 07\s+sysretq", dis, re.M).group(1), 16)
+    t = Target(kind, vmscope, elf)
+    try:
+        out = run_gdb(t, ["monitor host", "break *0x%x" % sysret, "continue", "delete", "stepi",
+                          "p $pc", "break tg_syscall_entry", "continue", "p $pc", "delete",
+                          "detach"])
+        c.expect(r"^\$2 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <tg_syscall_entry>$", out,
+                 "next kernel entry")
+        if kind == "vmscope" and "kvm_pvm" in out:
+            c.expect(r"Remote failure reply: E\.01\.cannot single-step into guest user mode on "
+                     r"this host", out, "refusal shown in gdb")
+            c.expect(r"^\$1 = .*<tg_syscall_entry\+\d+>$", out, "still at sysretq")
+        else:
+            c.expect(r"^\$1 = .* 0x4[0-9a-f]{7} <tg_user_main\+\d+>$", out, "in user code")
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return out
+
+
 SCENARIOS = [
     ("kernel_break", sc_kernel_break),
     ("step", sc_step),
@@ -399,6 +424,7 @@ SCENARIOS = [
     ("interrupt", sc_interrupt),
     ("hw_breakpoints", sc_hw_breakpoints),
     ("user_break", sc_user_break),
+    ("step_to_user", sc_step_to_user),
     ("robust", sc_robust),
     ("coexist", sc_coexist),
     ("stuck_peer", sc_stuck_peer),

@@ -98,9 +98,13 @@ static int f_rem(void *t, unsigned v, enum gdb_bp_type type, uint64_t va, uint64
 	return 0;
 }
 
-static int f_resume(void *t, const enum gdb_action *a)
+static int f_resume(void *t, const enum gdb_action *a, const char **why)
 {
 	(void)t;
+	if (a[0] == GDB_ACT_STEP && fk.regs[0].rip == 0xdead) {
+		*why = "cannot step this";
+		return -EPERM;
+	}
 	fk.acts[0] = a[0];
 	fk.acts[1] = a[1];
 	fk.resumed++;
@@ -476,6 +480,10 @@ static void test_bad_vcont(void **state)
 	assert_true(ask("vCont;")[0] == 'E');
 	assert_true(ask("vCont;C")[0] == 'E');
 	assert_int_equal(fk.resumed, 0);
+	fk.regs[0].rip = 0xdead;
+	assert_string_equal(ask("vCont;s:1"), "E.01.cannot step this");
+	assert_int_equal(sess->state, GDB_SESSION_STOPPED);
+	fk.regs[0].rip = 0;
 	assert_null(ask("vCont;C05:1"));
 	assert_int_equal(fk.acts[0], GDB_ACT_CONT);
 	assert_int_equal(fk.acts[1], GDB_ACT_STOP);
