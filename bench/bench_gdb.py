@@ -3,6 +3,7 @@
 on the same test guest and the same GDB (Debian's), in one run.
 
   bench_gdb.py VMSCOPE GUEST_ELF [--runs N] [--dump-mib M]
+  bench_gdb.py BUILD_DIR [--runs N] [--dump-mib M]     (as scripts/bench.sh calls it)
 
 1. Breakpoint hits per second: a breakpoint on the guest's system-call
    handler (tg_syscall, kernel mode), GDB continuing from hit to hit until
@@ -90,6 +91,9 @@ def bench_dump(kind, vmscope, elf, mib, tmp):
 
 def main():
     args = sys.argv[1:]
+    if args and os.path.isdir(args[0]):
+        args = [os.path.join(args[0], "src", "vmscope"),
+                os.path.join(args[0], "guest", "vmscope-guest.elf")] + args[1:]
     if len(args) < 2:
         print(__doc__)
         return 2
