@@ -558,6 +558,100 @@ static void test_ioeventfd(void **state)
 	assert_int_equal(f->d.dev->vq[0].ioeventfd_addr, f->d.notify);
 }
 
+static void test_intx(void **state)
+{
+	struct fixture *f = *state;
+	unsigned seen = atomic_load(&f->d.dev->irq_count[VIRTIO_MAX_VECTORS]);
+
+	/* With MSI-X off the device raises INTx and sets the ISR, which reading clears. */
+	vdrv__cfg_write(f->v.vm, f->d.devfn, f->d.msix_cap + 2, 2, 0);
+	assert_int_not_equal(vdrv__cfg_read(f->v.vm, f->d.devfn, 0x3d, 1), 0); /* INTA# */
+	assert_int_equal(blk_req(&f->d, 0, 1, 512, false, NULL), 0);
+	assert_true(virtio__wait_irq(f->d.dev, VIRTIO_MAX_VECTORS, &seen, 2000));
+	assert_int_equal(vdrv__rd(f->v.vm, f->d.isr, 1), 1);
+	assert_int_equal(vdrv__rd(f->v.vm, f->d.isr, 1), 0);
+	/* INTx disabled in the command register: the ISR is set, the line stays low. */
+	vdrv__cfg_write(f->v.vm, f->d.devfn, 0x04, 2, 0x406);
+	assert_int_equal(blk_req(&f->d, 0, 1, 512, false, NULL), 0);
+	assert_false(virtio__wait_irq(f->d.dev, VIRTIO_MAX_VECTORS, &seen, 200));
+	assert_int_equal(vdrv__rd(f->v.vm, f->d.isr, 1), 1);
+}
+
+/* Random rings: whatever the driver writes, the device neither crashes nor hangs. */
+static void test_random_rings(void **state)
+{
+	struct fixture *f = *state;
+	unsigned seed = 12345, needs_reset = 0, completed = 0;
+
+	for (unsigned round = 0; round < 300; round++) {
+		struct virtq_desc *desc = vdrv__desc(&f->d, 0);
+		struct virtq_avail *avail = vdrv__ptr(&f->d, f->d.q[0].avail, 6 + 2 * 128);
+		uint8_t *raw = (uint8_t *)desc;
+		uint32_t id, len;
+
+		for (unsigned i = 0; i < 16 * 128; i++)
+			raw[i] = (uint8_t)rand_r(&seed);
+		/* Half the descriptors point into RAM, so some chains get far. */
+		for (unsigned i = 0; i < 128; i++) {
+			if (rand_r(&seed) & 1)
+				desc[i].addr = VDRV_DATA_BASE + (uint64_t)(rand_r(&seed) % 0x100000);
+			if (rand_r(&seed) & 1)
+				desc[i].len = (uint32_t)(rand_r(&seed) % 8192);
+			if (rand_r(&seed) & 1)
+				desc[i].next = (uint16_t)(rand_r(&seed) % 128);
+		}
+		/* Every third round: plausible 4-descriptor requests with random fields. */
+		if (round % 3 == 0) {
+			for (unsigned i = 0; i < 128; i++) {
+				uint64_t hdr = VDRV_DATA_BASE + 0x200000 + (i / 4) * 16ULL;
+				static const uint32_t types[] = { 0, 1, 4, 8, 77 };
+				uint32_t h[4] = { types[rand_r(&seed) % 5], 0,
+						  (uint32_t)(rand_r(&seed) % (IMG_SECTORS + 16)), 0 };
+
+				switch (i % 4) {
+				case 0:
+					memcpy(vdrv__ptr(&f->d, hdr, 16), h, 16);
+					desc[i] = (struct virtq_desc){ hdr, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(i + 1) };
+					break;
+				case 1:
+				case 2:
+					if (rand_r(&seed) % 16)
+						desc[i].addr = VDRV_DATA_BASE + 0x300000 + (uint64_t)(rand_r(&seed) % 0x100000);
+					desc[i].len = (rand_r(&seed) & 1) ? 512u * (rand_r(&seed) % 9)
+									 : (uint32_t)(rand_r(&seed) % 4096);
+					/* Mostly readable before writable, sometimes not. */
+					desc[i].flags = (uint16_t)(VIRTQ_DESC_F_NEXT |
+						((rand_r(&seed) % 8 == 0 || (i % 4 == 2 &&
+						  (desc[i - 1].flags & VIRTQ_DESC_F_WRITE)) ||
+						  (i % 4 == 1 && (rand_r(&seed) & 1))) ? VIRTQ_DESC_F_WRITE : 0));
+					desc[i].next = (uint16_t)(i + 1);
+					break;
+				default:
+					desc[i].addr = VDRV_DATA_BASE + 0x280000 + (i / 4) * 16ULL;
+					desc[i].len = 1;
+					desc[i].flags = VIRTQ_DESC_F_WRITE;
+					break;
+				}
+			}
+		}
+		for (unsigned i = 0; i < 128; i++)
+			avail->ring[i] = (uint16_t)(round % 3 == 0 ? (rand_r(&seed) % 32) * 4
+							: rand_r(&seed) % (round & 1 ? 128 : 65536));
+		f->d.q[0].avail_idx = (uint16_t)(f->d.q[0].avail_idx + 1 + rand_r(&seed) % 8);
+		__atomic_store_n(&avail->idx, f->d.q[0].avail_idx, __ATOMIC_RELEASE);
+		vdrv__notify(&f->d, 0);
+		if (vdrv__wait_status(&f->d, VIRTIO_STATUS_NEEDS_RESET, 50))
+			needs_reset++;
+		while (vdrv__wait_used(&f->d, 0, 0, &id, &len) == 0)
+			completed++;
+		assert_int_equal(vdrv__init(&f->d, ~0ULL, 1, 128), 0);
+	}
+	print_message("random rings: %u refused, %u requests completed\n", needs_reset, completed);
+	assert_true(needs_reset > 0);
+	/* Still a working disk. */
+	assert_int_equal(blk_req(&f->d, 0, 9, 512, false, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +665,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_rings, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_mask, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_ioeventfd, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_intx, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_random_rings, setup_one, teardown),
 	};
 
 	kvm_required();
