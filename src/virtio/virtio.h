@@ -154,6 +154,8 @@ struct virtio_dev {
 	bool fd_wanted[VIRTIO_MAX_FDS]; /* false: the device cannot take input now */
 	unsigned nr_fds;
 
+	/* Notifications that reached the notify register as MMIO exits (not ioeventfd). */
+	atomic_uint notify_exits;
 	/* Interrupts sent, per vector (INTx counts on the last), for tests. */
 	atomic_uint irq_count[VIRTIO_MAX_VECTORS + 1];
 	pthread_cond_t irq_cond;

@@ -406,6 +406,8 @@ static void virtio__bar_access(struct pci_device *pdev, unsigned bar, uint64_t o
 	if (off >= VIRTIO_NOTIFY_OFF && off < VIRTIO_NOTIFY_OFF + 0x1000) {
 		uint64_t q = (off - VIRTIO_NOTIFY_OFF) / VIRTIO_NOTIFY_MULT, one = 1;
 
+		if (is_write)
+			atomic_fetch_add_explicit(&dev->notify_exits, 1, memory_order_relaxed);
 		if (!is_write)
 			memset(data, 0, len);
 		else if (q < dev->ops->nr_queues && write(dev->vq[q].efd, &one, sizeof(one)) < 0)
