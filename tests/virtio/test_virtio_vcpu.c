@@ -138,10 +138,76 @@ static void test_vcpu_notify(void **state)
 	unlink(path[1]);
 }
 
+/*
+ * The used-buffer interrupt reaches the guest: MSI-X vector 1 (programmed by
+ * vdrv__init as LAPIC vector 0x41) goes out through its irqfd and KVM's MSI
+ * route; the guest's handler for 0x41 writes 42 to the debug-exit port.
+ */
+static void test_vcpu_msix_interrupt(void **state)
+{
+	char path[64];
+	struct vm_config cfg;
+	struct vdrv_vm v;
+	struct vdrv d;
+	uint8_t *code, *idt, *idtr;
+	uint64_t handler = CODE + 0x100, idt_base = CODE + 0x10000, idtr_addr = CODE + 0x11000;
+	uint64_t lapic_svr = 0xfee000f0ULL, stack = CODE + 0x20000;
+	size_t n = 0;
+
+	(void)state;
+	vdrv__default_config(&cfg);
+	snprintf(path, sizeof(path), "/tmp/vmscope-vcpu-irq-%d.img", getpid());
+	make_image(path, 0x33);
+	snprintf(cfg.disks[0].path, sizeof(cfg.disks[0].path), "%s", path);
+	cfg.nr_disks = 1;
+	assert_int_equal(vdrv__vm_create(&v, &cfg), 0);
+	assert_int_equal(vdrv__open(&d, v.vm, 0x1042, 0), 0);
+	assert_int_equal(vdrv__init(&d, ~0ULL, 1, 64), 0);
+	queue_read(&d, VDRV_DATA_BASE);
+	assert_int_equal(longmode__write_tables(&v.vm->map, v.vm->ram), 0);
+
+	/* IDT entry 0x41: a present 64-bit interrupt gate to the handler, in BOOT_CS (0x10). */
+	idt = vdrv__ptr(&d, idt_base, 4096);
+	memset(idt, 0, 4096);
+	idt[0x41 * 16 + 0] = (uint8_t)handler;
+	idt[0x41 * 16 + 1] = (uint8_t)(handler >> 8);
+	idt[0x41 * 16 + 2] = 0x10;
+	idt[0x41 * 16 + 5] = 0x8e;
+	idt[0x41 * 16 + 6] = (uint8_t)(handler >> 16);
+	idt[0x41 * 16 + 7] = (uint8_t)(handler >> 24);
+	idtr = vdrv__ptr(&d, idtr_addr, 10);
+	idtr[0] = 0xff;
+	idtr[1] = 0x0f;
+	memcpy(idtr + 2, &idt_base, 8);
+
+	code = vdrv__ptr(&d, CODE, 4096);
+	n = put(code, n, "\x48\xbc", 2);                        /* mov rsp, imm64 */
+	n = put(code, n, &stack, 8);
+	n = put(code, n, "\x48\xb8", 2);                        /* mov rax, imm64; lidt [rax] */
+	n = put(code, n, &idtr_addr, 8);
+	n = put(code, n, "\x0f\x01\x18", 3);
+	n = put(code, n, "\x48\xb8", 2);                        /* LAPIC SVR = 0x1ff: enabled */
+	n = put(code, n, &lapic_svr, 8);
+	n = put(code, n, "\xc7\x00\xff\x01\x00\x00", 6);
+	n = put(code, n, "\xfb", 1);                            /* sti */
+	n = put(code, n, "\x48\xb8", 2);                        /* notify queue 0 */
+	n = put(code, n, &d.notify, 8);
+	n = put(code, n, "\x66\xc7\x00\x00\x00", 5);
+	n = put(code, n, "\xf4\xeb\xfd", 3);                    /* hlt; jmp hlt */
+	memcpy(code + 0x100, "\x66\xba\x01\x05\xb8\x2a\x00\x00\x00\xef\xf4\xeb\xfd", 13);
+	v.vm->entry = (struct boot_entry){ .rip = CODE };
+
+	assert_int_equal(vm__run(v.vm), 42);
+	assert_true(atomic_load(&d.dev->irq_count[1]) >= 1);
+	vdrv__vm_destroy(&v);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vcpu_notify),
+		cmocka_unit_test(test_vcpu_msix_interrupt),
 	};
 
 	kvm_required();
