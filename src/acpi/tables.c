@@ -58,7 +58,8 @@ static void build_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 {
 	memset(f, 0, sizeof(*f));
 	header_init(&f->h, "FACP", sizeof(*f), 6);
-	f->firmware_ctrl = (uint32_t)facs;
+	/* The FACS only through X_FIRMWARE_CTRL: the spec wants FIRMWARE_CTRL 0 then. */
+	f->firmware_ctrl = 0;
 	f->dsdt = (uint32_t)dsdt;
 	f->preferred_pm_profile = 0; /* unspecified */
 	f->sci_int = ACPI_SCI_IRQ;
