@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ struct api {
 	struct vm *vm;
 	struct MHD_Daemon *mhd;
 	int listen_fd;
+	int timer_fd;   /* ticks once a second so libmicrohttpd can expire idle connections */
 	char path[108]; /* unlinked at the end; "" for an inherited fd */
 };
 
@@ -575,6 +577,17 @@ static bool api__poll(struct vm *vm, int fd, void *opaque)
 	return true;
 }
 
+static bool api__tick(struct vm *vm, int fd, void *opaque)
+{
+	uint64_t n;
+
+	(void)vm;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return false;
+	api__run(opaque);
+	return true;
+}
+
 /* Creates, binds (mode 0600) and listens on a unix socket at path. */
 static int api__listen(const char *path)
 {
@@ -623,6 +636,7 @@ struct api *api__start(struct vm *vm, int *err)
 		return NULL;
 	}
 	api->vm = vm;
+	api->timer_fd = -1;
 	if (cfg->api_socket_path[0]) {
 		api->listen_fd = api__listen(cfg->api_socket_path);
 		if (api->listen_fd < 0) {
@@ -662,7 +676,17 @@ struct api *api__start(struct vm *vm, int *err)
 		log_error("--api-socket: cannot start the HTTP server (libmicrohttpd)");
 		goto fail;
 	}
+	api->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (api->timer_fd < 0) {
+		*err = -errno;
+		log_error("--api-socket: timerfd: %s", strerror(errno));
+		goto fail;
+	}
+	timerfd_settime(api->timer_fd, 0,
+			&(struct itimerspec){ .it_interval = { 1, 0 }, .it_value = { 1, 0 } }, NULL);
 	r = vm__register_pollfd(vm, info->epoll_fd, api__poll, api);
+	if (r == 0)
+		r = vm__register_pollfd(vm, api->timer_fd, api__tick, api);
 	if (r < 0) {
 		*err = r;
 		log_error("--api-socket: %s", strerror(-r));
@@ -671,6 +695,9 @@ struct api *api__start(struct vm *vm, int *err)
 	log_info("api: listening on %s", api->path[0] ? api->path : "an inherited socket");
 	return api;
 fail:
+	/* A registered pollfd would outlive api: give up on the whole VM (the caller does). */
+	if (api->timer_fd >= 0)
+		close(api->timer_fd);
 	/* MHD_stop_daemon closes the listening socket. */
 	if (api->mhd)
 		MHD_stop_daemon(api->mhd);
@@ -706,6 +733,7 @@ void api__stop(struct api *api)
 		poll(&pfd, 1, 50);
 	}
 	MHD_stop_daemon(api->mhd); /* closes the listening socket too */
+	close(api->timer_fd);
 	if (api->path[0])
 		unlink(api->path);
 	free(api);

@@ -154,6 +154,16 @@ PY
 	case $raw in "HTTP/1."*" 400 "*|"no reply"*|"") ok "garbage request: '$raw'" ;;
 	*) fail "garbage request: '$raw'" ;; esac
 	expect GET vmm.ping 200
+	# A client that sends half a request and waits does not hold up the others.
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"PUT /api/v1/vm.coredump HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+time.sleep(3)' "$api" &
+	slow=$!
+	sleep 0.5
+	expect GET vm.info 200
+	kill $slow 2>/dev/null; wait $slow 2>/dev/null
 
 	expect PUT vm.pause 409 # --vmi-wait: already paused
 	expect PUT vm.power-button 204
