@@ -329,6 +329,43 @@ static void test_iasl_roundtrip(void **state)
 	(void)system(cmd);
 }
 
+/* ACPICA's own interpreter (acpiexec) loads the DSDT and evaluates \_S5. */
+static void test_acpiexec_s5(void **state)
+{
+	char dir[] = "/tmp/vmscope-acpi-XXXXXX", path[64], cmd[512], line[256];
+	struct acpi_layout l;
+	unsigned fives = 0;
+	bool package = false, clean = false;
+	FILE *f;
+
+	(void)state;
+	if (system("command -v acpiexec > /dev/null 2>&1") != 0)
+		skip();
+	build(1, &l);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dsdt.aml", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf + (l.dsdt - BASE), 1, acpi_dsdt_aml_len, f), acpi_dsdt_aml_len);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "acpiexec -b 'evaluate \\_S5_' %s 2>&1; rm -rf %s", path, dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "[Package] Contains 4 Elements"))
+			package = true;
+		if (strstr(line, "[Integer] = 0000000000000005"))
+			fives++;
+		if (strstr(line, "No outstanding allocations"))
+			clean = true;
+		assert_null(strstr(line, "AE_")); /* any ACPICA exception code */
+	}
+	assert_int_equal(pclose(f), 0);
+	assert_true(package);
+	assert_int_equal(fives, 2); /* SLP_TYPa and SLP_TYPb */
+	assert_true(clean);
+}
+
 static void test_build_errors(void **state)
 {
 	struct acpi_layout l;
@@ -379,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_madt),
 		cmocka_unit_test(test_dsdt_s5),
 		cmocka_unit_test(test_iasl_roundtrip),
+		cmocka_unit_test(test_acpiexec_s5),
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_e820_reserved),
 	};
