@@ -221,6 +221,22 @@ static void add_u64(json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
+/* Exit kinds (VMSCOPE_EV_*, VMSCOPE_STAT_OTHER) that are exits, by their counter name. */
+static const char *const exit_kind_names[VMSCOPE_STAT_OTHER + 1] = {
+	[VMSCOPE_EV_IO] = "io",
+	[VMSCOPE_EV_MMIO] = "mmio",
+	[VMSCOPE_EV_HLT] = "hlt",
+	[VMSCOPE_EV_BREAKPOINT] = "breakpoint",
+	[VMSCOPE_EV_SINGLESTEP] = "singlestep",
+	[VMSCOPE_EV_HYPERCALL] = "hypercall",
+	[VMSCOPE_EV_MSR_READ] = "msr_read",
+	[VMSCOPE_EV_MSR_WRITE] = "msr_write",
+	[VMSCOPE_EV_PAGE_WRITE] = "page_write",
+	[VMSCOPE_EV_SHUTDOWN] = "shutdown",
+	[VMSCOPE_EV_INTERNAL_ERROR] = "internal_error",
+	[VMSCOPE_STAT_OTHER] = "other",
+};
+
 static void api__counters(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	struct vm *vm = api->vm;
@@ -244,6 +260,16 @@ static void api__counters(struct api *api, const struct api_req *req, struct api
 
 		add_u64(d, "exits", atomic_load_explicit(&vm->vcpus[i]->nr_exits,
 							 memory_order_relaxed));
+		/* By kind, as the exit hook counts them (vmscope-ctl stats shows the same). */
+		for (unsigned k = 0; k < ARRAY_SIZE(exit_kind_names); k++) {
+			char key[48];
+
+			if (!exit_kind_names[k] || !vm->vcpus[i]->vmi.stats)
+				continue;
+			snprintf(key, sizeof(key), "exits_%s", exit_kind_names[k]);
+			add_u64(d, key, __atomic_load_n(&vm->vcpus[i]->vmi.stats[k],
+							__ATOMIC_RELAXED));
+		}
 		snprintf(name, sizeof(name), "vcpu%u", i);
 		json_object_object_add(o, name, d);
 	}

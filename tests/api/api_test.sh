@@ -109,7 +109,8 @@ if start --vmi-socket "$vmi" --vmi-wait --cpus boot=2; then
 	      j['memory_actual_size'] == 64 << 20 and j['config']['memory']['size'] == 64 << 20" &&
 		ok "vm.info body" || fail "vm.info body: $body"
 	expect GET vm.counters 200
-	json "'exits' in j['vcpu0'] and 'exits' in j['vcpu1'] and 'power_button_presses' in j['acpi_pm']" &&
+	json "'exits' in j['vcpu0'] and 'exits' in j['vcpu1'] and 'exits_io' in j['vcpu0'] and
+	      'power_button_presses' in j['acpi_pm']" &&
 		ok "vm.counters body" || fail "vm.counters body: $body"
 
 	# Malformed requests: the right status, and the server stays up.
