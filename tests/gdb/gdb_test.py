@@ -135,7 +135,7 @@ def sc_regs_mem(c, kind, vmscope, elf, baseline):
 
 def sc_threads(c, kind, vmscope, elf, baseline):
     """Two vCPUs are two threads; the stop names the one that stopped."""
-    t = Target(kind, vmscope, elf, cpus=2)
+    t = Target(kind, vmscope, elf, cpus=2, tcp=True)  # --gdb tcp=127.0.0.1:PORT
     try:
         out = run_gdb(t, ["info threads", "break tg_syscall", "continue", "info threads",
                           "p $_thread", "thread 2", "p/x $rip", "thread 1", "p/x $rip",
@@ -416,6 +416,18 @@ def sc_step_to_user(c, kind, vmscope, elf, baseline):
     return out
 
 
+def sc_no_wait(c, kind, vmscope, elf, baseline):
+    """wait=off: the guest starts at once and finishes with nobody attached."""
+    if kind != "vmscope":
+        return "skipped for " + kind
+    t = Target(kind, vmscope, elf, wait=False)
+    try:
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return ""
+
+
 SCENARIOS = [
     ("kernel_break", sc_kernel_break),
     ("step", sc_step),
@@ -428,6 +440,7 @@ SCENARIOS = [
     ("robust", sc_robust),
     ("coexist", sc_coexist),
     ("stuck_peer", sc_stuck_peer),
+    ("no_wait", sc_no_wait),
 ]
 
 

@@ -28,6 +28,7 @@ class Target:
     def __init__(self, kind, vmscope, elf, cpus=1, wait=True, tcp=False, extra=()):
         self.kind = kind
         self.elf = elf
+        self.wait = wait
         self.tmp = tempfile.mkdtemp(prefix="vmscope-gdb-")
         self.serial = os.path.join(self.tmp, "serial")
         self.log = os.path.join(self.tmp, "log")
@@ -62,6 +63,8 @@ class Target:
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                if not self.wait:
+                    return  # wait=off: the guest may well be done already
                 raise RuntimeError("%s exited early: %s" % (self.kind, self.log_text()))
             try:
                 if self.remote.startswith("/"):
