@@ -492,7 +492,9 @@ def main():
             ok = not c.failures
             failed += not ok
             results.append((name, kind, ok, dt))
-            print("%-4s %-15s %-8s %5.1fs" % ("ok" if ok else "FAIL", name, kind, dt))
+            skipped = ok and isinstance(out, str) and out.startswith("skipped")
+            print("%-4s %-15s %-8s %5.1fs" % ("skip" if skipped else "ok" if ok else "FAIL",
+                                              name, kind, dt))
             if not ok:
                 for f in c.failures:
                     print("     - " + f)
