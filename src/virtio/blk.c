@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -208,6 +209,12 @@ static int blk__open(const struct disk_config *d, struct virtio_blk *b)
 	if (b->fd < 0) {
 		log_error("--disk: cannot open '%s': %s", d->path, strerror(errno));
 		return -errno;
+	}
+	/* Like Cloud Hypervisor: one writer, or any number of readers, per image. */
+	if (flock(b->fd, (d->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		log_error("--disk: '%s' is in use by another VM%s", d->path,
+			  d->readonly ? " that writes it" : "");
+		return -EBUSY;
 	}
 	if (fstat(b->fd, &st) < 0)
 		return -errno;

@@ -652,6 +652,39 @@ static void test_random_rings(void **state)
 	assert_int_equal(blk_req(&f->d, 0, 9, 512, false, NULL), 0);
 }
 
+static void test_image_locked(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_config cfg;
+	struct vm *vm2;
+
+	/* A second VM cannot write the same image, nor read one that is being written. */
+	vdrv__default_config(&cfg);
+	cfg.nr_disks = 1;
+	snprintf(cfg.disks[0].path, sizeof(cfg.disks[0].path), "%s", f->path[0]);
+	vm2 = vm__create(&f->v.host, &cfg);
+	assert_null(vm2);
+	cfg.disks[0].readonly = true;
+	vm2 = vm__create(&f->v.host, &cfg);
+	assert_null(vm2);
+}
+
+static void test_readonly_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_config cfg;
+	struct vm *vm2;
+
+	/* Read-only images may be shared by several VMs. */
+	vdrv__default_config(&cfg);
+	cfg.nr_disks = 1;
+	cfg.disks[0].readonly = true;
+	snprintf(cfg.disks[0].path, sizeof(cfg.disks[0].path), "%s", f->path[0]);
+	vm2 = vm__create(&f->v.host, &cfg);
+	assert_non_null(vm2);
+	vm__destroy(vm2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +693,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_write_flush_id, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_beyond_capacity, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_shared, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(test_image_locked, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_two_disks, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_chains, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_rings, setup_one, teardown),
