@@ -37,7 +37,7 @@ static int recv_reply(struct vmscope *vm, int sock, uint8_t *buf, size_t size, i
 	int r;
 
 	do
-		r = poll(&pfd, 1, REQUEST_TIMEOUT_MS);
+		r = poll(&pfd, 1, vm->live && vm->live->closing ? 2000 : REQUEST_TIMEOUT_MS);
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return target__fail(vm, -ETIMEDOUT, "the hypervisor did not reply");
@@ -266,6 +266,7 @@ void live__close(struct vmscope *vm)
 		return;
 	if (l->sock >= 0 && l->hdr) {
 		/* Detach politely; the hypervisor does the same when the socket just closes. */
+		l->closing = true;
 		live__request(vm, VMSCOPE_MSG_DETACH, NULL, 0, NULL, 0);
 	}
 	if (l->sock >= 0)

@@ -3,6 +3,7 @@
 #define LIBVMSCOPE_LIVE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "target.h"
@@ -14,6 +15,7 @@ struct live_sub {
 
 struct vmscope_live {
 	int sock;
+	bool closing;      /* detaching: do not wait long for the reply */
 	uint64_t next_id;
 	struct vmscope_msg_attach_reply info;
 	int chan_fd, ev_efd, stop_efd;

@@ -783,6 +783,12 @@ int vmi__init(struct vm *vm)
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
 			srv->caps |= 1u << VMSCOPE_EV_HYPERCALL;
 	}
+	{
+		int sr = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+
+		srv->sync_regs = sr > 0 && (sr & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+						   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	}
 	/* HLT never reaches user space: vm__create always makes an in-kernel irqchip. */
 
 	if (create_channel(srv, cfg->cpus_boot) < 0) {
@@ -860,6 +866,11 @@ void vmi__shutdown(struct vm *vm)
 		return;
 	pthread_join(srv->thread, NULL);
 	srv->thread_started = false;
+	/* The client sees the connection end now, not at vm__destroy. */
+	if (srv->client_fd >= 0) {
+		close(srv->client_fd);
+		srv->client_fd = -1;
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i]->vmi.rsp_efd >= 0)
 			close(vm->vcpus[i]->vmi.rsp_efd);

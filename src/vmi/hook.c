@@ -132,6 +132,13 @@ int vmi__get_regs(struct vcpu *vcpu, struct vmscope_regs *out, bool with_msrs)
 	struct kvm_sregs s;
 
 	memset(out, 0, sizeof(*out));
+	if (!with_msrs && (vcpu->run->kvm_valid_regs & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+				  (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) {
+		/* KVM_CAP_SYNC_REGS: KVM copied them into the run page at the exit. */
+		regs_from_kvm(out, &vcpu->run->s.regs.regs);
+		sregs_from_kvm(out, &vcpu->run->s.regs.sregs);
+		return 0;
+	}
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	regs_from_kvm(out, &r);
@@ -746,6 +753,14 @@ void vmi__before_run(struct vcpu *vcpu)
 		vmi__send(vcpu, VMSCOPE_EV_VCPU_START, &c);
 		if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
 			apply_regs(vcpu, &c);
+	}
+	/* Event snapshots come with the exit (KVM_CAP_SYNC_REGS) while a client subscribes. */
+	if (srv->sync_regs) {
+		uint64_t want = atomic_load_explicit(&srv->sub_mask, memory_order_relaxed)
+					? KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS : 0;
+
+		if (vcpu->run->kvm_valid_regs != want)
+			vcpu->run->kvm_valid_regs = want;
 	}
 	if (atomic_exchange(&vcpu->vmi.dbg_dirty, false)) {
 		pthread_mutex_lock(&srv->lock);

@@ -47,6 +47,7 @@ struct vmi_server {
 	uint64_t caps;            /* kinds this host can deliver */
 	uint32_t timeout_ms;
 	bool usermsr_enabled;
+	bool sync_regs;           /* KVM_CAP_SYNC_REGS has regs and sregs */
 };
 
 /* hook.c */
