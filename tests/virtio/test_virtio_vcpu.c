@@ -36,7 +36,17 @@ static void make_image(const char *path, uint8_t fill)
 	close(fd);
 }
 
-/* Queues a one-sector read of sector 0 on d without notifying. */
+static size_t put(uint8_t *p, size_t n, const void *bytes, size_t len)
+{
+	memcpy(p + n, bytes, len);
+	return n + len;
+}
+
+/*
+ * Writes a one-sector read of sector 0 into d's ring without publishing it:
+ * the guest code sets avail->idx itself and then notifies, as a driver does
+ * (publishing it from here would race with the device's worker).
+ */
 static void queue_read(struct vdrv *d, uint64_t base)
 {
 	uint32_t hdr[4] = { 0, 0, 0, 0 };
@@ -50,14 +60,18 @@ static void queue_read(struct vdrv *d, uint64_t base)
 	desc[2] = (struct virtq_desc){ base + 1024, 1, VIRTQ_DESC_F_WRITE, 0 };
 	avail->ring[0] = 0;
 	d->q[0].avail_idx = 1;
-	__atomic_store_n(&avail->idx, 1, __ATOMIC_RELEASE);
 }
 
-static size_t put(uint8_t *p, size_t n, const void *bytes, size_t len)
+/* Guest code: avail->idx = 1 for d's queue 0. */
+static size_t publish(uint8_t *code, size_t n, const struct vdrv *d)
 {
-	memcpy(p + n, bytes, len);
-	return n + len;
+	uint64_t idx_addr = d->q[0].avail + 2;
+
+	n = put(code, n, "\x48\xb8", 2);                        /* mov rax, imm64 */
+	n = put(code, n, &idx_addr, 8);
+	return put(code, n, "\x66\xc7\x00\x01\x00", 5);       /* mov word [rax], 1 */
 }
+
 
 static void test_vcpu_notify(void **state)
 {
@@ -83,24 +97,7 @@ static void test_vcpu_notify(void **state)
 		assert_int_equal(vdrv__open(&d[i], v.vm, 0x1042, i), 0);
 		assert_int_equal(vdrv__init(&d[i], ~0ULL, 1, 64), 0);
 	}
-	/* Rings of both devices would overlap at VDRV_RING_BASE: move the second's. */
-	queue_read(&d[0], VDRV_DATA_BASE);
-	kvm_matches = d[0].dev->vq[0].ioeventfd_addr == d[0].notify;
-
-	/* The guest: notify disk 0 with a 16-bit write, disk 1 with a 32-bit one, exit. */
-	assert_int_equal(longmode__write_tables(&v.vm->map, v.vm->ram), 0);
-	code = vdrv__ptr(&d[0], CODE, 4096);
-	n = put(code, n, "\x48\xb8", 2);                        /* mov rax, imm64 */
-	n = put(code, n, &d[0].notify, 8);
-	n = put(code, n, "\x66\xc7\x00\x00\x00", 5);            /* mov word [rax], 0 */
-	n = put(code, n, "\x48\xb8", 2);
-	n = put(code, n, &d[1].notify, 8);
-	n = put(code, n, "\xc7\x00\x00\x00\x00\x00", 6);        /* mov dword [rax], 0 */
-	n = put(code, n, "\x66\xba\x01\x05\x31\xc0\xef", 7);    /* mov dx, 0x501; xor eax, eax; out dx, eax */
-	n = put(code, n, "\xf4\xeb\xfd", 3);                    /* hlt; jmp hlt */
-	v.vm->entry = (struct boot_entry){ .rip = CODE };
-
-	/* The second device's queue lives elsewhere: re-init it with its own rings. */
+	/* Both devices' rings start at VDRV_RING_BASE: give the second its own. */
 	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_STATUS, 1, 0);
 	d[1].q[0].desc = 0x600000;
 	d[1].q[0].avail = 0x604000;
@@ -116,6 +113,23 @@ static void test_vcpu_notify(void **state)
 	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_STATUS, 1, 0xf);
 	d[1].q[0].last_used = 0;
 	queue_read(&d[1], VDRV_DATA_BASE + 0x10000);
+	queue_read(&d[0], VDRV_DATA_BASE);
+	kvm_matches = d[0].dev->vq[0].ioeventfd_addr == d[0].notify;
+
+	/* The guest: notify disk 0 with a 16-bit write, disk 1 with a 32-bit one, exit. */
+	assert_int_equal(longmode__write_tables(&v.vm->map, v.vm->ram), 0);
+	code = vdrv__ptr(&d[0], CODE, 4096);
+	n = publish(code, n, &d[0]);
+	n = publish(code, n, &d[1]);
+	n = put(code, n, "\x48\xb8", 2);                        /* mov rax, imm64 */
+	n = put(code, n, &d[0].notify, 8);
+	n = put(code, n, "\x66\xc7\x00\x00\x00", 5);            /* mov word [rax], 0 */
+	n = put(code, n, "\x48\xb8", 2);
+	n = put(code, n, &d[1].notify, 8);
+	n = put(code, n, "\xc7\x00\x00\x00\x00\x00", 6);        /* mov dword [rax], 0 */
+	n = put(code, n, "\x66\xba\x01\x05\x31\xc0\xef", 7);    /* mov dx, 0x501; xor eax, eax; out dx, eax */
+	n = put(code, n, "\xf4\xeb\xfd", 3);                    /* hlt; jmp hlt */
+	v.vm->entry = (struct boot_entry){ .rip = CODE };
 
 	assert_int_equal(vm__run(v.vm), 0); /* the guest wrote 0 to the debug-exit port */
 
@@ -190,6 +204,7 @@ static void test_vcpu_msix_interrupt(void **state)
 	n = put(code, n, &lapic_svr, 8);
 	n = put(code, n, "\xc7\x00\xff\x01\x00\x00", 6);
 	n = put(code, n, "\xfb", 1);                            /* sti */
+	n = publish(code, n, &d);
 	n = put(code, n, "\x48\xb8", 2);                        /* notify queue 0 */
 	n = put(code, n, &d.notify, 8);
 	n = put(code, n, "\x66\xc7\x00\x00\x00", 5);
