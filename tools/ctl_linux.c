@@ -1,9 +1,9 @@
 /*
  * Linux views on the command line: ps, lsmod, dmesg, memory of a process,
- * the system-call table, live system-call tracing.  Used by vmscope-linux
- * (tools/vmscope-linux.c) and callable from vmscope-ctl as ctl_linux().
+ * the system-call table, live system-call tracing: vmscope-ctl's Linux
+ * commands, which vmscope-ctl.c hands over to ctl_linux().
  *
- *   vmscope-linux (--core FILE | --raw FILE | --socket PATH)
+ *   vmscope-ctl (--core FILE | --raw FILE | --socket PATH)
  *                 [--vmlinux FILE] [--system-map FILE] [--json] COMMAND [ARGS]
  */
 #include <errno.h>
@@ -20,8 +20,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmscope-linux (--core FILE | --raw FILE | --socket PATH)\n"
-		"                     [--vmlinux FILE] [--system-map FILE] [--json] COMMAND\n"
+		"usage: vmscope-ctl (--core FILE | --raw FILE | --socket PATH)\n"
+		"                   [--vmlinux FILE] [--system-map FILE] [--json] COMMAND\n"
 		"commands:\n"
 		"  info              what was found about the kernel, and how\n"
 		"  ps                processes: pid, parent, state, user ids, page-table root, name\n"
@@ -318,13 +318,13 @@ int ctl_linux(int argc, char **argv)
 	vm = core ? vmscope_open_core(core, &err) : raw ? vmscope_open_raw(raw, &err)
 							: vmscope_attach(sock, &err);
 	if (!vm) {
-		fprintf(stderr, "vmscope-linux: %s: %s\n", core ? core : raw ? raw : sock,
+		fprintf(stderr, "vmscope-ctl: %s: %s\n", core ? core : raw ? raw : sock,
 			vmscope_last_error(NULL)[0] ? vmscope_last_error(NULL) : strerror(-err));
 		return 1;
 	}
 	lx = vmscope_linux_open(vm, &lo, &err);
 	if (!lx) {
-		fprintf(stderr, "vmscope-linux: no Linux kernel found: %s\n",
+		fprintf(stderr, "vmscope-ctl: no Linux kernel found: %s\n",
 			vmscope_last_error(vm)[0] ? vmscope_last_error(vm) : strerror(-err));
 		vmscope_close(vm);
 		return 1;
@@ -359,7 +359,7 @@ int ctl_linux(int argc, char **argv)
 		return 2;
 	}
 	if (r < 0)
-		fprintf(stderr, "vmscope-linux: %s: %s\n", cmd,
+		fprintf(stderr, "vmscope-ctl: %s: %s\n", cmd,
 			vmscope_last_error(vm)[0] ? vmscope_last_error(vm) : strerror(-r));
 	vmscope_linux_close(lx);
 	vmscope_close(vm);

@@ -1,4 +1,4 @@
-/* Linux views for vmscope-ctl and vmscope-linux (ctl_linux.c). */
+/* vmscope-ctl's Linux views (ctl_linux.c). */
 #ifndef VMSCOPE_CTL_LINUX_H
 #define VMSCOPE_CTL_LINUX_H
 

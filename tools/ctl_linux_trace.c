@@ -65,23 +65,23 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 	vmscope_t *vm;
 
 	if (!socket_path) {
-		fprintf(stderr, "vmscope-linux: trace needs a live guest (--socket)\n");
+		fprintf(stderr, "vmscope-ctl: trace needs a live guest (--socket)\n");
 		return 2;
 	}
 	vm = vmscope_attach(socket_path, &err);
 	if (!vm) {
-		fprintf(stderr, "vmscope-linux: %s: %s\n", socket_path, vmscope_last_error(NULL));
+		fprintf(stderr, "vmscope-ctl: %s: %s\n", socket_path, vmscope_last_error(NULL));
 		return 1;
 	}
 	/* The kernel is learnt from a still picture. */
 	if ((r = vmscope_pause(vm, VMSCOPE_ALL_VCPUS)) < 0) {
-		fprintf(stderr, "vmscope-linux: pause: %s\n", vmscope_last_error(vm));
+		fprintf(stderr, "vmscope-ctl: pause: %s\n", vmscope_last_error(vm));
 		vmscope_close(vm);
 		return 1;
 	}
 	t.lx = vmscope_linux_open(vm, lo, &err);
 	if (!t.lx) {
-		fprintf(stderr, "vmscope-linux: no Linux kernel found: %s\n", vmscope_last_error(vm));
+		fprintf(stderr, "vmscope-ctl: no Linux kernel found: %s\n", vmscope_last_error(vm));
 		vmscope_close(vm);
 		return 1;
 	}
@@ -91,13 +91,13 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 	if (r == 0)
 		r = vmscope_set_bp_pa(vm, t.entry_pa);
 	if (r < 0) {
-		fprintf(stderr, "vmscope-linux: trace: %s\n", vmscope_last_error(vm));
+		fprintf(stderr, "vmscope-ctl: trace: %s\n", vmscope_last_error(vm));
 		goto out;
 	}
 	if (vmscope_attach_flags(vm) & VMSCOPE_ATTACH_EMULATED)
-		fprintf(stderr, "vmscope-linux: note: this host runs guest kernel code emulated; "
+		fprintf(stderr, "vmscope-ctl: note: this host runs guest kernel code emulated; "
 				"tracing is slow\n");
-	fprintf(stderr, "vmscope-linux: tracing system calls at entry_SYSCALL_64 0x%" PRIx64
+	fprintf(stderr, "vmscope-ctl: tracing system calls at entry_SYSCALL_64 0x%" PRIx64
 			" (physical 0x%" PRIx64 ")\n", va, t.entry_pa);
 	trace_vm = vm;
 	signal(SIGINT, on_signal);
@@ -109,7 +109,7 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 	vmscope_pause(vm, VMSCOPE_ALL_VCPUS);
 	vmscope_clear_bp_pa(vm, t.entry_pa);
 	vmscope_resume(vm, VMSCOPE_ALL_VCPUS);
-	fprintf(stderr, "vmscope-linux: %lu system calls\n", t.count);
+	fprintf(stderr, "vmscope-ctl: %lu system calls\n", t.count);
 out:
 	trace_vm = NULL;
 	vmscope_linux_close(t.lx);

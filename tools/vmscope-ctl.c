@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "vmscope/testguest.h"
 #include "vmscope/vmscope.h"
 
+#include "ctl_linux.h"
 #include "ctl_testguest.h"
 #include "ctl_watch.h"
 
@@ -42,7 +44,18 @@ static void usage(FILE *f)
 	      "  watch                          follow the test guest: its system-call entry (LSTAR),\n"
 	      "                                 every system call with its task, the task table\n"
 	      "Options: --socket PATH, --vcpu N, --cr3 X, --json, --count N, --timeout MS,\n"
-	      "         --guest-elf PATH\n", f);
+	      "         --guest-elf PATH\n"
+	      "Linux guests: on a dump (--core FILE, --raw FILE) or live (--socket PATH), with\n"
+	      "[--vmlinux FILE] [--system-map FILE] [--json]:\n"
+	      "  info                           what was found about the kernel, and how\n"
+	      "  ps                             processes: pid, parent, state, user ids, page-table root\n"
+	      "  lsmod                          loaded modules, as /proc/modules\n"
+	      "  dmesg                          the kernel log buffer\n"
+	      "  cmdline PID                    a process's command line, read from its memory\n"
+	      "  read PID VA LEN                hex dump of a process's memory (with --core/--raw)\n"
+	      "  syscalls                       the kernel's system-call table\n"
+	      "  sym NAME                       run-time address of a kernel symbol\n"
+	      "  trace [SECONDS]                trace a live guest's system calls\n", f);
 }
 
 static int die_vm(const char *what, int r)
@@ -232,6 +245,51 @@ static int kind_of(const char *name)
 	return -1;
 }
 
+/*
+ * The command word: the first argument that is neither an option nor an
+ * option's value.  Decides who handles the command line.
+ */
+static const char *command_word(int argc, char **argv)
+{
+	static const char *const with_value[] = {
+		"--socket", "--vcpu", "--cr3", "--count", "--timeout", "--guest-elf",
+		"--core", "--raw", "--vmlinux", "--system-map", "-s", "-c", "-r", "-n", "-t", "-g",
+	};
+
+	for (int i = 1; i < argc; i++) {
+		bool takes_value = false;
+
+		if (argv[i][0] != '-')
+			return argv[i];
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			takes_value |= strcmp(argv[i], with_value[k]) == 0;
+		i += takes_value;
+	}
+	return NULL;
+}
+
+/*
+ * Linux views belong to ctl_linux.c: its commands, and anything on a dump or
+ * image (--core, --raw) or given kernel symbols (--vmlinux, --system-map).
+ */
+static bool is_linux_command_line(int argc, char **argv)
+{
+	static const char *const linux_words[] = {
+		"info", "ps", "lsmod", "dmesg", "cmdline", "syscalls", "sym", "trace",
+		"--core", "--raw", "--vmlinux", "--system-map",
+	};
+	const char *cmd = command_word(argc, argv);
+
+	for (size_t k = 0; k < sizeof(linux_words) / sizeof(linux_words[0]); k++) {
+		if (cmd && strcmp(cmd, linux_words[k]) == 0)
+			return true;
+		for (int i = 1; i < argc && linux_words[k][0] == '-'; i++)
+			if (strcmp(argv[i], linux_words[k]) == 0)
+				return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -246,6 +304,8 @@ int main(int argc, char **argv)
 	vmscope_t *vm;
 	uint64_t v;
 
+	if (is_linux_command_line(argc, argv))
+		return ctl_linux(argc, argv);
 	sock_path = getenv("VMSCOPE_SOCKET");
 	while ((c = getopt_long(argc, argv, "+s:c:r:jn:t:g:h", opts, NULL)) != -1) {
 		switch (c) {

@@ -7,7 +7,7 @@ DUMPDIR is made (once, cached) by make_dump.py: Debian's kernel booted under
 QEMU TCG from the vmlinux with nokaslr and from the bzImage with KASLR on,
 each guest having printed on its console what it sees about itself (its
 /proc process list, /proc/modules, a few /proc/kallsyms lines).  TOOL is
-vmscope-linux, LIB libvmscope.so (for the Python binding).  The tool is given
+vmscope-ctl, LIB libvmscope.so (for the Python binding).  The tool is given
 the dump and nothing else (except in the vmlinux check: the vmlinux file).
 Exits 77 when QEMU is missing.
 """
