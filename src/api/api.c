@@ -688,13 +688,14 @@ struct api *api__start(struct vm *vm, int *err)
 		}
 		api->listen_fd = cfg->api_socket_fd;
 	}
+	/* Idle connections (keep-alive, or a request never finished) close after 10 s. */
 	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				    api__access, api,
+				    MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
 				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
 				    MHD_OPTION_NOTIFY_COMPLETED, api__completed, api,
-				    MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
 				    MHD_OPTION_CONNECTION_LIMIT, 16u,
-				    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+				    MHD_OPTION_CONNECTION_TIMEOUT, 10u,
 				    MHD_OPTION_END);
 	info = api->mhd ? MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {

@@ -154,6 +154,31 @@ PY
 )
 	case $raw in "HTTP/1."*" 400 "*|"no reply"*|"") ok "garbage request: '$raw'" ;;
 	*) fail "garbage request: '$raw'" ;; esac
+	# 150 random and mangled requests: whatever the replies, the server stays up.
+	# (An incomplete request that the client half-closes waits for the idle timeout.)
+	python3 - "$api" <<'PY'
+import random, socket, sys
+random.seed(6)
+good = b"PUT /api/v1/vm.coredump HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n{\"destination_url\": \"file:///\"}"
+for i in range(150):
+    if i % 3 == 0:
+        data = bytes(random.getrandbits(8) for _ in range(random.randrange(1, 400)))
+    else:
+        data = bytearray(good)
+        for _ in range(random.randrange(1, 8)):
+            data[random.randrange(len(data))] = random.getrandbits(8)
+        data = bytes(data[:random.randrange(1, len(data) + 1)])
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(0.1)
+    s.connect(sys.argv[1])
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        s.recv(4096)
+    except OSError:
+        pass
+    s.close()
+PY
 	expect GET vmm.ping 200
 	# A client that sends half a request and waits does not hold up the others.
 	python3 -c '
