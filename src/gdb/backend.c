@@ -26,9 +26,6 @@
 #include "vcpu.h"
 #include "vm.h"
 
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define PTE_ADDR 0x000ffffffffff000ULL
-
 struct gdb_stub *gdb_stub_active;
 
 /* ---- vCPU side ----------------------------------------------------------------- */
@@ -77,50 +74,6 @@ void gdb_stub__before_run_slow(struct gdb_stub *st, struct vcpu *vcpu)
 	}
 }
 
-/*
- * Guest-physical address of gva under cr3 (4- or 5-level paging); -1 when
- * unmapped.  *user (if not NULL) tells whether CPL3 code may use the page.
- */
-static int64_t gva_to_gpa_u(struct vm *vm, const struct kvm_sregs *sregs, uint64_t gva, bool *user)
-{
-	uint64_t table = sregs->cr3 & PTE_ADDR;
-	int levels = (sregs->cr4 & (1u << 12)) ? 5 : 4;
-	bool u = true;
-
-	if (user)
-		*user = false;
-	if (!(sregs->cr0 & (1u << 31)))
-		return (int64_t)gva; /* paging off */
-	for (int level = levels - 1; level >= 0; level--) {
-		unsigned idx = (gva >> (12 + 9 * level)) & 511;
-		const uint64_t *pte = vm__gpa_ptr(vm, table + idx * 8, 8);
-		uint64_t e;
-
-		if (!pte)
-			return -1;
-		e = __atomic_load_n(pte, __ATOMIC_RELAXED);
-		if (!(e & 1))
-			return -1;
-		u &= (e & 4) != 0;
-		if ((level == 1 || level == 2) && (e & 0x80)) {
-			uint64_t size = 1ULL << (12 + 9 * level);
-
-			if (user)
-				*user = u;
-			return (int64_t)((e & PTE_ADDR & ~(size - 1)) | (gva & (size - 1)));
-		}
-		table = e & PTE_ADDR;
-	}
-	if (user)
-		*user = u;
-	return (int64_t)(table | (gva & 4095));
-}
-
-static int64_t gva_to_gpa(struct vm *vm, const struct kvm_sregs *sregs, uint64_t gva)
-{
-	return gva_to_gpa_u(vm, sregs, gva, NULL);
-}
-
 static struct gdb_bp *find_bp_gpa(struct gdb_stub *st, uint64_t gpa)
 {
 	for (unsigned i = 0; i < st->nr_bps; i++)
@@ -157,15 +110,14 @@ void gdb_stub__request_stop(struct gdb_stub *st, const struct gdb_stop *why)
 /* Is the vCPU at one of our int3s?  (RIP is at the int3 on both kinds of host.) */
 static bool at_our_bp(struct gdb_stub *st, struct vcpu *vcpu, bool *gone)
 {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
+	struct vmscope_regs regs;
 	int64_t gpa;
 	bool ours = false;
 
 	*gone = false;
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+	if (vmi__get_regs(vcpu, &regs, true) < 0)
 		return false;
-	gpa = gva_to_gpa(vcpu->vm, &sregs, regs.rip);
+	gpa = vmi__gva_to_gpa(vcpu->vm, &regs, regs.rip, NULL);
 	if (gpa < 0)
 		return false;
 	pthread_mutex_lock(&st->lock);
@@ -291,18 +243,16 @@ static unsigned op_nr_vcpus(void *t)
 static int op_get_regs(void *t, unsigned id, struct gdb_regs *g)
 {
 	struct vcpu *v = vcpu_of(t, id);
-	struct kvm_regs r;
-	struct kvm_sregs s;
+	struct vmscope_regs r;
 	struct kvm_fpu f;
-	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
-		.h.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE,
-	};
-	const struct kvm_segment *segs[6];
+	const struct vmscope_segment *segs[6];
+	int err;
 
 	if (!v)
 		return -ESRCH;
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return -errno;
+	err = vmi__get_regs(v, &r, true);
+	if (err < 0)
+		return err;
 	memset(g, 0, sizeof(*g));
 	g->gpr[0] = r.rax; g->gpr[1] = r.rbx; g->gpr[2] = r.rcx; g->gpr[3] = r.rdx;
 	g->gpr[4] = r.rsi; g->gpr[5] = r.rdi; g->gpr[6] = r.rbp; g->gpr[7] = r.rsp;
@@ -310,17 +260,16 @@ static int op_get_regs(void *t, unsigned id, struct gdb_regs *g)
 	g->gpr[12] = r.r12; g->gpr[13] = r.r13; g->gpr[14] = r.r14; g->gpr[15] = r.r15;
 	g->rip = r.rip;
 	g->eflags = (uint32_t)r.rflags;
-	segs[GDB_CS] = &s.cs; segs[GDB_SS] = &s.ss; segs[GDB_DS] = &s.ds;
-	segs[GDB_ES] = &s.es; segs[GDB_FS] = &s.fs; segs[GDB_GS] = &s.gs;
+	segs[GDB_CS] = &r.cs; segs[GDB_SS] = &r.ss; segs[GDB_DS] = &r.ds;
+	segs[GDB_ES] = &r.es; segs[GDB_FS] = &r.fs; segs[GDB_GS] = &r.gs;
 	for (int i = 0; i < 6; i++)
 		g->seg[i] = segs[i]->selector;
-	g->fs_base = s.fs.base;
-	g->gs_base = s.gs.base;
-	g->cr0 = s.cr0; g->cr2 = s.cr2; g->cr3 = s.cr3; g->cr4 = s.cr4; g->cr8 = s.cr8;
-	g->efer = s.efer;
-	if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
-		g->k_gs_base = m.e.data;
-	if (ioctl(v->fd, KVM_GET_FPU, &f) == 0) {
+	g->fs_base = r.fs.base;
+	g->gs_base = r.gs.base;
+	g->cr0 = r.cr0; g->cr2 = r.cr2; g->cr3 = r.cr3; g->cr4 = r.cr4; g->cr8 = r.cr8;
+	g->efer = r.efer;
+	g->k_gs_base = r.kernel_gs_base;
+	if (vmi__get_fpu(v, &f) == 0) {
 		uint32_t tag = 0;
 
 		for (int i = 0; i < 8; i++) {
@@ -340,41 +289,34 @@ static int op_get_regs(void *t, unsigned id, struct gdb_regs *g)
 static int op_set_regs(void *t, unsigned id, const struct gdb_regs *g)
 {
 	struct vcpu *v = vcpu_of(t, id);
-	struct kvm_regs r;
-	struct kvm_sregs s;
+	struct vmscope_regs r;
 	struct kvm_fpu f;
-	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
-		.h.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE,
-	};
+	bool special;
+	int err;
 
 	if (!v)
 		return -ESRCH;
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return -errno;
+	err = vmi__get_regs(v, &r, true);
+	if (err < 0)
+		return err;
 	r.rax = g->gpr[0]; r.rbx = g->gpr[1]; r.rcx = g->gpr[2]; r.rdx = g->gpr[3];
 	r.rsi = g->gpr[4]; r.rdi = g->gpr[5]; r.rbp = g->gpr[6]; r.rsp = g->gpr[7];
 	r.r8 = g->gpr[8]; r.r9 = g->gpr[9]; r.r10 = g->gpr[10]; r.r11 = g->gpr[11];
 	r.r12 = g->gpr[12]; r.r13 = g->gpr[13]; r.r14 = g->gpr[14]; r.r15 = g->gpr[15];
 	r.rip = g->rip;
 	r.rflags = (r.rflags & ~0xffffffffULL) | g->eflags | 2;
-	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
-		return -errno;
 	/* Selectors are shown, not changed: loading one needs its descriptor. */
-	if (s.fs.base != g->fs_base || s.gs.base != g->gs_base || s.cr0 != g->cr0 ||
-	    s.cr2 != g->cr2 || s.cr3 != g->cr3 || s.cr4 != g->cr4 || s.cr8 != g->cr8 ||
-	    s.efer != g->efer) {
-		s.fs.base = g->fs_base; s.gs.base = g->gs_base;
-		s.cr0 = g->cr0; s.cr2 = g->cr2; s.cr3 = g->cr3; s.cr4 = g->cr4; s.cr8 = g->cr8;
-		s.efer = g->efer;
-		if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
-			return -errno;
-	}
-	if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1 && m.e.data != g->k_gs_base) {
-		m.e.data = g->k_gs_base;
-		if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
-			return -EIO;
-	}
-	if (ioctl(v->fd, KVM_GET_FPU, &f) == 0) {
+	special = r.fs.base != g->fs_base || r.gs.base != g->gs_base || r.cr0 != g->cr0 ||
+		  r.cr2 != g->cr2 || r.cr3 != g->cr3 || r.cr4 != g->cr4 || r.cr8 != g->cr8 ||
+		  r.efer != g->efer || r.kernel_gs_base != g->k_gs_base;
+	r.fs.base = g->fs_base; r.gs.base = g->gs_base;
+	r.cr0 = g->cr0; r.cr2 = g->cr2; r.cr3 = g->cr3; r.cr4 = g->cr4; r.cr8 = g->cr8;
+	r.efer = g->efer;
+	r.kernel_gs_base = g->k_gs_base;
+	err = vmi__set_regs(v, &r, special);
+	if (err < 0)
+		return err;
+	if (vmi__get_fpu(v, &f) == 0) {
 		struct kvm_fpu n = f;
 		uint8_t ftwx = 0;
 
@@ -389,8 +331,8 @@ static int op_set_regs(void *t, unsigned id, const struct gdb_regs *g)
 		n.last_dp = (uint64_t)g->foseg << 32 | g->fooff;
 		memcpy(n.xmm, g->xmm, sizeof(n.xmm));
 		n.mxcsr = g->mxcsr;
-		if (memcmp(&n, &f, sizeof(n)) != 0 && ioctl(v->fd, KVM_SET_FPU, &n) < 0)
-			return -errno;
+		if (memcmp(&n, &f, sizeof(n)) != 0 && (err = vmi__set_fpu(v, &n)) < 0)
+			return err;
 	}
 	return 0;
 }
@@ -400,17 +342,18 @@ static long access_mem(struct gdb_stub *st, unsigned id, uint64_t va, void *buf,
 		       bool write)
 {
 	struct vcpu *v = vcpu_of(st, id);
-	struct kvm_sregs s;
+	struct vmscope_regs s;
 	size_t done = 0;
+	int err;
 
 	if (!v)
 		return -ESRCH;
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return -errno;
+	if ((err = vmi__get_regs(v, &s, true)) < 0)
+		return err;
 	while (done < len) {
 		uint64_t a = va + done;
 		size_t n = 4096 - (a & 4095);
-		int64_t gpa = gva_to_gpa(st->vm, &s, a);
+		int64_t gpa = vmi__gva_to_gpa(st->vm, &s, a, NULL);
 		uint8_t *p;
 
 		if (n > len - done)
@@ -450,11 +393,12 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 {
 	struct gdb_stub *st = t;
 	struct vcpu *v = vcpu_of(st, id);
-	struct kvm_sregs s;
+	struct vmscope_regs s;
 	struct gdb_bp *bp;
 	int64_t gpa;
 	uint8_t *p;
 	bool user;
+	int err;
 
 	(void)kind;
 	if (type != GDB_BP_SW) {
@@ -471,9 +415,9 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 	}
 	if (!v)
 		return -ESRCH;
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return -errno;
-	gpa = gva_to_gpa_u(st->vm, &s, va, &user);
+	if ((err = vmi__get_regs(v, &s, true)) < 0)
+		return err;
+	gpa = vmi__gva_to_gpa(st->vm, &s, va, &user);
 	if (gpa < 0 || !(p = vm__gpa_ptr(st->vm, (uint64_t)gpa, 1))) {
 		*why = "the address is not mapped in the current address space of the selected "
 		       "vCPU (breakpoints are planted by physical address, so the page must be "
@@ -552,13 +496,11 @@ static int op_remove_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 static bool step_enters_user(struct gdb_stub *st, unsigned id)
 {
 	struct vcpu *v = vcpu_of(st, id);
-	struct kvm_regs r;
-	struct kvm_sregs s;
+	struct vmscope_regs r;
 	uint8_t insn[3] = { 0 }, *p = insn;
 	long n;
 
-	if (!v || ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
-	    (s.cs.selector & 3) != 0)
+	if (!v || vmi__get_regs(v, &r, true) < 0 || (r.cs.selector & 3) != 0)
 		return false;
 	n = access_mem(st, id, r.rip, insn, sizeof(insn), false);
 	if (n < 2)

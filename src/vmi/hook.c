@@ -174,29 +174,14 @@ int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special
 	return msr_access(vcpu, MSR_KERNEL_GS_BASE, &kgs, true);
 }
 
-/* 4-level walk through guest memory (KVM_TRANSLATE does not work on every host). */
-static int64_t gva_to_gpa(struct vm *vm, uint64_t cr3, uint64_t gva)
+int vmi__get_fpu(struct vcpu *vcpu, struct kvm_fpu *out)
 {
-	uint64_t table = cr3 & 0x000ffffffffff000ULL;
+	return ioctl(vcpu->fd, KVM_GET_FPU, out) < 0 ? -errno : 0;
+}
 
-	for (int level = 3; level >= 0; level--) {
-		unsigned idx = (gva >> (12 + 9 * level)) & 511;
-		const uint64_t *pte = vm__gpa_ptr(vm, table + idx * 8, 8);
-		uint64_t e;
-
-		if (!pte)
-			return -1;
-		e = __atomic_load_n(pte, __ATOMIC_RELAXED);
-		if (!(e & 1))
-			return -1;
-		if ((level == 1 || level == 2) && (e & 0x80)) {
-			uint64_t size = 1ULL << (12 + 9 * level);
-
-			return (int64_t)((e & 0x000ffffffffff000ULL & ~(size - 1)) | (gva & (size - 1)));
-		}
-		table = e & 0x000ffffffffff000ULL;
-	}
-	return (int64_t)(table | (gva & 4095));
+int vmi__set_fpu(struct vcpu *vcpu, const struct kvm_fpu *in)
+{
+	return ioctl(vcpu->fd, KVM_SET_FPU, in) < 0 ? -errno : 0;
 }
 
 /* ---- Rings ------------------------------------------------------------------ */
@@ -568,7 +553,7 @@ static enum vmi_verdict hook_debug(struct vcpu *vcpu)
 		if (vmi__get_regs(vcpu, &c.ev.regs, false) < 0)
 			return VMI_HANDLED;
 		c.have_regs = true;
-		gpa = gva_to_gpa(vcpu->vm, c.ev.regs.cr3, c.ev.regs.rip);
+		gpa = vmi__gva_to_gpa(vcpu->vm, &c.ev.regs, c.ev.regs.rip, NULL);
 		pthread_mutex_lock(&srv->lock);
 		bool ours = gpa >= 0 && vmi__find_bp(srv, (uint64_t)gpa);
 		pthread_mutex_unlock(&srv->lock);
@@ -619,7 +604,7 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && ndata >= 2 &&
 	    (run->internal.data[1] & 0xff) >= 1 && ((run->internal.data[1] >> 8) & 0xff) == 0xcc &&
 	    vmi__get_regs(vcpu, &c.ev.regs, false) == 0) {
-		int64_t gpa = gva_to_gpa(vcpu->vm, c.ev.regs.cr3, c.ev.regs.rip);
+		int64_t gpa = vmi__gva_to_gpa(vcpu->vm, &c.ev.regs, c.ev.regs.rip, NULL);
 
 		c.have_regs = true;
 		if (gpa >= 0) {

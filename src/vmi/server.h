@@ -52,8 +52,6 @@ struct vmi_server {
 
 /* hook.c */
 void vmi__update_watch(struct vmi_server *srv);
-int vmi__get_regs(struct vcpu *vcpu, struct vmscope_regs *out, bool with_msrs);
-int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special);
 int vmi__quiesce(struct vmi_server *srv);   /* lock held; all vCPUs out of KVM_RUN */
 void vmi__unquiesce(struct vmi_server *srv);/* lock held */
 int vmi__rebuild_slots(struct vmi_server *srv); /* lock held, quiesced */

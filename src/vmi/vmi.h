@@ -79,6 +79,25 @@ void vmi__wake(struct vcpu *vcpu);
 /* Joins the control thread; after the vCPUs are joined. */
 void vmi__shutdown(struct vm *vm);
 
+/*
+ * Registers of a vCPU that is out of KVM_RUN (parked, held, or its own thread).
+ * with_msrs also reads KERNEL_GS_BASE, and always asks KVM (never the
+ * run page's KVM_CAP_SYNC_REGS copy, which is only fresh right after an exit).
+ * set_regs with special writes control registers, segments, descriptor
+ * tables and KERNEL_GS_BASE too.
+ */
+int vmi__get_regs(struct vcpu *vcpu, struct vmscope_regs *out, bool with_msrs);
+int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special);
+int vmi__get_fpu(struct vcpu *vcpu, struct kvm_fpu *out);
+int vmi__set_fpu(struct vcpu *vcpu, const struct kvm_fpu *in);
+
+/*
+ * Guest-physical address of gva under the paging state in regs (CR0.PG,
+ * CR3, CR4.LA57: 4- or 5-level, large pages); -1 when unmapped.  *user
+ * (when not NULL) says whether CPL3 code may use the page.  src/vmi/pagewalk.c.
+ */
+int64_t vmi__gva_to_gpa(struct vm *vm, const struct vmscope_regs *regs, uint64_t gva, bool *user);
+
 /* Fallbacks for exits that only exist because of us, when no hook took them. */
 bool vmi__fallback(struct vcpu *vcpu);
 
