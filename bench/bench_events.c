@@ -80,7 +80,7 @@ static struct vm_config base_cfg(void)
 static double bare_rate(struct kvm_host *host, uint32_t n)
 {
 	struct vm_config cfg = base_cfg();
-	struct vm *vm = vm__create(host, &cfg);
+	struct vm *vm = vm__create(host, &cfg, NULL);
 	struct vcpu *v;
 	uint32_t exits = 0;
 	double t0, t;
@@ -142,7 +142,7 @@ static double vmscope_rate(struct kvm_host *host, uint32_t n, int mode, uint64_t
 		cfg.vmi_socket = path;
 		cfg.vmi_wait = true;
 	}
-	r.vm = vm__create(host, &cfg);
+	r.vm = vm__create(host, &cfg, NULL);
 	put_code(r.vm, n);
 	*events = 0;
 	pthread_create(&th, NULL, run_vm, &r);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "vm.h"
 
 /* The linker defines these around the section that DEVICE_INIT fills. */
 extern const struct device_init __start_vmscope_devices[];
@@ -14,7 +15,8 @@ int device__init_all(struct vm *vm)
 		int r = d->init(vm);
 
 		if (r < 0) {
-			log_error("device %s: %s", d->name, strerror(-r));
+			if (!vm->bad_config)
+				log_error("device %s: %s", d->name, strerror(-r));
 			return r;
 		}
 	}

@@ -9,7 +9,12 @@ struct vm;
 
 struct device_init {
 	const char *name;
-	int (*init)(struct vm *vm); /* registers its I/O ranges; returns 0 or -errno */
+	/*
+	 * Registers its I/O ranges; returns 0 or -errno.  When the user's
+	 * configuration is at fault, it logs one line naming the option and
+	 * calls vm__config_error() before failing.
+	 */
+	int (*init)(struct vm *vm);
 };
 
 #define DEVICE_INIT(dev_name, fn)                                                     \

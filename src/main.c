@@ -69,10 +69,10 @@ int main(int argc, char **argv)
 		kvm_host__close(&host);
 		return EXIT_USAGE;
 	}
-	vm = vm__create(&host, &cfg);
+	vm = vm__create(&host, &cfg, &status);
 	if (!vm) {
 		kvm_host__close(&host);
-		return EXIT_ERROR;
+		return status;
 	}
 	if (machine__load(vm) < 0) {
 		vm__destroy(vm);

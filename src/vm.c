@@ -66,7 +66,7 @@ static int vm__create_irqchip(struct vm *vm)
 	return 0;
 }
 
-struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg)
+struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg, int *exit_status)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	const char *step;
@@ -116,9 +116,18 @@ struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg)
 		goto fail;
 	return vm;
 fail:
-	log_error("creating the VM failed at %s: %s", step, strerror(-r));
+	/* A device that refused the configuration has said why in one line. */
+	if (!vm->bad_config)
+		log_error("creating the VM failed at %s: %s", step, strerror(-r));
+	if (exit_status)
+		*exit_status = vm->bad_config ? EXIT_USAGE : EXIT_ERROR;
 	vm__destroy(vm);
 	return NULL;
+}
+
+void vm__config_error(struct vm *vm)
+{
+	vm->bad_config = true;
 }
 
 void vm__destroy(struct vm *vm)

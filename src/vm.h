@@ -66,13 +66,27 @@ struct vm {
 
 	struct vmi vmi;         /* introspection (src/vmi/) */
 
+	/* A device refused what the user asked for (and said why): bad input, not a failure. */
+	bool bad_config;
+
 	atomic_int stop_reason; /* enum vm_stop_reason; first writer wins */
 	int stop_status;        /* the process exit status that goes with it */
 	int stop_efd;           /* eventfd signalled when the VM stops */
 };
 
-/* Creates the VM, its RAM, irqchip and PIT; returns NULL after logging why. */
-struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg);
+/*
+ * Creates the VM, its RAM, irqchip, PIT and devices; returns NULL after
+ * logging why, with *exit_status (when not NULL) set to EXIT_USAGE when the
+ * configuration was at fault (a --disk that cannot be opened, ...), else
+ * EXIT_ERROR.
+ */
+struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg, int *exit_status);
+
+/*
+ * For a device's init: what the user configured cannot be used.  Call it
+ * after logging one line that names the option; the init then fails.
+ */
+void vm__config_error(struct vm *vm);
 void vm__destroy(struct vm *vm);
 
 /*

@@ -240,6 +240,7 @@ static int serial8250__init(struct vm *vm)
 		s->out_fd = serial8250__open_output(vm->cfg);
 		if (s->out_fd < 0) {
 			r = -errno;
+			vm__config_error(vm);
 			log_error("--serial: cannot open %s: %s",
 				  vm->cfg->serial_path ? vm->cfg->serial_path : "stdout", strerror(errno));
 			free(s);

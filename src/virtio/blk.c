@@ -250,6 +250,7 @@ static int blk__add(struct vm *vm, const struct disk_config *d, unsigned i)
 	snprintf(b->id, sizeof(b->id), "vmscope-disk%u", i); /* not NUL-terminated when 20 */
 	r = blk__open(d, b);
 	if (r < 0) {
+		vm__config_error(vm);
 		if (b->fd >= 0)
 			close(b->fd);
 		free(b);

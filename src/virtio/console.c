@@ -197,6 +197,7 @@ static int console__init(struct vm *vm)
 			int r = -errno;
 
 			log_error("--console: cannot open '%s': %s", cfg->console_path, strerror(errno));
+			vm__config_error(vm);
 			free(con);
 			return r;
 		}

@@ -270,6 +270,7 @@ static int net__add(struct vm *vm, const struct net_config *nc)
 	if (r == 0)
 		r = net__configure_host(n, nc);
 	if (r < 0) {
+		vm__config_error(vm);
 		if (n->tap >= 0)
 			close(n->tap);
 		free(n);

@@ -86,6 +86,7 @@ static int rng__init(struct vm *vm)
 		int r = -errno;
 
 		log_error("--rng: cannot open '%s': %s", src, strerror(errno));
+		vm__config_error(vm);
 		free(rng);
 		return r;
 	}

@@ -164,7 +164,7 @@ static void run_code(const uint8_t *code, size_t len, bool press, struct run *ou
 	const struct acpi_rsdp *rsdp;
 
 	assert_int_equal(kvm_host__open(&host), 0);
-	vm = vm__create(&host, &cfg);
+	vm = vm__create(&host, &cfg, NULL);
 	assert_non_null(vm);
 	rsdp = vm__gpa_ptr(vm, ACPI_RSDP_ADDR, sizeof(*rsdp));
 	out->rsdp_ok = rsdp && memcmp(rsdp->signature, "RSD PTR ", 8) == 0 &&

@@ -59,7 +59,7 @@ static void dump_and_check(unsigned cpus, uint64_t mem)
 	int fd, e = 0;
 
 	assert_int_equal(kvm_host__open(&host), 0);
-	vm = vm__create(&host, &cfg);
+	vm = vm__create(&host, &cfg, NULL);
 	assert_non_null(vm);
 	assert_int_equal(longmode__write_tables(&vm->map, vm->ram), 0);
 	memcpy(vm__gpa_ptr(vm, CODE_ADDR, sizeof(guest)), guest, sizeof(guest));

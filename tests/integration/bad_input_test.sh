@@ -13,7 +13,9 @@ expect_bad() {
 	local what=$1 pattern=$2; shift 2
 	local status lines
 	count=$((count + 1))
-	timeout 20 "$vmscope" --serial null "$@" >"$work/out" 2>"$work/err" </dev/null
+	local quiet=(--serial null)
+	[[ " $* " == *" --serial "* ]] && quiet=()
+	timeout 20 "$vmscope" "${quiet[@]}" "$@" >"$work/out" 2>"$work/err" </dev/null
 	status=$?
 	lines=$(wc -l <"$work/err")
 	if [ "$status" -ne 2 ] || [ "$lines" -ne 1 ] || ! grep -qiE -- "$pattern" "$work/err"; then
@@ -66,6 +68,11 @@ expect_bad "unknown option" "unknown option" --frobnicate
 expect_bad "positional argument" "argument|unknown|unexpected" stray
 expect_bad "disk without a path" "path" --disk readonly=on
 expect_bad "disk option not implemented" "not supported yet" --disk path=/dev/null,num_queues=4
+expect_bad "missing disk image" "--disk: cannot open" --disk path="$work/nope"
+expect_bad "disk image is a directory" "--disk" --disk path="$work/dir"
+expect_bad "serial file in a missing directory" "--serial: cannot open" --serial file="$work/nope/s"
+expect_bad "console file in a missing directory" "--console: cannot open" --console file="$work/nope/c"
+expect_bad "missing rng source" "--rng: cannot open" --rng src="$work/nope"
 expect_bad "later option --fs" "not supported yet" --fs tag=x,socket=/tmp/fs.sock
 expect_bad "--api-socket with a bad fd" "invalid fd" --api-socket fd=x
 expect_bad "--gdb without a socket" "exactly one of path=SOCKET or tcp=ADDR:PORT" --gdb wait=off

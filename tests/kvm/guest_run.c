@@ -36,7 +36,7 @@ static int run_vm(const struct vm_config *cfg, int (*load)(struct vm *vm, const 
 	memset(out, 0, sizeof(*out));
 	if (kvm_host__open(&host) < 0)
 		return -1;
-	vm = vm__create(&host, cfg);
+	vm = vm__create(&host, cfg, NULL);
 	if (!vm || load(vm, arg) < 0) {
 		vm__destroy(vm);
 		kvm_host__close(&host);

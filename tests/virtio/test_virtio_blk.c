@@ -662,10 +662,10 @@ static void test_image_locked(void **state)
 	vdrv__default_config(&cfg);
 	cfg.nr_disks = 1;
 	snprintf(cfg.disks[0].path, sizeof(cfg.disks[0].path), "%s", f->path[0]);
-	vm2 = vm__create(&f->v.host, &cfg);
+	vm2 = vm__create(&f->v.host, &cfg, NULL);
 	assert_null(vm2);
 	cfg.disks[0].readonly = true;
-	vm2 = vm__create(&f->v.host, &cfg);
+	vm2 = vm__create(&f->v.host, &cfg, NULL);
 	assert_null(vm2);
 }
 
@@ -680,7 +680,7 @@ static void test_readonly_shared(void **state)
 	cfg.nr_disks = 1;
 	cfg.disks[0].readonly = true;
 	snprintf(cfg.disks[0].path, sizeof(cfg.disks[0].path), "%s", f->path[0]);
-	vm2 = vm__create(&f->v.host, &cfg);
+	vm2 = vm__create(&f->v.host, &cfg, NULL);
 	assert_non_null(vm2);
 	vm__destroy(vm2);
 }

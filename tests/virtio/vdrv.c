@@ -23,7 +23,7 @@ int vdrv__vm_create(struct vdrv_vm *v, const struct vm_config *cfg)
 	memset(v, 0, sizeof(*v));
 	if (kvm_host__open(&v->host) < 0)
 		return -1;
-	v->vm = vm__create(&v->host, cfg);
+	v->vm = vm__create(&v->host, cfg, NULL);
 	if (!v->vm) {
 		kvm_host__close(&v->host);
 		return -1;
