@@ -57,6 +57,7 @@ struct api_reply {
 	unsigned status;
 	char *body;
 	const char *type;
+	const char *allow; /* the Allow header of a 405 */
 };
 
 /* ---- Replies ------------------------------------------------------------------- */
@@ -470,14 +471,13 @@ static void api__route(struct api *api, const char *url, const char *method,
 	}
 	if (path_match) {
 		reply_text(rp, MHD_HTTP_METHOD_NOT_ALLOWED, "%s takes %s", url, path_match->method);
-		rp->type = path_match->method; /* carried to the Allow header */
+		rp->allow = path_match->method;
 		return;
 	}
 	reply_text(rp, MHD_HTTP_NOT_FOUND, "no such API path");
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *rp,
-				  const char *allow)
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *rp)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -490,8 +490,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *rp
 		return MHD_NO;
 	if (rp->status != MHD_HTTP_NO_CONTENT && rp->type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->type);
-	if (allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (rp->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rp->allow);
 	ret = MHD_queue_response(c, rp->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -504,7 +504,6 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *c, const ch
 	struct api *api = cls;
 	struct api_req *req = *con_cls;
 	struct api_reply rp = { 0 };
-	const char *allow = NULL;
 
 	(void)version;
 	if (!req) {
@@ -520,7 +519,7 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *c, const ch
 			reply_text(&rp, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than %d bytes",
 				   API_MAX_BODY);
 			req->too_big = true;
-			return send_reply(c, &rp, NULL);
+			return send_reply(c, &rp);
 		}
 		return MHD_YES;
 	}
@@ -542,17 +541,12 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *c, const ch
 		req->body[req->len] = '\0';
 		return MHD_YES;
 	}
-	if (req->too_big) {
+	if (req->too_big)
 		reply_text(&rp, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than %d bytes", API_MAX_BODY);
-	} else {
+	else
 		api__route(api, url, method, req, &rp);
-		if (rp.status == MHD_HTTP_METHOD_NOT_ALLOWED) {
-			allow = rp.type;
-			rp.type = "text/plain";
-		}
-	}
 	log_debug("api: %s %s -> %u", method, url, rp.status);
-	return send_reply(c, &rp, allow);
+	return send_reply(c, &rp);
 }
 
 static void api__completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -15,6 +15,15 @@
  *   PUT  /api/v1/vm.coredump      {"destination_url":"file:///path"}: ELF core
  *                                   of a paused VM (src/api/coredump.c)
  *   PUT  /api/v1/vmm.shutdown     stop the guest and exit (status 0)
+ *
+ * Replies: 200 with JSON for the GETs, 204 for the PUTs that worked; errors
+ * carry a one-line text/plain reason: 400 (body not a JSON object, missing or
+ * bad destination_url), 404 (unknown path), 405 (known path, other method;
+ * Allow names the right one), 409 (pause when paused, resume when running,
+ * coredump when not paused), 413 (body over API_MAX_BODY), 500 (the action
+ * failed), 501 (vm.pause/vm.resume without --vmi-socket).  vmscope runs one
+ * VM for its whole life, so vm.shutdown and vmm.shutdown both end the process.
+ * A vmi client that detaches resumes the vCPUs, paused by the API or not.
  */
 #ifndef VMSCOPE_API_API_H
 #define VMSCOPE_API_API_H
