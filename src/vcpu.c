@@ -11,7 +11,6 @@
 
 #include "boot/longmode.h"
 #include "exit_status.h"
-#include "gdb/stub.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
@@ -248,8 +247,7 @@ static void *vcpu__thread(void *arg)
 	while (!vm__stopping(vcpu->vm)) {
 		unsigned kind;
 
-		gdb_stub__before_run(vcpu); /* parks while GDB holds the guest */
-		vmi__before_run(vcpu);
+		vmi__before_run(vcpu); /* parks while a client or consumer (GDB) holds it */
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -263,15 +261,13 @@ static void *vcpu__thread(void *arg)
 		/* The introspection hook: one table load and one branch when nobody watches. */
 		kind = vmi__exit_kind(vcpu->run->exit_reason);
 		vcpu->vmi.stats[kind]++;
-		/* The GDB stub's own breakpoints and steps, before any introspection client. */
-		if (gdb_stub__exit(vcpu))
-			continue;
 		if (unlikely(atomic_load_explicit(&vcpu->vm->vmi.watch_mask, memory_order_relaxed) &
 			     (1u << kind)) &&
 		    vmi__hook(vcpu, kind) == VMI_HANDLED)
 			continue;
 		vcpu__dispatch_exit(vcpu);
 	}
+	vmi__vcpu_exit(vcpu);
 	return NULL;
 }
 

@@ -1,22 +1,20 @@
 /*
- * The stub's debugging backend: the vCPU-side hooks (park, claim our exits)
- * and the gdb_target_ops the session calls.  Registers and guest memory go
- * through the vCPU fds and vm__gpa_ptr(); guest virtual addresses are
- * translated by walking the page tables of the vCPU GDB has selected.
+ * The stub's debugging backend: the gdb_target_ops the session calls, on top
+ * of the introspection core (src/vmi) as an in-process consumer.  Registers,
+ * guest page walks, breakpoints (planted by guest-physical address, owned by
+ * the stub), single-steps and the all-stop park are the core's; the stub
+ * keeps only GDB's view (which vCPU does what, which addresses GDB set).
  *
- * Breakpoints are int3 bytes planted in guest memory.  On hardware KVM, #BP
- * exits as KVM_EXIT_DEBUG with KVM_GUESTDBG_USE_SW_BP; on kvm_pvm (guest CPL0
- * emulated) an int3 ends KVM_RUN as an emulation failure with the 0xcc byte
- * and RIP still at the int3: both are recognised here, for our own
- * breakpoints only.  Hardware breakpoints and watchpoints are refused when
- * KVM_CAP_GUEST_DEBUG_HW_BPS is 0, with the reason shown in GDB.
+ * On hardware KVM an int3 exits as KVM_EXIT_DEBUG with KVM_GUESTDBG_USE_SW_BP;
+ * on kvm_pvm (guest CPL0 emulated) as an emulation failure with RIP at it: the
+ * core recognises both and calls us for the breakpoints we own.  Hardware
+ * breakpoints and watchpoints are refused when KVM_CAP_GUEST_DEBUG_HW_BPS is 0,
+ * with the reason shown in GDB.
  */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "exit_status.h"
@@ -25,54 +23,6 @@
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
-
-struct gdb_stub *gdb_stub_active;
-
-/* ---- vCPU side ----------------------------------------------------------------- */
-
-void gdb_stub__before_run_slow(struct gdb_stub *st, struct vcpu *vcpu)
-{
-	unsigned id = vcpu->id;
-	uint32_t want;
-
-	if (id >= GDB_MAX_VCPUS || vcpu->vm != st->vm)
-		return;
-	pthread_mutex_lock(&st->lock);
-	st->vcpus[id] = vcpu;
-	while ((st->halt || st->act[id] == GDB_ACT_STOP) && !vm__stopping(vcpu->vm)) {
-		struct timespec ts;
-
-		if (!st->parked[id]) {
-			st->parked[id] = true;
-			pthread_cond_broadcast(&st->cond);
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&st->cond, &st->lock, &ts);
-	}
-	st->parked[id] = false;
-	want = st->dbg_want[id];
-	pthread_mutex_unlock(&st->lock);
-	if (vm__stopping(vcpu->vm)) {
-		pthread_mutex_lock(&st->ops_lock); /* let a packet in progress finish */
-		pthread_mutex_unlock(&st->ops_lock);
-		return;
-	}
-
-	if (want != st->dbg_set[id]) {
-		struct kvm_guest_debug dbg = { .control = want };
-
-		if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
-			log_warn("gdb: vCPU %u: KVM_SET_GUEST_DEBUG(0x%x): %s", id, want,
-				 strerror(errno));
-		else
-			st->dbg_set[id] = want;
-	}
-}
 
 static struct gdb_bp *find_bp_gpa(struct gdb_stub *st, uint64_t gpa)
 {
@@ -93,138 +43,82 @@ void gdb_stub__request_stop(struct gdb_stub *st, const struct gdb_stop *why)
 		st->halt = true;
 		st->stop = *why;
 		st->stop_pending = true;
+		vmi__halt(st->vm, st->cid, true); /* every vCPU parks in the core */
 	}
 	pthread_mutex_unlock(&st->lock);
-	if (!first)
-		return;
-	if (write(st->event_fd, &one, sizeof(one)) < 0)
+	if (first && write(st->event_fd, &one, sizeof(one)) < 0)
 		log_warn("gdb: cannot signal a stop: %s", strerror(errno));
-	for (unsigned i = 0; i < st->nr_vcpus; i++) {
-		struct vcpu *v = __atomic_load_n(&st->vcpus[i], __ATOMIC_ACQUIRE);
-
-		if (v)
-			vcpu__kick(v);
-	}
 }
 
-/* Is the vCPU at one of our int3s?  (RIP is at the int3 on both kinds of host.) */
-static bool at_our_bp(struct gdb_stub *st, struct vcpu *vcpu, bool *gone)
+/* ---- Core callbacks (vCPU threads) --------------------------------------------- */
+
+static void on_breakpoint(void *opaque, struct vcpu *vcpu, uint64_t gpa)
 {
-	struct vmscope_regs regs;
-	int64_t gpa;
-	bool ours = false;
+	struct gdb_stub *st = opaque;
+	struct gdb_stop stop = { .kind = GDB_STOP_SWBREAK, .vcpu = vcpu->id };
 
-	*gone = false;
-	if (vmi__get_regs(vcpu, &regs, true) < 0)
-		return false;
-	gpa = vmi__gva_to_gpa(vcpu->vm, &regs, regs.rip, NULL);
-	if (gpa < 0)
-		return false;
-	pthread_mutex_lock(&st->lock);
-	ours = find_bp_gpa(st, (uint64_t)gpa) != NULL;
-	if (!ours) {
-		/* A breakpoint we removed while this vCPU was on its way out. */
-		const uint8_t *p = vm__gpa_ptr(vcpu->vm, (uint64_t)gpa, 1);
-
-		*gone = p && *p != 0xcc && st->nr_bp_hits > 0;
-	}
-	pthread_mutex_unlock(&st->lock);
-	return ours;
+	(void)gpa;
+	__atomic_fetch_add(&st->nr_bp_hits, 1, __ATOMIC_RELAXED);
+	gdb_stub__request_stop(st, &stop);
 }
 
-bool gdb_stub__exit_slow(struct gdb_stub *st, struct vcpu *vcpu)
+static void on_singlestep(void *opaque, struct vcpu *vcpu)
 {
-	struct kvm_run *run = vcpu->run;
-	unsigned id = vcpu->id;
-	struct gdb_stop stop = { .vcpu = id };
-	bool gone;
+	struct gdb_stub *st = opaque;
+	struct gdb_stop stop = { .kind = GDB_STOP_STEP, .vcpu = vcpu->id };
 
-	if (id >= GDB_MAX_VCPUS || vcpu->vm != st->vm)
-		return false;
-	switch (run->exit_reason) {
-	case KVM_EXIT_DEBUG:
-		if (run->debug.arch.exception == 3) {
-			if (!at_our_bp(st, vcpu, &gone))
-				return false; /* someone else's (the introspection core's) */
-			stop.kind = GDB_STOP_SWBREAK;
-			__atomic_fetch_add(&st->nr_bp_hits, 1, __ATOMIC_RELAXED);
-			gdb_stub__request_stop(st, &stop);
-			return true;
-		}
+	if (vcpu->id < GDB_MAX_VCPUS) {
 		pthread_mutex_lock(&st->lock);
-		if (st->act[id] != GDB_ACT_STEP) {
-			pthread_mutex_unlock(&st->lock);
-			return false;
-		}
-		st->act[id] = GDB_ACT_STOP;
-		st->dbg_want[id] &= ~(uint32_t)KVM_GUESTDBG_SINGLESTEP;
+		st->act[vcpu->id] = GDB_ACT_STOP;
 		pthread_mutex_unlock(&st->lock);
-		stop.kind = GDB_STOP_STEP;
-		__atomic_fetch_add(&st->nr_steps, 1, __ATOMIC_RELAXED);
-		gdb_stub__request_stop(st, &stop);
-		return true;
-	case KVM_EXIT_INTERNAL_ERROR: {
-		uint32_t ndata = run->internal.ndata;
-
-		if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION || ndata < 2 ||
-		    (run->internal.data[1] & 0xff) < 1 || ((run->internal.data[1] >> 8) & 0xff) != 0xcc)
-			return false;
-		if (!at_our_bp(st, vcpu, &gone))
-			return gone; /* gone: run the real instruction again */
-		stop.kind = GDB_STOP_SWBREAK;
-		__atomic_fetch_add(&st->nr_bp_hits, 1, __ATOMIC_RELAXED);
-		gdb_stub__request_stop(st, &stop);
-		return true;
 	}
-	default:
-		return false;
-	}
+	__atomic_fetch_add(&st->nr_steps, 1, __ATOMIC_RELAXED);
+	gdb_stub__request_stop(st, &stop);
 }
 
-/* ---- Waiting for the vCPUs (server thread, lock held) ------------------------- */
+static void on_vcpu_exit(void *opaque, struct vcpu *vcpu)
+{
+	struct gdb_stub *st = opaque;
+
+	(void)vcpu;
+	pthread_mutex_lock(&st->ops_lock); /* let a packet in progress finish */
+	pthread_mutex_unlock(&st->ops_lock);
+}
+
+static const struct vmi_consumer_ops gdb_consumer_ops = {
+	.breakpoint = on_breakpoint,
+	.singlestep = on_singlestep,
+	.vcpu_exit = on_vcpu_exit,
+};
+
+int gdb_stub__attach_core(struct gdb_stub *st)
+{
+	int c = vmi__register_consumer(st->vm, &gdb_consumer_ops, st);
+
+	if (c < 0)
+		return c;
+	st->cid = c;
+	st->owner = 1u << c;
+	return 0;
+}
+
+/* ---- Waiting for the vCPUs (server thread) ------------------------------------- */
 
 int gdb_stub__wait_parked(struct gdb_stub *st)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
-	for (;;) {
-		bool all = true;
-
-		for (unsigned i = 0; i < st->nr_vcpus; i++)
-			all &= st->parked[i];
-		if (all || vm__stopping(st->vm))
-			return 0;
-		if (pthread_cond_timedwait(&st->cond, &st->lock, &ts) == ETIMEDOUT)
-			return -ETIMEDOUT;
-	}
-}
-
-static uint32_t bp_flags(struct gdb_stub *st)
-{
-	/* kvm_pvm reports int3 as an emulation failure whatever the flags say. */
-	return st->nr_bps && !st->vm->host->emulated ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP
-						     : 0;
+	return vmi__wait_stopped(st->vm, 5000);
 }
 
 void gdb_stub__release(struct gdb_stub *st)
 {
 	pthread_mutex_lock(&st->lock);
-	for (unsigned i = 0; i < st->nr_bps; i++) {
-		uint8_t *p = vm__gpa_ptr(st->vm, st->bps[i].gpa, 1);
-
-		if (p && *p == 0xcc)
-			*p = st->bps[i].orig;
-	}
 	st->nr_bps = 0;
-	for (unsigned i = 0; i < st->nr_vcpus; i++) {
+	for (unsigned i = 0; i < st->nr_vcpus; i++)
 		st->act[i] = GDB_ACT_CONT;
-		st->dbg_want[i] = 0;
-	}
 	st->halt = false;
 	st->stop_pending = false;
-	pthread_cond_broadcast(&st->cond);
+	/* Our breakpoints (a client's stay), steps, holds and all-stop, in one go. */
+	vmi__release_consumer(st->vm, st->cid);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -232,7 +126,7 @@ void gdb_stub__release(struct gdb_stub *st)
 
 static struct vcpu *vcpu_of(struct gdb_stub *st, unsigned id)
 {
-	return id < st->nr_vcpus ? __atomic_load_n(&st->vcpus[id], __ATOMIC_ACQUIRE) : NULL;
+	return id < st->nr_vcpus ? vmi__vcpu(st->vm, id) : NULL;
 }
 
 static unsigned op_nr_vcpus(void *t)
@@ -379,15 +273,6 @@ static long op_write_mem(void *t, unsigned id, uint64_t va, const void *buf, siz
 	return access_mem(t, id, va, (void *)buf, len, true);
 }
 
-static void set_bp_flags(struct gdb_stub *st)
-{
-	uint32_t f = bp_flags(st);
-
-	for (unsigned i = 0; i < st->nr_vcpus; i++)
-		st->dbg_want[i] = (st->dbg_want[i] & KVM_GUESTDBG_SINGLESTEP) | f |
-				  (st->dbg_want[i] & KVM_GUESTDBG_SINGLESTEP ? KVM_GUESTDBG_ENABLE : 0);
-}
-
 static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va, uint64_t kind,
 			const char **why)
 {
@@ -441,19 +326,16 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 	if (bp) {
 		bp->refs++;
 	} else if (st->nr_bps == GDB_STUB_MAX_BPS) {
-		pthread_mutex_unlock(&st->lock);
-		return -ENOSPC;
+		err = -ENOSPC;
 	} else {
-		bp = &st->bps[st->nr_bps++];
-		bp->gva = va;
-		bp->gpa = (uint64_t)gpa;
-		bp->orig = *p;
-		bp->refs = 1;
-		*p = 0xcc;
-		set_bp_flags(st);
+		/* The core plants it, or adds us as an owner of a client's. */
+		err = vmi__bp_add(st->vm, st->owner, (uint64_t)gpa);
+		if (err == 0)
+			st->bps[st->nr_bps++] = (struct gdb_bp){ .gva = va, .gpa = (uint64_t)gpa,
+								 .refs = 1 };
 	}
 	pthread_mutex_unlock(&st->lock);
-	return 0;
+	return err;
 }
 
 static int op_remove_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va, uint64_t kind)
@@ -469,16 +351,13 @@ static int op_remove_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 	/* By the address GDB planted it at: the page tables may have changed since. */
 	for (unsigned i = 0; i < st->nr_bps; i++) {
 		struct gdb_bp *bp = &st->bps[i];
-		uint8_t *p;
 
 		if (bp->gva != va)
 			continue;
 		if (--bp->refs == 0) {
-			p = vm__gpa_ptr(st->vm, bp->gpa, 1);
-			if (p && *p == 0xcc)
-				*p = bp->orig;
+			/* The byte stays while a client still owns the breakpoint. */
+			vmi__bp_remove(st->vm, st->owner, bp->gpa);
 			*bp = st->bps[--st->nr_bps];
-			set_bp_flags(st);
 		}
 		r = 0;
 		break;
@@ -535,14 +414,21 @@ static int op_resume(void *t, const enum gdb_action *acts, const char **why)
 	}
 	pthread_mutex_lock(&st->lock);
 	for (unsigned i = 0; i < st->nr_vcpus; i++) {
+		int err = vmi__step(st->vm, st->cid, i, acts[i] == GDB_ACT_STEP);
+
+		if (err < 0 && acts[i] == GDB_ACT_STEP) {
+			pthread_mutex_unlock(&st->lock);
+			*why = "single-step is not available: KVM_CAP_SET_GUEST_DEBUG is absent";
+			return err;
+		}
+	}
+	for (unsigned i = 0; i < st->nr_vcpus; i++) {
 		st->act[i] = acts[i];
-		st->dbg_want[i] = bp_flags(st);
-		if (acts[i] == GDB_ACT_STEP)
-			st->dbg_want[i] |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+		vmi__hold(st->vm, st->cid, i, acts[i] == GDB_ACT_STOP);
 	}
 	st->halt = false;
 	st->stop_pending = false;
-	pthread_cond_broadcast(&st->cond);
+	vmi__halt(st->vm, st->cid, false);
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }

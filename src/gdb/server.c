@@ -61,14 +61,17 @@ static bool take_stop(struct gdb_stub *st, struct gdb_stop *stop)
 
 	pthread_mutex_lock(&st->lock);
 	have = st->stop_pending;
-	if (have) {
-		if (gdb_stub__wait_parked(st) < 0)
-			log_warn("gdb: a vCPU did not stop within 5 s");
-		*stop = st->stop;
-		st->stop_pending = false;
-	}
 	pthread_mutex_unlock(&st->lock);
-	return have;
+	if (!have)
+		return false;
+	/* Without our lock: a vCPU on its way to the park may call back into the stub. */
+	if (gdb_stub__wait_parked(st) < 0)
+		log_warn("gdb: a vCPU did not stop within 5 s");
+	pthread_mutex_lock(&st->lock);
+	*stop = st->stop;
+	st->stop_pending = false;
+	pthread_mutex_unlock(&st->lock);
+	return true;
 }
 
 static void serve(struct gdb_stub *st)
@@ -80,9 +83,9 @@ static void serve(struct gdb_stub *st)
 	/* Attach: stop the guest (it may already be waiting at its first instruction). */
 	stop = (struct gdb_stop){ .kind = GDB_STOP_INTERRUPT, .vcpu = 0 };
 	gdb_stub__request_stop(st, &stop);
-	pthread_mutex_lock(&st->lock);
 	if (gdb_stub__wait_parked(st) < 0)
 		log_warn("gdb: a vCPU did not stop within 5 s");
+	pthread_mutex_lock(&st->lock);
 	stop = st->stop;
 	st->stop_pending = false;
 	pthread_mutex_unlock(&st->lock);
@@ -234,7 +237,6 @@ static void gdb_stub__destroy(void *opaque)
 	struct gdb_stub *st = opaque;
 	uint64_t one = 1;
 
-	__atomic_store_n(&gdb_stub_active, NULL, __ATOMIC_RELEASE);
 	if (st->thread_started) {
 		(void)!write(st->quit_fd, &one, sizeof(one));
 		pthread_join(st->thread, NULL);
@@ -246,7 +248,6 @@ static void gdb_stub__destroy(void *opaque)
 	close(st->quit_fd);
 	close(st->event_fd);
 	pthread_mutex_destroy(&st->ops_lock);
-	pthread_cond_destroy(&st->cond);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
@@ -270,15 +271,26 @@ int gdb_stub__start(struct vm *vm)
 	st->conn_fd = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->ops_lock, NULL);
-	pthread_cond_init(&st->cond, NULL);
 	st->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	st->quit_fd = eventfd(0, EFD_CLOEXEC);
 	for (unsigned i = 0; i < st->nr_vcpus; i++)
 		st->act[i] = GDB_ACT_CONT;
+	r = gdb_stub__attach_core(st);
+	if (r < 0) {
+		log_error("gdb: cannot use the introspection core: %s", strerror(-r));
+		close(st->event_fd);
+		close(st->quit_fd);
+		pthread_mutex_destroy(&st->ops_lock);
+			pthread_mutex_destroy(&st->lock);
+		free(st);
+		return r;
+	}
 	/* wait: every vCPU parks before its first instruction, stopped "by a trap". */
 	st->halt = cfg->gdb_wait;
 	st->stop = (struct gdb_stop){ .kind = GDB_STOP_STEP, .vcpu = 0 };
 	st->stop_pending = cfg->gdb_wait;
+	if (cfg->gdb_wait)
+		vmi__halt(vm, st->cid, true);
 	st->listen_fd = cfg->gdb_path[0] ? listen_unix(st, cfg->gdb_path)
 				      : listen_tcp(cfg->gdb_tcp_addr, cfg->gdb_tcp_port);
 	if (st->event_fd < 0 || st->quit_fd < 0 || st->listen_fd < 0) {
@@ -302,7 +314,6 @@ int gdb_stub__start(struct vm *vm)
 		return -r;
 	}
 	st->thread_started = true;
-	__atomic_store_n(&gdb_stub_active, st, __ATOMIC_RELEASE);
 	/* Shown at the default log level when the guest waits: say why nothing happens. */
 	if (cfg->gdb_path[0])
 		log_msg(cfg->gdb_wait ? LOG_WARN : LOG_INFO, "gdb: listening on %s%s",

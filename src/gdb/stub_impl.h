@@ -11,36 +11,33 @@
 
 #define GDB_STUB_MAX_BPS 64
 
+/* GDB's view of its breakpoints; the byte and the hit belong to the core. */
 struct gdb_bp {
 	uint64_t gva, gpa;
-	uint8_t orig;
 	unsigned refs;
 };
 
 struct gdb_stub {
 	struct vm *vm;
 	unsigned nr_vcpus;
+	int cid;               /* consumer id in the introspection core */
+	uint32_t owner;        /* its breakpoint owner bit, 1u << cid */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	/*
 	 * Held by the server thread while it handles a packet (it may use the
-	 * vCPU fds then); a vCPU leaving its park point because the VM stops
+	 * vCPUs then); a vCPU thread leaving its loop because the VM stops
 	 * passes through it, so no vCPU is torn down under a packet.
 	 */
 	pthread_mutex_t ops_lock;
 
 	/* Under lock. */
-	struct vcpu *vcpus[GDB_MAX_VCPUS]; /* known once each thread reaches its park point */
-	bool parked[GDB_MAX_VCPUS];
 	enum gdb_action act[GDB_MAX_VCPUS];
-	uint32_t dbg_want[GDB_MAX_VCPUS]; /* KVM_SET_GUEST_DEBUG flags wanted */
-	bool halt;             /* all-stop in force: every vCPU parks */
+	bool halt;             /* our all-stop is in force in the core */
 	bool stop_pending;     /* a stop event not yet passed to the session */
 	struct gdb_stop stop;
 	unsigned nr_bps;
 	struct gdb_bp bps[GDB_STUB_MAX_BPS];
 
-	uint32_t dbg_set[GDB_MAX_VCPUS]; /* flags in force; vCPU thread only */
 	int event_fd;          /* eventfd: a stop event is pending */
 	unsigned g_vcpu;       /* the session's current thread, for interrupts */
 
@@ -58,7 +55,9 @@ struct gdb_stub {
 
 extern const struct gdb_target_ops gdb_stub_ops;
 
-/* backend.c: all vCPUs parked (or the VM stopping); lock held.  -ETIMEDOUT after 5 s. */
+/* backend.c: registers the stub with the introspection core. */
+int gdb_stub__attach_core(struct gdb_stub *st);
+/* backend.c: all vCPUs parked (or the VM stopping); lock NOT held.  -ETIMEDOUT after 5 s. */
 int gdb_stub__wait_parked(struct gdb_stub *st);
 /* backend.c: asks for an all-stop with this reason unless one is already under way. */
 void gdb_stub__request_stop(struct gdb_stub *st, const struct gdb_stop *why);

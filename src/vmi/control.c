@@ -47,8 +47,10 @@ void vmi__update_watch(struct vmi_server *srv)
 	/* Debug exits always reach the hook: only we turn single-step on. */
 	mask |= 1u << VMSCOPE_EV_SINGLESTEP;
 	atomic_store(&srv->vm->vmi.watch_mask, mask);
-	srv->hdr->watch_mask = sub;
-	srv->hdr->sync_mask = atomic_load(&srv->sync_mask);
+	if (srv->hdr) {
+		srv->hdr->watch_mask = sub;
+		srv->hdr->sync_mask = atomic_load(&srv->sync_mask);
+	}
 }
 
 int vmi__update_msr_filter(struct vmi_server *srv)
@@ -130,7 +132,8 @@ int vmi__rebuild_slots(struct vmi_server *srv)
 void vmi__detach(struct vmi_server *srv, const char *why)
 {
 	struct vm *vm = srv->vm;
-	unsigned nbps, nprot;
+	unsigned nbps = 0, nprot;
+	uint64_t gpas[VMI_MAX_BPS];
 
 	pthread_mutex_lock(&srv->lock);
 	if (!atomic_load(&srv->attached)) {
@@ -141,14 +144,12 @@ void vmi__detach(struct vmi_server *srv, const char *why)
 	atomic_store(&srv->sub_mask, 0);
 	atomic_store(&srv->sync_mask, 0);
 	atomic_fetch_add(&srv->gen, 1);
-	nbps = srv->nr_bps;
-	for (unsigned i = 0; i < srv->nr_bps; i++) {
-		uint8_t *p = vm__gpa_ptr(vm, srv->bps[i].gpa, 1);
-
-		if (p && *p == 0xcc)
-			*p = srv->bps[i].orig;
-	}
-	srv->nr_bps = 0;
+	/* The client's breakpoints only: an in-process consumer keeps its own. */
+	for (unsigned i = 0; i < srv->nr_bps; i++)
+		if (srv->bps[i].owners & VMI_OWNER_CLIENT)
+			gpas[nbps++] = srv->bps[i].gpa;
+	for (unsigned i = 0; i < nbps; i++)
+		vmi__bp_remove_locked(srv, VMI_OWNER_CLIENT, gpas[i]);
 	srv->nr_msrs = 0;
 	vmi__update_msr_filter(srv);
 	nprot = srv->nr_prot;
@@ -401,47 +402,32 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 	}
 	case VMSCOPE_MSG_SET_BP: {
 		uint64_t gpa = m->u.gpa.gpa;
+		struct vmi_bp *bp = vmi__find_bp(srv, gpa);
 		uint8_t *p = vm__gpa_ptr(vm, gpa, 1);
 
 		if (!vm->host->cap_guest_debug) {
 			fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
 			return 0;
 		}
-		if (vmi__find_bp(srv, gpa)) {
+		if (bp && (bp->owners & VMI_OWNER_CLIENT)) {
 			fail(rp, -EEXIST, "a breakpoint is already there");
 			return 0;
 		}
-		if (srv->nr_bps == VMI_MAX_BPS) {
-			fail(rp, -ENOSPC, "at most %d breakpoints", VMI_MAX_BPS);
-			return 0;
-		}
-		if (*p == 0xcc) {
+		if (!bp && *p == 0xcc) {
 			fail(rp, -EINVAL, "the guest already has an int3 there");
 			return 0;
 		}
-		srv->bps[srv->nr_bps++] = (struct vmi_bp){ .gpa = gpa, .orig = *p };
-		*p = 0xcc;
-		vmi__update_watch(srv);
-		if (!vm->host->emulated)
-			vmi__refresh_dbg(srv);
+		r = vmi__bp_add_locked(srv, VMI_OWNER_CLIENT, gpa);
+		if (r == -ENOSPC)
+			fail(rp, r, "at most %d breakpoints", VMI_MAX_BPS);
+		else if (r < 0)
+			fail(rp, r, "cannot plant a breakpoint there");
 		return 0;
 	}
-	case VMSCOPE_MSG_CLEAR_BP: {
-		struct vmi_bp *bp = vmi__find_bp(srv, m->u.gpa.gpa);
-		uint8_t *p = vm__gpa_ptr(vm, m->u.gpa.gpa, 1);
-
-		if (!bp) {
+	case VMSCOPE_MSG_CLEAR_BP:
+		if (vmi__bp_remove_locked(srv, VMI_OWNER_CLIENT, m->u.gpa.gpa) < 0)
 			fail(rp, -ENOENT, "no breakpoint there");
-			return 0;
-		}
-		if (*p == 0xcc)
-			*p = bp->orig;
-		*bp = srv->bps[--srv->nr_bps];
-		vmi__update_watch(srv);
-		if (!vm->host->emulated)
-			vmi__refresh_dbg(srv);
 		return 0;
-	}
 	case VMSCOPE_MSG_SINGLESTEP:
 		if (!vm->host->cap_guest_debug) {
 			fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
@@ -731,13 +717,16 @@ int vmi__init(struct vm *vm)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	mode_t old;
 
-	if (!cfg->vmi_socket)
+	bool gdb = cfg->gdb_path[0] || cfg->gdb_tcp_port;
+
+	/* The core also serves in-process consumers (the GDB stub) without a socket. */
+	if (!cfg->vmi_socket && !gdb)
 		return 0;
-	if (cfg->cpus_boot > VMSCOPE_MAX_VCPUS) {
+	if (cfg->vmi_socket && cfg->cpus_boot > VMSCOPE_MAX_VCPUS) {
 		log_error("--vmi-socket: introspection supports at most %d vCPUs", VMSCOPE_MAX_VCPUS);
 		return -EINVAL;
 	}
-	if (strlen(cfg->vmi_socket) >= sizeof(addr.sun_path)) {
+	if (cfg->vmi_socket && strlen(cfg->vmi_socket) >= sizeof(addr.sun_path)) {
 		log_error("--vmi-socket: path too long");
 		return -ENAMETOOLONG;
 	}
@@ -756,6 +745,8 @@ int vmi__init(struct vm *vm)
 		return -ENOSPC;
 	}
 	srv->nr_slots = vm->map.nr_regions;
+	if (!cfg->vmi_socket)
+		return 0; /* no client: no channel, no socket, no extra exits */
 
 	/* Capabilities: what this host can deliver, probed. */
 	srv->caps = 1u << VMSCOPE_EV_IO | 1u << VMSCOPE_EV_MMIO | 1u << VMSCOPE_EV_SHUTDOWN |
@@ -826,7 +817,7 @@ void vmi__vcpu_init(struct vcpu *vcpu)
 
 	vcpu->vmi.stats = vcpu->vmi.own_stats;
 	vcpu->vmi.rsp_efd = -1;
-	if (!srv)
+	if (!srv || !srv->hdr)
 		return;
 	area = (uint8_t *)srv->hdr + srv->hdr->vcpu_offset + srv->hdr->vcpu_stride * vcpu->id;
 	vcpu->vmi.stats = srv->hdr->exits[vcpu->id];
@@ -849,6 +840,16 @@ int vmi__start(struct vm *vm)
 	if (!srv)
 		return 0;
 	vmi__update_watch(srv);
+	pthread_mutex_lock(&srv->lock);
+	atomic_store_explicit(&srv->ready, true, memory_order_release);
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	/* A consumer's all-stop asked before the vCPUs existed: make sure it holds. */
+	if (atomic_load(&srv->halt))
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			vcpu__kick(vm->vcpus[i]);
+	if (srv->listen_fd < 0)
+		return 0;
 	r = pthread_create(&srv->thread, NULL, control_thread, srv);
 	if (r != 0)
 		return -r;

@@ -501,36 +501,56 @@ struct vmi_bp *vmi__find_bp(struct vmi_server *srv, uint64_t gpa)
 	return NULL;
 }
 
+/*
+ * The one KVM_SET_GUEST_DEBUG value of a vCPU: the core's own step-over, the
+ * client's single-step and every in-process consumer's, software breakpoints.
+ */
 static uint32_t dbg_control(struct vcpu *vcpu)
 {
 	struct vmi_server *srv = vcpu->vm->vmi.srv;
 	uint32_t ctl = 0;
 
-	if (vcpu->vmi.client_ss || vcpu->vmi.stepping_bp)
+	if (vcpu->vmi.client_ss || vcpu->vmi.stepping_bp || atomic_load(&vcpu->vmi.consumer_ss))
 		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	/* kvm_pvm reports int3 as an emulation failure whatever the flags say. */
 	if (srv && srv->nr_bps && !vcpu->vm->host->emulated)
 		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
 	return ctl;
 }
 
-/* A breakpoint of ours was hit at rip (gpa).  Sends the event and steps over it. */
+/*
+ * A planted breakpoint was hit at rip (gpa): the client gets its event when
+ * it owns it, each owning consumer its callback.  The core steps over it only
+ * for the client: a consumer (GDB) stops the guest and steps over by itself.
+ */
 static enum vmi_verdict bp_hit(struct vcpu *vcpu, struct ev_ctx *c, uint64_t gpa)
 {
 	struct vmi_server *srv = vcpu->vm->vmi.srv;
 	uint64_t rip = c->ev.regs.rip;
+	bool moved = false;
+	uint32_t owners;
 	uint8_t *p;
 
+	pthread_mutex_lock(&srv->lock);
+	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+	owners = bp ? bp->owners : 0;
+	pthread_mutex_unlock(&srv->lock);
 	c->ev.u.bp.gpa = gpa;
 	c->ev.u.bp.gva = rip;
-	if (vmi__send(vcpu, VMSCOPE_EV_BREAKPOINT, c) && (c->rsp.flags & VMSCOPE_RSP_SET_REGS)) {
+	if ((owners & VMI_OWNER_CLIENT) && vmi__send(vcpu, VMSCOPE_EV_BREAKPOINT, c) &&
+	    (c->rsp.flags & VMSCOPE_RSP_SET_REGS)) {
 		apply_regs(vcpu, c);
-		if (c->rsp.regs.rip != rip)
-			return VMI_HANDLED; /* the client moved on: nothing to step over */
+		moved = c->rsp.regs.rip != rip; /* the client moved on: nothing to step over */
 	}
+	for (unsigned i = 1; i <= srv->nr_consumers; i++)
+		if ((owners & (1u << i)) && srv->consumers[i].ops->breakpoint)
+			srv->consumers[i].ops->breakpoint(srv->consumers[i].opaque, vcpu, gpa);
+	if (!(owners & VMI_OWNER_CLIENT) || moved)
+		return VMI_HANDLED;
 	/* Step over: original byte back, one instruction, then re-plant (see SINGLESTEP). */
 	pthread_mutex_lock(&srv->lock);
 	p = vm__gpa_ptr(vcpu->vm, gpa, 1);
-	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+	bp = vmi__find_bp(srv, gpa);
 	if (bp && p) {
 		*p = bp->orig;
 		vcpu->vmi.stepping_bp = true;
@@ -588,6 +608,14 @@ static enum vmi_verdict hook_debug(struct vcpu *vcpu)
 	if (vcpu->vmi.client_ss && vmi__send(vcpu, VMSCOPE_EV_SINGLESTEP, &c) &&
 	    (c.rsp.flags & VMSCOPE_RSP_SET_REGS))
 		apply_regs(vcpu, &c);
+	/* Each consumer's step is one instruction: done now, delivered to it alone. */
+	uint32_t steps = atomic_exchange(&vcpu->vmi.consumer_ss, 0);
+	if (steps) {
+		atomic_store(&vcpu->vmi.dbg_dirty, true);
+		for (unsigned i = 1; i <= srv->nr_consumers; i++)
+			if ((steps & (1u << i)) && srv->consumers[i].ops->singlestep)
+				srv->consumers[i].ops->singlestep(srv->consumers[i].opaque, vcpu);
+	}
 	return VMI_HANDLED;
 }
 
@@ -700,6 +728,15 @@ bool vmi__fallback(struct vcpu *vcpu)
 
 /* ---- Pausing ------------------------------------------------------------------- */
 
+/* A client's pause, the core's quiesce, a consumer's all-stop or hold: one park for all. */
+static bool must_park(struct vmi_server *srv, struct vcpu *vcpu)
+{
+	return atomic_load_explicit(&vcpu->vmi.pause_req, memory_order_relaxed) ||
+	       atomic_load_explicit(&srv->quiesce, memory_order_relaxed) ||
+	       atomic_load_explicit(&srv->halt, memory_order_relaxed) ||
+	       atomic_load_explicit(&vcpu->vmi.hold, memory_order_relaxed);
+}
+
 static void park(struct vcpu *vcpu)
 {
 	struct vmi_server *srv = vcpu->vm->vmi.srv;
@@ -713,8 +750,7 @@ static void park(struct vcpu *vcpu)
 	pthread_mutex_lock(&srv->lock);
 	vcpu->vmi.state = VMI_VCPU_PARKED;
 	pthread_cond_broadcast(&srv->cond);
-	while ((atomic_load(&vcpu->vmi.pause_req) || atomic_load(&srv->quiesce)) &&
-	       !vm__stopping(vcpu->vm))
+	while (must_park(srv, vcpu) && !vm__stopping(vcpu->vm))
 		pthread_cond_wait(&srv->cond, &srv->lock);
 	vcpu->vmi.state = VMI_VCPU_RUNNING;
 	pthread_mutex_unlock(&srv->lock);
@@ -726,8 +762,7 @@ void vmi__before_run(struct vcpu *vcpu)
 
 	if (!srv)
 		return;
-	if (atomic_load_explicit(&vcpu->vmi.pause_req, memory_order_relaxed) ||
-	    atomic_load_explicit(&srv->quiesce, memory_order_relaxed)) {
+	if (must_park(srv, vcpu)) {
 		/* An exit the kernel has not completed yet (I/O in, MSR read) completes first. */
 		park(vcpu);
 	}
@@ -777,9 +812,13 @@ void vmi__wake(struct vcpu *vcpu)
 
 void vmi__refresh_dbg(struct vmi_server *srv)
 {
+	if (!atomic_load(&srv->ready))
+		return; /* every vCPU loads its flags before its first KVM_RUN */
 	for (unsigned i = 0; i < srv->vm->nr_vcpus; i++) {
 		atomic_store(&srv->vm->vcpus[i]->vmi.dbg_dirty, true);
-		vcpu__kick(srv->vm->vcpus[i]);
+		/* A kick of a stopping VM wakes the vCPU through this (held) lock. */
+		if (!vm__stopping(srv->vm))
+			vcpu__kick(srv->vm->vcpus[i]);
 	}
 }
 
@@ -811,4 +850,232 @@ void vmi__unquiesce(struct vmi_server *srv)
 {
 	atomic_store(&srv->quiesce, false);
 	pthread_cond_broadcast(&srv->cond);
+}
+
+/* ---- Breakpoints with owners ---------------------------------------------------- */
+
+int vmi__bp_add_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa)
+{
+	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+	uint8_t *p = vm__gpa_ptr(srv->vm, gpa, 1);
+
+	if (!p)
+		return -EFAULT;
+	if (bp) {
+		if (bp->owners & owner)
+			return -EEXIST;
+		bp->owners |= owner; /* planted already: one byte, one more owner */
+		return 0;
+	}
+	if (srv->nr_bps == VMI_MAX_BPS)
+		return -ENOSPC;
+	srv->bps[srv->nr_bps++] = (struct vmi_bp){ .gpa = gpa, .orig = *p, .owners = owner };
+	*p = 0xcc;
+	vmi__update_watch(srv);
+	if (!srv->vm->host->emulated)
+		vmi__refresh_dbg(srv);
+	return 0;
+}
+
+int vmi__bp_remove_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa)
+{
+	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+	uint8_t *p;
+
+	if (!bp || !(bp->owners & owner))
+		return -ENOENT;
+	bp->owners &= ~owner;
+	if (bp->owners)
+		return 0; /* another owner keeps it planted */
+	p = vm__gpa_ptr(srv->vm, gpa, 1);
+	if (p && *p == 0xcc)
+		*p = bp->orig;
+	*bp = srv->bps[--srv->nr_bps];
+	vmi__update_watch(srv);
+	if (!srv->vm->host->emulated)
+		vmi__refresh_dbg(srv);
+	return 0;
+}
+
+int vmi__bp_add(struct vm *vm, uint32_t owner, uint64_t gpa)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+	int r;
+
+	if (!srv)
+		return -ENOTSUP;
+	pthread_mutex_lock(&srv->lock);
+	r = vmi__bp_add_locked(srv, owner, gpa);
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
+int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+	int r;
+
+	if (!srv)
+		return -ENOTSUP;
+	pthread_mutex_lock(&srv->lock);
+	r = vmi__bp_remove_locked(srv, owner, gpa);
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
+/* ---- In-process consumers ---------------------------------------------------------- */
+
+int vmi__register_consumer(struct vm *vm, const struct vmi_consumer_ops *ops, void *opaque)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+	unsigned c;
+
+	if (!srv)
+		return -ENOTSUP;
+	if (srv->nr_consumers == VMI_MAX_CONSUMERS)
+		return -ENOSPC;
+	c = ++srv->nr_consumers;
+	srv->consumers[c].ops = ops;
+	srv->consumers[c].opaque = opaque;
+	return (int)c;
+}
+
+struct vcpu *vmi__vcpu(struct vm *vm, unsigned id)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+
+	if (!srv || !atomic_load_explicit(&srv->ready, memory_order_acquire) || id >= vm->nr_vcpus)
+		return NULL;
+	return vm->vcpus[id];
+}
+
+static void kick_all(struct vmi_server *srv)
+{
+	if (!atomic_load(&srv->ready))
+		return; /* a vCPU not started yet sees the flag before its first KVM_RUN */
+	for (unsigned i = 0; i < srv->vm->nr_vcpus; i++)
+		vcpu__kick(srv->vm->vcpus[i]);
+}
+
+void vmi__halt(struct vm *vm, int c, bool on)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+
+	if (on) {
+		atomic_fetch_or(&srv->halt, 1u << c);
+		kick_all(srv);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	atomic_fetch_and(&srv->halt, ~(1u << c));
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void vmi__hold(struct vm *vm, int c, unsigned id, bool on)
+{
+	struct vcpu *v = vmi__vcpu(vm, id);
+	struct vmi_server *srv = vm->vmi.srv;
+
+	if (!v)
+		return;
+	if (on) {
+		atomic_fetch_or(&v->vmi.hold, 1u << c);
+		vcpu__kick(v);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	atomic_fetch_and(&v->vmi.hold, ~(1u << c));
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+int vmi__step(struct vm *vm, int c, unsigned id, bool on)
+{
+	struct vcpu *v = vmi__vcpu(vm, id);
+
+	if (!v)
+		return -ESRCH;
+	if (on && !vm->host->cap_guest_debug)
+		return -ENOTSUP;
+	if (on)
+		atomic_fetch_or(&v->vmi.consumer_ss, 1u << c);
+	else
+		atomic_fetch_and(&v->vmi.consumer_ss, ~(1u << c));
+	atomic_store(&v->vmi.dbg_dirty, true); /* loaded when it leaves its park */
+	return 0;
+}
+
+int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+	int r = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	for (;;) {
+		struct timespec ts;
+		bool all = atomic_load(&srv->ready);
+
+		for (unsigned i = 0; all && i < vm->nr_vcpus; i++)
+			all &= vm->vcpus[i]->vmi.state != VMI_VCPU_RUNNING;
+		if (all || vm__stopping(vm))
+			break;
+		if (now_ns() >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		/* Short waits: the VM may start or stop without a broadcast. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
+void vmi__release_consumer(struct vm *vm, int c)
+{
+	struct vmi_server *srv = vm->vmi.srv;
+	uint32_t bit = 1u << c;
+
+	pthread_mutex_lock(&srv->lock);
+	for (unsigned i = 0; i < srv->nr_bps;) {
+		if (srv->bps[i].owners & bit) {
+			uint64_t gpa = srv->bps[i].gpa;
+			bool last = srv->bps[i].owners == bit;
+
+			vmi__bp_remove_locked(srv, bit, gpa);
+			if (last)
+				continue; /* the last entry moved into slot i */
+		}
+		i++;
+	}
+	if (atomic_load(&srv->ready)) {
+		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = vm->vcpus[i];
+
+			atomic_fetch_and(&v->vmi.hold, ~bit);
+			if (atomic_fetch_and(&v->vmi.consumer_ss, ~bit) & bit)
+				atomic_store(&v->vmi.dbg_dirty, true);
+		}
+	}
+	atomic_fetch_and(&srv->halt, ~bit);
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void vmi__vcpu_exit(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+
+	if (!srv)
+		return;
+	for (unsigned i = 1; i <= srv->nr_consumers; i++)
+		if (srv->consumers[i].ops->vcpu_exit)
+			srv->consumers[i].ops->vcpu_exit(srv->consumers[i].opaque, vcpu);
 }

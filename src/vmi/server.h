@@ -15,13 +15,14 @@
 struct vmi_bp {
 	uint64_t gpa;
 	uint8_t orig;
+	uint32_t owners;          /* VMI_OWNER_CLIENT and consumer bits */
 };
 
 struct vmi_server {
 	struct vm *vm;
 	pthread_mutex_t lock;     /* everything below that is not atomic */
 	pthread_cond_t cond;      /* vCPU state changes; resume */
-	int listen_fd, client_fd;
+	int listen_fd, client_fd; /* -1 without --vmi-socket (in-process consumers only) */
 	pthread_t thread;
 	bool thread_started;
 
@@ -35,6 +36,11 @@ struct vmi_server {
 	atomic_bool attached;
 	atomic_uint gen;          /* bumped at every detach */
 	atomic_bool quiesce;      /* park every vCPU (internal, no PAUSE event) */
+	atomic_uint halt;         /* consumers (bits) holding every vCPU (all-stop) */
+	atomic_bool ready;        /* every vCPU exists (vmi__start) */
+
+	unsigned nr_consumers;
+	struct { const struct vmi_consumer_ops *ops; void *opaque; } consumers[VMI_MAX_CONSUMERS + 1];
 
 	unsigned nr_bps;
 	struct vmi_bp bps[VMI_MAX_BPS];
@@ -57,6 +63,8 @@ void vmi__unquiesce(struct vmi_server *srv);/* lock held */
 int vmi__rebuild_slots(struct vmi_server *srv); /* lock held, quiesced */
 int vmi__update_msr_filter(struct vmi_server *srv); /* lock held */
 struct vmi_bp *vmi__find_bp(struct vmi_server *srv, uint64_t gpa); /* lock held */
+int vmi__bp_add_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa);
+int vmi__bp_remove_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa);
 void vmi__detach(struct vmi_server *srv, const char *why);
 void vmi__refresh_dbg(struct vmi_server *srv);
 

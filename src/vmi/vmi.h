@@ -36,6 +36,8 @@ struct vmi_vcpu {
 	uint64_t own_stats[VMSCOPE_EV_NR + 3];
 	atomic_bool pause_req;    /* park at the next loop turn */
 	atomic_bool dbg_dirty;    /* guest-debug flags must be reloaded before KVM_RUN */
+	atomic_uint hold;         /* in-process consumers (bits) that keep this vCPU parked */
+	atomic_uint consumer_ss;  /* in-process consumers (bits) single-stepping this vCPU */
 	int state;                /* enum vmi_vcpu_state, under the VMI lock */
 	bool started;             /* VCPU_START sent */
 	bool client_ss;           /* the client asked for single-step */
@@ -97,6 +99,46 @@ int vmi__set_fpu(struct vcpu *vcpu, const struct kvm_fpu *in);
  * (when not NULL) says whether CPL3 code may use the page.  src/vmi/pagewalk.c.
  */
 int64_t vmi__gva_to_gpa(struct vm *vm, const struct vmscope_regs *regs, uint64_t gva, bool *user);
+
+/*
+ * In-process consumers (the GDB stub): they use the same core as a
+ * control-socket client, never KVM directly.  Each gets an id c (1..
+ * VMI_MAX_CONSUMERS) and an owner bit 1u << c; the control-socket client's
+ * owner bit is VMI_OWNER_CLIENT.  A breakpoint belongs to every owner that
+ * planted it; a hit is delivered to each of them and to nobody else.  The
+ * callbacks run on the vCPU thread with no lock of the core held.
+ */
+#define VMI_OWNER_CLIENT 1u
+#define VMI_MAX_CONSUMERS 3
+
+struct vmi_consumer_ops {
+	/* A breakpoint this consumer planted at gpa was hit (RIP is at it). */
+	void (*breakpoint)(void *opaque, struct vcpu *vcpu, uint64_t gpa);
+	/* The single-step this consumer asked for on vcpu completed. */
+	void (*singlestep)(void *opaque, struct vcpu *vcpu);
+	/* The vCPU thread leaves its loop (the VM stops). */
+	void (*vcpu_exit)(void *opaque, struct vcpu *vcpu);
+};
+
+/* Before vm__run.  Returns the consumer id c, or -errno. */
+int vmi__register_consumer(struct vm *vm, const struct vmi_consumer_ops *ops, void *opaque);
+/* vCPU id once every vCPU exists (NULL before). */
+struct vcpu *vmi__vcpu(struct vm *vm, unsigned id);
+/* All-stop for consumer c: every vCPU parks in the core's park (any thread). */
+void vmi__halt(struct vm *vm, int c, bool on);
+/* Keeps one vCPU parked for consumer c, whatever the others do. */
+void vmi__hold(struct vm *vm, int c, unsigned vcpu, bool on);
+/* Single-step vcpu once for consumer c (combined with everyone else's needs). */
+int vmi__step(struct vm *vm, int c, unsigned vcpu, bool on);
+/* Waits until every vCPU is out of KVM_RUN (parked or held) or the VM stops. */
+int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms);
+/* Plants (or joins) / leaves a breakpoint at gpa for owner bits. */
+int vmi__bp_add(struct vm *vm, uint32_t owner, uint64_t gpa);
+int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa);
+/* Drops everything consumer c holds: breakpoints, holds, steps, its all-stop. */
+void vmi__release_consumer(struct vm *vm, int c);
+/* vCPU thread, when it leaves its loop. */
+void vmi__vcpu_exit(struct vcpu *vcpu);
 
 /* Fallbacks for exits that only exist because of us, when no hook took them. */
 bool vmi__fallback(struct vcpu *vcpu);
