@@ -356,6 +356,65 @@ def sc_coexist(c, kind, vmscope, elf, baseline):
     return out
 
 
+def client_alone(client, vmscope, gpa):
+    """How many breakpoint events the gdb_coexist client counts at gpa with no GDB."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        sock = os.path.join(d, "vmi.sock")
+        vm = subprocess.Popen([vmscope, "--vmi-socket", sock, "--vmi-wait", "--serial", "null"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not os.path.exists(sock) and time.time() < deadline:
+            time.sleep(0.02)
+        cout = subprocess.run([client, sock, "0x%x" % gpa, "20"], capture_output=True,
+                              text=True, timeout=60).stdout
+        vm.wait(timeout=60)
+    m = re.search(r"^client: (\d+) events, 0 foreign", cout, re.M)
+    return (int(m.group(1)) if m else 0), cout
+
+
+def sc_shared_bp(c, kind, vmscope, elf, baseline):
+    """GDB and a libvmscope client plant a breakpoint at the same address: one int3 in
+    the guest, every hit reaches both owners, and GDB deleting its own leaves the
+    client's in place."""
+    import subprocess
+    client = os.environ.get("VMSCOPE_GDB_COEXIST")
+    if kind != "vmscope":
+        return "skipped for " + kind
+    if not client:
+        c.failures.append("VMSCOPE_GDB_COEXIST (the gdb_coexist client) not set")
+        return ""
+    ts = symbol(elf, "tg_syscall")  # kernel: identity mapped, gva == gpa
+    alone, cout = client_alone(client, vmscope, ts)
+    if alone < 4:
+        c.failures.append("the client alone: %s" % cout)
+        return cout
+    t = Target(kind, vmscope, elf, extra=["--vmi-socket", "{tmp}/vmi.sock", "--vmi-wait"])
+    vmi = os.path.join(t.tmp, "vmi.sock")
+    try:
+        deadline = time.time() + 10
+        while not os.path.exists(vmi) and time.time() < deadline:
+            time.sleep(0.02)
+        cl = subprocess.Popen([client, vmi, "0x%x" % ts, "20"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        # Two stops on the shared address, then GDB's breakpoint goes and the guest runs on.
+        out = run_gdb(t, ["break *0x%x" % ts] + ["continue", "p/x $pc"] * 2 +
+                      ["delete", "detach"])
+        cout, _ = cl.communicate(timeout=60)
+        pcs = re.findall(r"^\$\d+ = (0x[0-9a-f]+)$", out, re.M)
+        c.true(pcs == ["0x%x" % ts] * 2, "gdb stops at %r, want 0x%x twice" % (pcs, ts))
+        c.true(len(re.findall(r"^Breakpoint 1, ", out, re.M)) == 2, "two breakpoint stops in gdb")
+        c.expect(r"^client: %d events, 0 foreign" % alone, cout,
+                 "the client sees every hit of the shared breakpoint, GDB's deletion included")
+        c.true(cl.returncode == 0, "client exit %r: %s" % (cl.returncode, cout))
+        check_finished(c, t, baseline)
+        out += "\n--- client ---\n" + cout
+    finally:
+        t.cleanup()
+    return out
+
+
 def sc_stuck_peer(c, kind, vmscope, elf, baseline):
     """A debugger that sends but never reads is dropped after the send timeout; the guest
     then runs on, and the stub takes a new connection."""
@@ -439,6 +498,7 @@ SCENARIOS = [
     ("step_to_user", sc_step_to_user),
     ("robust", sc_robust),
     ("coexist", sc_coexist),
+    ("shared_bp", sc_shared_bp),
     ("stuck_peer", sc_stuck_peer),
     ("no_wait", sc_no_wait),
 ]
