@@ -42,6 +42,8 @@ struct api {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	int timer_fd;   /* ticks once a second so libmicrohttpd can expire idle connections */
+	int consumer;   /* our id with the introspection core (vmi__halt), -1: none */
+	bool halted;    /* vm.pause is in force */
 	char path[108]; /* unlinked at the end; "" for an inherited fd */
 };
 
@@ -100,7 +102,8 @@ static void reply_none(struct api_reply *rp)
 
 /* ---- VM state ------------------------------------------------------------------ */
 
-static bool vm_paused(const struct vm *vm)
+/* Every vCPU is held by a control-socket client's pause (or --vmi-wait). */
+static bool vm_client_paused(const struct vm *vm)
 {
 	if (vm->nr_vcpus == 0)
 		return false;
@@ -110,54 +113,60 @@ static bool vm_paused(const struct vm *vm)
 	return true;
 }
 
-static const char *vm_state(const struct vm *vm)
+static bool vm_paused(const struct api *api)
 {
-	if (vm__stopping(vm))
+	return api->halted || vm_client_paused(api->vm);
+}
+
+static const char *vm_state(const struct api *api)
+{
+	if (vm__stopping(api->vm))
 		return "Shutdown";
-	return vm_paused(vm) ? "Paused" : "Running";
+	return vm_paused(api) ? "Paused" : "Running";
 }
 
 /*
- * Pauses or resumes every vCPU through the introspection server's pause
- * machinery (src/vmi/hook.c parks a vCPU whose pause_req is set, as a
- * client's VMSCOPE_MSG_PAUSE does).  -ENOTSUP without --vmi-socket.
+ * vm.pause is the API's all-stop as an in-process consumer of the
+ * introspection core (vmi__halt, src/vmi/): it holds until vm.resume, whatever
+ * control-socket clients do.  vm.resume also lifts a client's pause of every
+ * vCPU (--vmi-wait), as the VM is then paused as far as the API can tell.
  */
-static int vm_set_paused(struct vm *vm, bool pause)
+static int vm_pause(struct api *api)
 {
-	struct vmi_server *srv = vm->vmi.srv;
-	struct timespec ts;
-	int r = 0;
+	int r;
 
-	if (!srv)
-		return -ENOTSUP;
-	pthread_mutex_lock(&srv->lock);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		atomic_store(&vm->vcpus[i]->vmi.pause_req, pause);
-		if (pause)
-			vcpu__kick(vm->vcpus[i]);
+	vmi__halt(api->vm, api->consumer, true);
+	r = vmi__wait_stopped(api->vm, PAUSE_TIMEOUT_S * 1000);
+	if (r == 0 && vm__stopping(api->vm))
+		r = -ESHUTDOWN;
+	if (r < 0) {
+		vmi__halt(api->vm, api->consumer, false);
+		return r;
 	}
-	pthread_cond_broadcast(&srv->cond);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += PAUSE_TIMEOUT_S;
-	while (pause) {
-		bool all = true;
-
-		for (unsigned i = 0; i < vm->nr_vcpus; i++)
-			all &= vm->vcpus[i]->vmi.state != VMI_VCPU_RUNNING;
-		if (all)
-			break;
-		if (vm__stopping(vm)) {
-			r = -ESHUTDOWN;
-			break;
-		}
-		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &ts) == ETIMEDOUT) {
-			r = -ETIMEDOUT;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&srv->lock);
-	return r;
+	api->halted = true;
+	return 0;
 }
+
+static void vm_resume(struct api *api)
+{
+	struct vm *vm = api->vm;
+	struct vmi_server *srv = vm->vmi.srv;
+
+	if (api->halted) {
+		vmi__halt(vm, api->consumer, false);
+		api->halted = false;
+	}
+	if (vm_client_paused(vm)) {
+		/* As a client's VMSCOPE_MSG_RESUME does (src/vmi/control.c). */
+		pthread_mutex_lock(&srv->lock);
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			atomic_store(&vm->vcpus[i]->vmi.pause_req, false);
+		pthread_cond_broadcast(&srv->cond);
+		pthread_mutex_unlock(&srv->lock);
+	}
+}
+
+static const struct vmi_consumer_ops api_vmi_ops = { 0 };
 
 /* ---- Handlers ------------------------------------------------------------------ */
 
@@ -211,7 +220,7 @@ static void api__info(struct api *api, const struct api_req *req, struct api_rep
 	json_object_object_add(serial, "file", str_or_null(cfg->serial_path));
 	json_object_object_add(c, "serial", serial);
 	json_object_object_add(o, "config", c);
-	json_object_object_add(o, "state", json_object_new_string(vm_state(api->vm)));
+	json_object_object_add(o, "state", json_object_new_string(vm_state(api)));
 	json_object_object_add(o, "memory_actual_size",
 			       json_object_new_int64((int64_t)api->vm->map.ram_size));
 	reply_json(rp, MHD_HTTP_OK, o);
@@ -279,23 +288,25 @@ static void api__counters(struct api *api, const struct api_req *req, struct api
 
 static void api__pause_resume(struct api *api, bool pause, struct api_reply *rp)
 {
-	int r;
+	int r = 0;
 
-	if (!api->vm->vmi.srv) {
+	if (api->consumer < 0) {
 		reply_text(rp, MHD_HTTP_NOT_IMPLEMENTED,
-			   "vm.%s needs --vmi-socket: vmscope pauses vCPUs through its "
-			   "introspection server", pause ? "pause" : "resume");
+			   "vm.%s needs --vmi-socket (or --gdb): vmscope pauses vCPUs through "
+			   "its introspection core", pause ? "pause" : "resume");
 		return;
 	}
-	if (vm_paused(api->vm) == pause) {
+	if (vm_paused(api) == pause) {
 		reply_text(rp, MHD_HTTP_CONFLICT, "the VM is already %s",
 			   pause ? "paused" : "running");
 		return;
 	}
-	r = vm_set_paused(api->vm, pause);
+	if (pause)
+		r = vm_pause(api);
+	else
+		vm_resume(api);
 	if (r < 0) {
-		reply_text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "vm.%s failed: %s",
-			   pause ? "pause" : "resume", strerror(-r));
+		reply_text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "vm.pause failed: %s", strerror(-r));
 		return;
 	}
 	log_info("api: VM %s", pause ? "paused" : "resumed");
@@ -414,7 +425,7 @@ static void api__coredump(struct api *api, const struct api_req *req, struct api
 	}
 	path = s + 7;
 	/* As in Cloud Hypervisor, only a paused VM is dumped: its state holds still. */
-	if (!vm_paused(api->vm)) {
+	if (!vm_paused(api) || vmi__wait_stopped(api->vm, PAUSE_TIMEOUT_S * 1000) < 0) {
 		reply_text(rp, MHD_HTTP_CONFLICT, "vm.coredump needs a paused VM (vm.pause first)");
 		goto out;
 	}
@@ -657,6 +668,7 @@ struct api *api__start(struct vm *vm, int *err)
 	}
 	api->vm = vm;
 	api->timer_fd = -1;
+	api->consumer = -1;
 	if (cfg->api_socket_path[0]) {
 		api->listen_fd = api__listen(cfg->api_socket_path);
 		if (api->listen_fd < 0) {
@@ -713,6 +725,13 @@ struct api *api__start(struct vm *vm, int *err)
 		log_error("--api-socket: %s", strerror(-r));
 		goto fail;
 	}
+	/* The introspection core exists with --vmi-socket or --gdb; without it, no pause. */
+	if (vm->vmi.srv) {
+		r = vmi__register_consumer(vm, &api_vmi_ops, api);
+		if (r < 0)
+			log_warn("api: vm.pause unavailable: %s", strerror(-r));
+		api->consumer = r < 0 ? -1 : r;
+	}
 	log_info("api: listening on %s", api->path[0] ? api->path : "an inherited socket");
 	return api;
 fail:
@@ -753,6 +772,8 @@ void api__stop(struct api *api)
 			break;
 		poll(&pfd, 1, 50);
 	}
+	if (api->consumer >= 0)
+		vmi__release_consumer(api->vm, api->consumer);
 	MHD_stop_daemon(api->mhd); /* closes the listening socket too */
 	close(api->timer_fd);
 	if (api->path[0])

@@ -6,8 +6,9 @@
  *   GET  /api/v1/vmm.ping         build_version, version, pid, features
  *   GET  /api/v1/vm.info          config, state, memory_actual_size
  *   GET  /api/v1/vm.counters      per-device counters, per-vCPU exit counts
- *   PUT  /api/v1/vm.pause         park every vCPU (needs --vmi-socket: the
- *   PUT  /api/v1/vm.resume          pause machinery is the introspection server's)
+ *   PUT  /api/v1/vm.pause         park every vCPU (needs --vmi-socket or --gdb:
+ *   PUT  /api/v1/vm.resume          the API pauses as a consumer of the
+ *                                   introspection core, vmi__halt)
  *   PUT  /api/v1/vm.shutdown      stop the guest now; vmscope exits 0
  *   PUT  /api/v1/vm.reboot        vmscope does not reboot guests: it stops with
  *                                   the reset status (4), as for a guest reset
@@ -21,9 +22,11 @@
  * bad destination_url), 404 (unknown path), 405 (known path, other method;
  * Allow names the right one), 409 (pause when paused, resume when running,
  * coredump when not paused), 413 (body over API_MAX_BODY), 500 (the action
- * failed), 501 (vm.pause/vm.resume without --vmi-socket).  vmscope runs one
- * VM for its whole life, so vm.shutdown and vmm.shutdown both end the process.
- * A vmi client that detaches resumes the vCPUs, paused by the API or not.
+ * failed), 501 (vm.pause/vm.resume without --vmi-socket or --gdb).
+ * vmscope runs one VM for its whole life, so vm.shutdown and vmm.shutdown
+ * both end the process.
+ * A vmi client that detaches does not undo vm.pause; vm.resume also lifts a
+ * client's pause of every vCPU (--vmi-wait).
  */
 #ifndef VMSCOPE_API_API_H
 #define VMSCOPE_API_API_H

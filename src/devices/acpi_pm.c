@@ -24,7 +24,8 @@
 #include "vm.h"
 
 /* Status and enable bits this device implements. */
-#define PM1_EN_MASK  (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
+#define PM1_EN_MASK \
+	(ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
 #define PM1_STS_MASK (PM1_EN_MASK | ACPI_PM1_WAK)
 /* Bits of PM1_CNT that hold state; SLP_EN is write-only and reads 0. */
 #define PM1_CNT_MASK (ACPI_PM1_CNT_SCI_EN | ACPI_PM1_CNT_SLP_TYP_MASK | 0x6u)

@@ -217,7 +217,7 @@ time.sleep(3)' "$api" &
 		fail "ctl coredump"
 	expect PUT vm.coredump 500 '{"destination_url": "file:///nonexistent-dir/core"}'
 	# The offline reader opens the core and finds the live VM's registers and RAM.
-	# Detaching the live client resumes the VM: the test guest then runs and exits 0.
+	# Detaching the live client lifts --vmi-wait's pause: the test guest then runs and exits 0.
 	if "$core_check" "$work/a.core" "$vmi" > "$work/out" 2>&1; then
 		ok "$(cat "$work/out")"
 	else
@@ -276,6 +276,14 @@ else
 		else
 			fail "core_check: $(cat "$work/out")"
 		fi
+		# A control-socket client's detach does not undo vm.pause.
+		expect GET vm.info 200
+		json "j['state'] == 'Paused'" && ok "still Paused after the client left" ||
+			fail "state after the client left: $body"
+		expect PUT vm.pause 409
+		expect PUT vm.resume 204
+		expect GET vm.info 200
+		json "j['state'] == 'Running'" && ok "state Running again" || fail "state: $body"
 		expect PUT vm.pause 204
 		expect PUT vm.resume 204
 		expect GET vm.counters 200
