@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# Builds vmscope (optimised) and runs every benchmark in bench/, printing their figures.
+# Builds vmscope optimised and runs every benchmark in bench/, each printing
+# its figures (medians of repeated runs) and, where a peer or a target
+# exists, the ratio to it measured in the same run.  Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
-[ -f build-release/build.ninja ] || meson setup build-release -Dbuildtype=release >/dev/null
-ninja -C build-release >/dev/null
 b=build-release
-echo "== boot"; "$b/bench/bench_boot" "$b/src/vmscope" "$b/guest/vmscope-guest.elf" 20
-for x in "$b"/bench/bench_*; do
-	case "$x" in */bench_boot) continue ;; esac
-	[ -x "$x" ] || continue
-	echo "== ${x##*/bench_}"; "$x" "$b"
-done
+[ -f "$b/build.ninja" ] || meson setup "$b" -Dbuildtype=release >/dev/null
+ninja -C "$b" >/dev/null
+
+section() { printf '\n== %s\n' "$1"; }
+
+section "boot: exec to first byte and to exit, memory beyond guest RAM (vs QEMU microvm)"
+"$b/bench/bench_boot" "$b/src/vmscope" "$b/guest/vmscope-guest.elf" 20
+section "introspection: exits/s and event round trips (vs bare KVM, vs a unix socket)"
+"$b/bench/bench_events"
+section "library reads of guest memory (vs memcpy)"
+"$b/bench/bench_read"
+section "virtual-to-physical translations"
+"$b/bench/bench_translate"
+section "GDB: breakpoint hits and memory reads (vs QEMU's gdbstub)"
+python3 bench/bench_gdb.py "$b"
+section "virtio-blk sequential throughput (vs dd on the same image)"
+"$b/bench/bench_virtio_blk"
+section "Linux: listing processes on a dump (vs one sequential scan)"
+python3 tests/linux/make_dump.py "$b/tests/linux/dumps" >/dev/null
+"$b/bench/bench_linux_ps" "$b/tests/linux/dumps/kaslr.core"
