@@ -15,6 +15,7 @@
 #include "vmscope/testguest.h"
 #include "vmscope/vmscope.h"
 
+#include "ctl_api.h"
 #include "ctl_linux.h"
 #include "ctl_testguest.h"
 #include "ctl_watch.h"
@@ -55,7 +56,9 @@ static void usage(FILE *f)
 	      "  read PID VA LEN                hex dump of a process's memory (with --core/--raw)\n"
 	      "  syscalls                       the kernel's system-call table\n"
 	      "  sym NAME                       run-time address of a kernel symbol\n"
-	      "  trace [SECONDS]                trace a live guest's system calls\n", f);
+	      "  trace [SECONDS]                trace a live guest's system calls\n"
+	      "The REST API of a vmscope started with --api-socket, with --api-socket PATH:\n", f);
+	ctl_api__usage(f);
 }
 
 static int die_vm(const char *what, int r)
@@ -246,13 +249,14 @@ static int kind_of(const char *name)
 }
 
 /*
- * The command word: the first argument that is neither an option nor an
- * option's value.  Decides who handles the command line.
+ * Where the command word is: the first argument that is neither an option
+ * nor an option's value (-1 when there is none).  Decides who handles the
+ * command line.
  */
-static const char *command_word(int argc, char **argv)
+static int command_index(int argc, char **argv)
 {
 	static const char *const with_value[] = {
-		"--socket", "--vcpu", "--cr3", "--count", "--timeout", "--guest-elf",
+		"--socket", "--vcpu", "--cr3", "--count", "--timeout", "--guest-elf", "--api-socket",
 		"--core", "--raw", "--vmlinux", "--system-map", "-s", "-c", "-r", "-n", "-t", "-g",
 	};
 
@@ -260,10 +264,22 @@ static const char *command_word(int argc, char **argv)
 		bool takes_value = false;
 
 		if (argv[i][0] != '-')
-			return argv[i];
+			return i;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			takes_value |= strcmp(argv[i], with_value[k]) == 0;
 		i += takes_value;
+	}
+	return -1;
+}
+
+/* The value of --api-socket (as "--api-socket PATH" or "--api-socket=PATH"), or NULL. */
+static const char *api_socket_option(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--api-socket") == 0)
+			return i + 1 < argc ? argv[i + 1] : "";
+		if (strncmp(argv[i], "--api-socket=", 13) == 0)
+			return argv[i] + 13;
 	}
 	return NULL;
 }
@@ -278,7 +294,8 @@ static bool is_linux_command_line(int argc, char **argv)
 		"info", "ps", "lsmod", "dmesg", "cmdline", "syscalls", "sym", "trace",
 		"--core", "--raw", "--vmlinux", "--system-map",
 	};
-	const char *cmd = command_word(argc, argv);
+	int ci = command_index(argc, argv);
+	const char *cmd = ci < 0 ? NULL : argv[ci];
 
 	for (size_t k = 0; k < sizeof(linux_words) / sizeof(linux_words[0]); k++) {
 		if (cmd && strcmp(cmd, linux_words[k]) == 0)
@@ -304,6 +321,15 @@ int main(int argc, char **argv)
 	vmscope_t *vm;
 	uint64_t v;
 
+	const char *api_socket = api_socket_option(argc, argv);
+	int ci = command_index(argc, argv);
+
+	/* The REST API (--api-socket) and the Linux views have their own verbs. */
+	if (api_socket) {
+		if (!api_socket[0] || ci < 0)
+			goto bad;
+		return ctl_api__run(api_socket, argv[ci], argc - ci - 1, argv + ci + 1);
+	}
 	if (is_linux_command_line(argc, argv))
 		return ctl_linux(argc, argv);
 	sock_path = getenv("VMSCOPE_SOCKET");

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Drives every path of the REST API (--api-socket) with curl --unix-socket.
 #
-# usage: api_test.sh VMSCOPE CTL_API CORE_CHECK
-#   CTL_API     tests/api/ctl_main.c over tools/ctl_api.c (vmscope-ctl's API verbs)
+# usage: api_test.sh VMSCOPE VMSCOPE_CTL CORE_CHECK
+#   VMSCOPE_CTL vmscope-ctl (its --api-socket verbs, tools/ctl_api.c)
 #   CORE_CHECK  tests/api/core_check.c: compares a core file with the live VM
 #
 # The embedded test guest runs for only milliseconds, so it is started with
@@ -13,7 +13,7 @@
 set -uo pipefail
 
 if [ $# -ne 3 ]; then
-	echo "usage: $0 VMSCOPE CTL_API CORE_CHECK" >&2
+	echo "usage: $0 VMSCOPE VMSCOPE_CTL CORE_CHECK" >&2
 	exit 2
 fi
 vmscope=$(realpath "$1") ctl=$(realpath "$2") core_check=$(realpath "$3")
@@ -198,22 +198,22 @@ time.sleep(3)' "$api" &
 		fail "power button not counted: $body"
 
 	# vmscope-ctl's verbs (tools/ctl_api.c).
-	"$ctl" "$api" ping > "$work/out" && grep -q '"pid"' "$work/out" && ok "ctl ping" ||
+	"$ctl" --api-socket "$api" ping > "$work/out" && grep -q '"pid"' "$work/out" && ok "ctl ping" ||
 		fail "ctl ping: $(cat "$work/out")"
-	"$ctl" "$api" info > "$work/out" && grep -q '"state":"Paused"' "$work/out" &&
+	"$ctl" --api-socket "$api" info > "$work/out" && grep -q '"state":"Paused"' "$work/out" &&
 		ok "ctl info" || fail "ctl info: $(cat "$work/out")"
-	"$ctl" "$api" counters > "$work/out" && grep -q '"vcpu1"' "$work/out" && ok "ctl counters" ||
+	"$ctl" --api-socket "$api" counters > "$work/out" && grep -q '"vcpu1"' "$work/out" && ok "ctl counters" ||
 		fail "ctl counters: $(cat "$work/out")"
-	"$ctl" "$api" power-button && ok "ctl power-button" || fail "ctl power-button"
-	"$ctl" "$api" pause 2> "$work/err"; st=$?
+	"$ctl" --api-socket "$api" power-button && ok "ctl power-button" || fail "ctl power-button"
+	"$ctl" --api-socket "$api" pause 2> "$work/err"; st=$?
 	[ $st = 1 ] && grep -q "HTTP 409" "$work/err" && ok "ctl pause on a paused VM: 409" ||
 		fail "ctl pause: status $st, $(cat "$work/err")"
-	"$ctl" "$api" bogus 2> /dev/null; [ $? = 2 ] && ok "ctl unknown verb" || fail "ctl unknown verb"
+	"$ctl" --api-socket "$api" bogus 2> /dev/null; [ $? = 2 ] && ok "ctl unknown verb" || fail "ctl unknown verb"
 
 	expect PUT vm.coredump 204 "{\"destination_url\": \"file://$work/a.core\"}"
 	[ "$(stat -c %a "$work/a.core" 2>/dev/null)" = 600 ] && ok "core file 0600" ||
 		fail "core file mode $(stat -c %a "$work/a.core" 2>/dev/null)"
-	(cd "$work" && "$ctl" "$api" coredump b.core) && [ -s "$work/b.core" ] && ok "ctl coredump" ||
+	(cd "$work" && "$ctl" --api-socket "$api" coredump b.core) && [ -s "$work/b.core" ] && ok "ctl coredump" ||
 		fail "ctl coredump"
 	expect PUT vm.coredump 500 '{"destination_url": "file:///nonexistent-dir/core"}'
 	# The offline reader opens the core and finds the live VM's registers and RAM.
@@ -228,7 +228,7 @@ fi
 
 # ---- B: vm.resume lets the paused test guest run to its own end (status 0) ------
 if start --vmi-socket "$vmi" --vmi-wait; then
-	"$ctl" "$api" resume && ok "ctl resume" || fail "ctl resume"
+	"$ctl" --api-socket "$api" resume && ok "ctl resume" || fail "ctl resume"
 	finish 0
 fi
 
