@@ -56,8 +56,7 @@ static void usage(FILE *f)
 	      "  read PID VA LEN                hex dump of a process's memory (with --core/--raw)\n"
 	      "  syscalls                       the kernel's system-call table\n"
 	      "  sym NAME                       run-time address of a kernel symbol\n"
-	      "  trace [SECONDS]                trace a live guest's system calls\n"
-	      "The REST API of a vmscope started with --api-socket, with --api-socket PATH:\n", f);
+	      "  trace [SECONDS]                trace a live guest's system calls\n", f);
 	ctl_api__usage(f);
 }
 
