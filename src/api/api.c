@@ -23,6 +23,7 @@
 
 #include "acpi/pm.h"
 #include "api/coredump.h"
+#include "api/mhd_lib.h"
 #include "exit_status.h"
 #include "log.h"
 #include "util.h"
@@ -36,6 +37,9 @@
 
 #define API_PREFIX "/api/v1/"
 #define PAUSE_TIMEOUT_S 5
+
+/* libmicrohttpd's functions, loaded when the first API server starts. */
+static const struct mhd_lib *mhd;
 
 struct api {
 	struct vm *vm;
@@ -494,17 +498,17 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *rp
 	enum MHD_Result ret;
 	const char *body = rp->body ? rp->body : "";
 
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	resp = mhd->create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	free(rp->body);
 	rp->body = NULL;
 	if (!resp)
 		return MHD_NO;
 	if (rp->status != MHD_HTTP_NO_CONTENT && rp->type)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->type);
+		mhd->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->type);
 	if (rp->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rp->allow);
-	ret = MHD_queue_response(c, rp->status, resp);
-	MHD_destroy_response(resp);
+		mhd->add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rp->allow);
+	ret = mhd->queue_response(c, rp->status, resp);
+	mhd->destroy_response(resp);
 	return ret;
 }
 
@@ -518,7 +522,7 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *c, const ch
 
 	(void)version;
 	if (!req) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		const char *cl = mhd->lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		req = calloc(1, sizeof(*req));
@@ -595,8 +599,8 @@ static void api__run(struct api *api)
 	MHD_UNSIGNED_LONG_LONG timeout;
 
 	for (int i = 0; i < 1000; i++) {
-		MHD_run(api->mhd);
-		if (MHD_get_timeout(api->mhd, &timeout) != MHD_YES || timeout != 0)
+		mhd->run(api->mhd);
+		if (mhd->get_timeout(api->mhd, &timeout) != MHD_YES || timeout != 0)
 			break;
 	}
 }
@@ -666,6 +670,12 @@ struct api *api__start(struct vm *vm, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
+	mhd = mhd_lib__load();
+	if (!mhd) {
+		*err = -ENOSYS;
+		free(api);
+		return NULL;
+	}
 	api->vm = vm;
 	api->timer_fd = -1;
 	api->consumer = -1;
@@ -695,7 +705,7 @@ struct api *api__start(struct vm *vm, int *err)
 		api->listen_fd = cfg->api_socket_fd;
 	}
 	/* Idle connections (keep-alive, or a request never finished) close after 10 s. */
-	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	api->mhd = mhd->start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				    api__access, api,
 				    MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
 				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
@@ -703,7 +713,7 @@ struct api *api__start(struct vm *vm, int *err)
 				    MHD_OPTION_CONNECTION_LIMIT, 16u,
 				    MHD_OPTION_CONNECTION_TIMEOUT, 10u,
 				    MHD_OPTION_END);
-	info = api->mhd ? MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	info = api->mhd ? mhd->get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
 		*err = -EIO;
 		log_error("--api-socket: cannot start the HTTP server (libmicrohttpd)");
@@ -740,7 +750,7 @@ fail:
 		close(api->timer_fd);
 	/* MHD_stop_daemon closes the listening socket. */
 	if (api->mhd)
-		MHD_stop_daemon(api->mhd);
+		mhd->stop_daemon(api->mhd);
 	else
 		close(api->listen_fd);
 	if (api->path[0])
@@ -757,11 +767,11 @@ void api__stop(struct api *api)
 	if (!api)
 		return;
 	/* Replies to the request that stopped the VM may still be queued. */
-	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd->get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		const union MHD_DaemonInfo *n =
-			MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+			mhd->get_daemon_info(api->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		struct pollfd pfd = { .fd = info ? info->epoll_fd : -1, .events = POLLIN };
 
 		api__run(api);
@@ -774,7 +784,7 @@ void api__stop(struct api *api)
 	}
 	if (api->consumer >= 0)
 		vmi__release_consumer(api->vm, api->consumer);
-	MHD_stop_daemon(api->mhd); /* closes the listening socket too */
+	mhd->stop_daemon(api->mhd); /* closes the listening socket too */
 	close(api->timer_fd);
 	if (api->path[0])
 		unlink(api->path);
