@@ -231,6 +231,22 @@ static bool vcpu_stopped(struct vcpu *v)
 	return v->vmi.state != VMI_VCPU_RUNNING;
 }
 
+/*
+ * Stopped for the pause just requested: held in a synchronous event, or
+ * parked and, when the client listens for PAUSE events, having announced
+ * this pause.  (A vCPU still asleep in its park from before a resume has
+ * not, and must wake to do it: only its thread writes its event ring.)
+ */
+static bool vcpu_paused(struct vmi_server *srv, struct vcpu *v)
+{
+	bool listens = atomic_load(&srv->sub_mask) & (1u << VMSCOPE_EV_PAUSE);
+
+	if (v->vmi.state == VMI_VCPU_HELD)
+		return true;
+	return v->vmi.state == VMI_VCPU_PARKED &&
+	       (!listens || v->vmi.pause_announced == atomic_load(&v->vmi.pause_gen));
+}
+
 static int do_pause(struct vmi_server *srv, uint32_t which, bool pause, struct reply *rp)
 {
 	struct vm *vm = srv->vm;
@@ -239,6 +255,8 @@ static int do_pause(struct vmi_server *srv, uint32_t which, bool pause, struct r
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (which != VMSCOPE_ALL_VCPUS && which != i)
 			continue;
+		if (pause)
+			atomic_fetch_add(&vm->vcpus[i]->vmi.pause_gen, 1);
 		atomic_store(&vm->vcpus[i]->vmi.pause_req, pause);
 		if (pause)
 			vcpu__kick(vm->vcpus[i]);
@@ -253,7 +271,7 @@ static int do_pause(struct vmi_server *srv, uint32_t which, bool pause, struct r
 
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			if (which == VMSCOPE_ALL_VCPUS || which == i)
-				all &= vcpu_stopped(vm->vcpus[i]);
+				all &= vcpu_paused(srv, vm->vcpus[i]);
 		if (all)
 			return 0;
 		if (vm__stopping(vm))
@@ -827,8 +845,10 @@ void vmi__vcpu_init(struct vcpu *vcpu)
 	vcpu->vmi.rsp_slots =
 		(struct vmscope_response *)(area + srv->hdr->rsp_offset + sizeof(struct vmscope_ring));
 	vcpu->vmi.rsp_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vcpu->vm->cfg->vmi_wait)
+	if (vcpu->vm->cfg->vmi_wait) {
+		atomic_store(&vcpu->vmi.pause_gen, 1);
 		atomic_store(&vcpu->vmi.pause_req, true);
+	}
 }
 
 /* After the vCPUs are created: starts serving clients. */

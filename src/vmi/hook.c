@@ -193,11 +193,41 @@ static struct vmscope_event *ev_begin(struct vcpu *vcpu)
 	uint64_t head = ring->head;
 	uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
 
-	if (head - tail >= slots) {
-		__atomic_fetch_add(&ring->overflow, 1, __ATOMIC_RELAXED);
-		return NULL;
+	return head - tail >= slots ? NULL : &vcpu->vmi.ev_slots[head & (slots - 1)];
+}
+
+/*
+ * The slot for the next event.  When the ring is full, an asynchronous event
+ * is dropped and counted as overflow; a synchronous one is never dropped: it
+ * waits for the client to make room, as long as it would wait for its
+ * response (the client is detached past that).  NULL: drop the event.
+ */
+static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	uint64_t deadline = now_ns() + (uint64_t)srv->timeout_ms * 1000000ULL;
+	const struct timespec nap = { .tv_nsec = 20000 };
+	struct vmscope_event *slot;
+
+	while (!(slot = ev_begin(vcpu))) {
+		if (!sync) {
+			__atomic_fetch_add(&vcpu->vmi.ev->overflow, 1, __ATOMIC_RELAXED);
+			return NULL;
+		}
+		if (!atomic_load(&srv->attached) || atomic_load(&srv->gen) != gen ||
+		    vm__stopping(vcpu->vm))
+			return NULL;
+		if (now_ns() >= deadline) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "client left vCPU %u's event ring full for %u ms",
+				 vcpu->id, srv->timeout_ms);
+			vmi__detach(srv, why);
+			return NULL;
+		}
+		nanosleep(&nap, NULL);
 	}
-	return &vcpu->vmi.ev_slots[head & (slots - 1)];
+	return slot;
 }
 
 static void ev_publish(struct vcpu *vcpu)
@@ -310,9 +340,9 @@ static bool vmi__send(struct vcpu *vcpu, unsigned kind, struct ev_ctx *c)
 	c->ev.vcpu = vcpu->id;
 	c->ev.seq = ++vcpu->vmi.seq;
 	c->ev.flags = sync ? VMSCOPE_EVF_SYNC : 0;
-	slot = ev_begin(vcpu);
+	slot = ev_slot(vcpu, sync, gen);
 	if (!slot)
-		return false; /* counted in the ring's overflow */
+		return false;
 	memcpy(slot, &c->ev, sizeof(*slot));
 	if (sync) {
 		pthread_mutex_lock(&srv->lock);
@@ -740,18 +770,33 @@ static bool must_park(struct vmi_server *srv, struct vcpu *vcpu)
 static void park(struct vcpu *vcpu)
 {
 	struct vmi_server *srv = vcpu->vm->vmi.srv;
-	bool client = atomic_load(&vcpu->vmi.pause_req);
-	struct ev_ctx c = { 0 };
 
-	if (client) {
-		c.ev.u.pause.reason = vcpu->vmi.started ? 0 : 1;
-		vmi__send(vcpu, VMSCOPE_EV_PAUSE, &c);
-	}
 	pthread_mutex_lock(&srv->lock);
-	vcpu->vmi.state = VMI_VCPU_PARKED;
-	pthread_cond_broadcast(&srv->cond);
-	while (must_park(srv, vcpu) && !vm__stopping(vcpu->vm))
+	while (must_park(srv, vcpu) && !vm__stopping(vcpu->vm)) {
+		unsigned gen = atomic_load(&vcpu->vmi.pause_gen);
+
+		/*
+		 * Each client pause is announced once: before the vCPU counts as
+		 * parked, or at once when it finds the vCPU parked already (a
+		 * resume and a pause that came before it left its park).
+		 */
+		if (atomic_load(&vcpu->vmi.pause_req) && gen != vcpu->vmi.pause_announced) {
+			struct ev_ctx c = { 0 };
+
+			vcpu->vmi.pause_announced = gen; /* under the lock: do_pause() reads it */
+			c.ev.u.pause.reason = vcpu->vmi.started ? 0 : 1;
+			pthread_mutex_unlock(&srv->lock);
+			vmi__send(vcpu, VMSCOPE_EV_PAUSE, &c);
+			pthread_mutex_lock(&srv->lock);
+			pthread_cond_broadcast(&srv->cond); /* the pause request waits for this */
+			continue;
+		}
+		if (vcpu->vmi.state != VMI_VCPU_PARKED) {
+			vcpu->vmi.state = VMI_VCPU_PARKED;
+			pthread_cond_broadcast(&srv->cond);
+		}
 		pthread_cond_wait(&srv->cond, &srv->lock);
+	}
 	vcpu->vmi.state = VMI_VCPU_RUNNING;
 	pthread_mutex_unlock(&srv->lock);
 }

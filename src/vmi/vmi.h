@@ -35,6 +35,8 @@ struct vmi_vcpu {
 	uint64_t *stats;          /* exit counts by kind: channel header row, or own */
 	uint64_t own_stats[VMSCOPE_EV_NR + 3];
 	atomic_bool pause_req;    /* park at the next loop turn */
+	atomic_uint pause_gen;    /* counts the client's pause requests */
+	unsigned pause_announced; /* pause_gen of the last PAUSE event sent */
 	atomic_bool dbg_dirty;    /* guest-debug flags must be reloaded before KVM_RUN */
 	atomic_uint hold;         /* in-process consumers (bits) that keep this vCPU parked */
 	atomic_uint consumer_ss;  /* in-process consumers (bits) single-stepping this vCPU */
