@@ -61,4 +61,13 @@ struct vm_config {
 	bool vmi_wait;           /* --vmi-wait: vCPUs start paused until a client resumes them */
 };
 
+/*
+ * True when --api-socket was given.  fd 0 to 2 are refused as its fd, so a
+ * zeroed config (the in-process tests') has no API socket.
+ */
+static inline bool config__has_api_socket(const struct vm_config *cfg)
+{
+	return cfg->api_socket_path[0] || cfg->api_socket_fd > 2;
+}
+
 #endif

@@ -593,6 +593,10 @@ static enum options_result parse_api_socket(const char *val, struct vm_config *c
 			if (keyval__parse_u64(it->val, it->val_len, &fd) || fd > INT32_MAX)
 				return fail(err, errlen, "--api-socket: invalid fd '" ITEM_FMT "'",
 					    ITEM_VAL(it));
+			if (fd <= 2)
+				return fail(err, errlen,
+					    "--api-socket: fd=%u is stdin, stdout or stderr, not a socket",
+					    (unsigned)fd);
 			cfg->api_socket_fd = (int)fd;
 		} else {
 			return fail(err, errlen, "--api-socket: unknown key '" ITEM_FMT "' (path, fd)",

@@ -296,8 +296,8 @@ static void api__pause_resume(struct api *api, bool pause, struct api_reply *rp)
 
 	if (api->consumer < 0) {
 		reply_text(rp, MHD_HTTP_NOT_IMPLEMENTED,
-			   "vm.%s needs --vmi-socket (or --gdb): vmscope pauses vCPUs through "
-			   "its introspection core", pause ? "pause" : "resume");
+			   "vm.%s is unavailable: vmscope pauses vCPUs through its "
+			   "introspection core, which did not start", pause ? "pause" : "resume");
 		return;
 	}
 	if (vm_paused(api) == pause) {
@@ -663,7 +663,7 @@ struct api *api__start(struct vm *vm, int *err)
 	int r;
 
 	*err = 0;
-	if (!cfg->api_socket_path[0] && cfg->api_socket_fd < 0)
+	if (!config__has_api_socket(cfg))
 		return NULL;
 	api = calloc(1, sizeof(*api));
 	if (!api) {
@@ -735,7 +735,7 @@ struct api *api__start(struct vm *vm, int *err)
 		log_error("--api-socket: %s", strerror(-r));
 		goto fail;
 	}
-	/* The introspection core exists with --vmi-socket or --gdb; without it, no pause. */
+	/* The introspection core pauses and resumes for us (it exists with --api-socket). */
 	if (vm->vmi.srv) {
 		r = vmi__register_consumer(vm, &api_vmi_ops, api);
 		if (r < 0)

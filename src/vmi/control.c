@@ -736,9 +736,10 @@ int vmi__init(struct vm *vm)
 	mode_t old;
 
 	bool gdb = cfg->gdb_path[0] || cfg->gdb_tcp_port;
+	bool api = config__has_api_socket(cfg);
 
-	/* The core also serves in-process consumers (the GDB stub) without a socket. */
-	if (!cfg->vmi_socket && !gdb)
+	/* The core also serves in-process consumers (GDB stub, REST API) without a socket. */
+	if (!cfg->vmi_socket && !gdb && !api)
 		return 0;
 	if (cfg->vmi_socket && cfg->cpus_boot > VMSCOPE_MAX_VCPUS) {
 		log_error("--vmi-socket: introspection supports at most %d vCPUs", VMSCOPE_MAX_VCPUS);

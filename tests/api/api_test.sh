@@ -249,14 +249,20 @@ elif [ ! -r "$kernel" ]; then
 	echo "note: $kernel is not readable: skipping the running-guest parts"
 else
 	mem=256M # the kernel's init_size is about 64M
-	# F: no --vmi-socket, so no pause machinery: 501, said clearly.
+	# F: --api-socket alone (no --vmi-socket, no --gdb): pause, dump, resume work.
 	if start --kernel "$kernel"; then
-		expect PUT vm.pause 501
-		case $body in *--vmi-socket*) ok "501 says why" ;; *) fail "501 body: $body" ;; esac
-		expect PUT vm.resume 501
 		expect GET vm.info 200
 		json "j['state'] == 'Running'" && ok "state Running" || fail "state: $body"
 		expect PUT vm.coredump 409 "{\"destination_url\": \"file://$work/c.core\"}"
+		expect PUT vm.resume 409
+		expect PUT vm.pause 204
+		expect GET vm.info 200
+		json "j['state'] == 'Paused'" && ok "state Paused" || fail "state: $body"
+		expect PUT vm.coredump 204 "{\"destination_url\": \"file://$work/c.core\"}"
+		[ -s "$work/c.core" ] && ok "coredump with --api-socket alone" || fail "no core file"
+		expect PUT vm.resume 204
+		expect GET vm.info 200
+		json "j['state'] == 'Running'" && ok "state Running again" || fail "state: $body"
 		expect PUT vm.power-button 204
 		expect PUT vm.shutdown 204
 		finish 0

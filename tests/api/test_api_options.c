@@ -45,6 +45,8 @@ static void test_api_socket_errors(void **state)
 		{ "fd=x", "invalid fd" },
 		{ "fd=-1", "invalid fd" },
 		{ "fd=99999999999", "invalid fd" },
+		{ "fd=0", "not a socket" },
+		{ "fd=2", "not a socket" },
 		{ "port=80", "unknown key 'port'" },
 		{ "path=", "empty" },
 		{ "path", "needs a value" },
