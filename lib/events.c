@@ -108,6 +108,27 @@ static bool pop_event(struct vmscope_live *l, unsigned *next, struct vmscope_eve
 	return false;
 }
 
+/*
+ * Hands one event to its callback and, for a synchronous one, sends the
+ * response (the callback may have changed it).  True: the callback asked
+ * the loop to end.
+ */
+static bool deliver(vmscope_t *vm, const struct vmscope_event *ev)
+{
+	struct vmscope_live *l = vm->live;
+	struct vmscope_response rsp = { .seq = ev->seq, .regs = ev->regs };
+	int stop = 0;
+
+	if (ev->kind < VMSCOPE_EV_NR && l->subs[ev->kind].fn)
+		stop = l->subs[ev->kind].fn(vm, ev, &rsp, l->subs[ev->kind].opaque);
+	if (ev->flags & VMSCOPE_EVF_SYNC) {
+		rsp.seq = ev->seq; /* the callback cannot answer another event */
+		vmscope_flush_tlb(vm);
+		respond(l, ev->vcpu, &rsp);
+	}
+	return stop != 0;
+}
+
 int vmscope_event_loop(vmscope_t *vm, int timeout_ms)
 {
 	struct vmscope_live *l = vm ? vm->live : NULL;
@@ -125,20 +146,9 @@ int vmscope_event_loop(vmscope_t *vm, int timeout_ms)
 		struct vmscope_event ev;
 
 		if (pop_event(l, &next, &ev)) {
-			struct vmscope_response rsp = { .seq = ev.seq };
-			int stop = 0;
-
-			rsp.regs = ev.regs;
-			if (ev.kind < VMSCOPE_EV_NR && l->subs[ev.kind].fn)
-				stop = l->subs[ev.kind].fn(vm, &ev, &rsp, l->subs[ev.kind].opaque);
-			if (ev.flags & VMSCOPE_EVF_SYNC) {
-				rsp.seq = ev.seq;
-				vmscope_flush_tlb(vm);
-				respond(l, ev.vcpu, &rsp);
-			}
 			delivered++;
 			idle_since = now_ns();
-			if (stop)
+			if (deliver(vm, &ev))
 				return delivered;
 			continue;
 		}
@@ -177,23 +187,10 @@ int vmscope_event_loop(vmscope_t *vm, int timeout_ms)
 		}
 		__atomic_store_n(&l->hdr->client_waiting, 0, __ATOMIC_RELAXED);
 		/* Got one while announcing: deliver it. */
-		{
-			struct vmscope_response rsp = { .seq = ev.seq };
-			int stop = 0;
-
-			rsp.regs = ev.regs;
-			if (ev.kind < VMSCOPE_EV_NR && l->subs[ev.kind].fn)
-				stop = l->subs[ev.kind].fn(vm, &ev, &rsp, l->subs[ev.kind].opaque);
-			if (ev.flags & VMSCOPE_EVF_SYNC) {
-				rsp.seq = ev.seq;
-				vmscope_flush_tlb(vm);
-				respond(l, ev.vcpu, &rsp);
-			}
-			delivered++;
-			idle_since = now_ns();
-			if (stop)
-				return delivered;
-		}
+		delivered++;
+		idle_since = now_ns();
+		if (deliver(vm, &ev))
+			return delivered;
 	}
 }
 

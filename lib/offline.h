@@ -5,10 +5,11 @@
 #include "target.h"
 
 /*
- * Maps the whole file at path read-only into vm->map_base / vm->map_size
- * (freed by target__free).  0, or a negative errno with the reason recorded.
+ * A new offline target of kind with the whole file at path mapped read-only
+ * at vm->map_base / vm->map_size (freed with the target).  NULL on failure,
+ * with *err (when not NULL) set and the reason kept for vmscope_last_error.
  * The file must not shrink while the target is open (reads would fault).
  */
-int offline__map_file(struct vmscope *vm, const char *path);
+struct vmscope *offline__open(enum vmscope_target_kind kind, const char *path, int *err);
 
 #endif

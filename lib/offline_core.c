@@ -367,23 +367,11 @@ static int core_parse(struct core *c)
 vmscope_t *vmscope_open_core(const char *path, int *err)
 {
 	struct core c = { 0 };
-	struct vmscope *vm;
+	struct vmscope *vm = offline__open(TARGET_CORE, path, err);
 	int e;
 
-	if (!path) {
-		if (err)
-			*err = -EINVAL;
+	if (!vm)
 		return NULL;
-	}
-	vm = target__new(TARGET_CORE);
-	if (!vm) {
-		if (err)
-			*err = -ENOMEM;
-		return NULL;
-	}
-	e = offline__map_file(vm, path);
-	if (e)
-		goto fail;
 	c.vm = vm;
 	c.base = vm->map_base;
 	c.size = vm->map_size;

@@ -11,7 +11,7 @@
 #include "offline.h"
 #include "target.h"
 
-int offline__map_file(struct vmscope *vm, const char *path)
+static int offline__map_file(struct vmscope *vm, const char *path)
 {
 	struct stat st;
 	void *map;
@@ -45,10 +45,9 @@ int offline__map_file(struct vmscope *vm, const char *path)
 	return 0;
 }
 
-vmscope_t *vmscope_open_raw(const char *path, int *err)
+struct vmscope *offline__open(enum vmscope_target_kind kind, const char *path, int *err)
 {
 	struct vmscope *vm;
-	struct vmscope_region *r;
 	int e;
 
 	if (!path) {
@@ -56,15 +55,30 @@ vmscope_t *vmscope_open_raw(const char *path, int *err)
 			*err = -EINVAL;
 		return NULL;
 	}
-	vm = target__new(TARGET_RAW);
+	vm = target__new(kind);
 	if (!vm) {
 		if (err)
 			*err = -ENOMEM;
 		return NULL;
 	}
 	e = offline__map_file(vm, path);
-	if (e)
-		goto fail;
+	if (e) {
+		if (err)
+			*err = e;
+		target__abandon(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+vmscope_t *vmscope_open_raw(const char *path, int *err)
+{
+	struct vmscope *vm = offline__open(TARGET_RAW, path, err);
+	struct vmscope_region *r;
+	int e;
+
+	if (!vm)
+		return NULL;
 	r = malloc(sizeof(*r));
 	if (!r) {
 		e = -ENOMEM;
