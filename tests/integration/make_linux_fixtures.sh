@@ -127,16 +127,28 @@ build_initramfs() {
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir -p "$tmp/root/bin" "$tmp/root/dev" "$tmp/root/proc" "$tmp/root/sys"
 	cp "$BUSYBOX" "$tmp/root/bin/busybox"
-	for app in sh echo mount cat poweroff reboot; do
+	for app in sh echo mount cat sleep poweroff reboot; do
 		ln -s busybox "$tmp/root/bin/$app"
 	done
 	cat > "$tmp/root/init" <<-EOF
 	#!/bin/sh
 	# vmscope test initramfs: prove that userspace runs, then power off.
+	# With vmscope.linger=N on the command line, keep making system calls
+	# (a cat and a sleep each second) for N seconds first, for tracers.
 	export PATH=/bin
 	mount -t proc proc /proc 2>/dev/null
 	echo "$MARKER"
 	echo "cmdline: \$(cat /proc/cmdline 2>/dev/null)"
+	linger=0
+	for w in \$(cat /proc/cmdline); do
+		case \$w in vmscope.linger=*) linger=\${w#vmscope.linger=} ;; esac
+	done
+	i=0
+	while [ "\$i" -lt "\$linger" ]; do
+		cat /proc/version > /dev/null
+		sleep 1
+		i=\$((i + 1))
+	done
 	poweroff -f
 	EOF
 	chmod 755 "$tmp/root/init"
