@@ -4,6 +4,7 @@
  * eventfd after telling the hypervisor (header.client_waiting).
  */
 #include <errno.h>
+#include <sched.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "live.h"
 
 #define SPIN_NS 100000ULL
+#define SPIN_PURE_NS 5000ULL
 
 static const char *const names[VMSCOPE_EV_NR] = {
 	"io", "mmio", "hlt", "breakpoint", "singlestep", "hypercall", "msr-read",
@@ -157,7 +159,11 @@ int vmscope_event_loop(vmscope_t *vm, int timeout_ms)
 		if (t >= deadline)
 			return delivered;
 		if (t - idle_since < SPIN_NS) {
-			__builtin_ia32_pause();
+			/* Past a short pure spin, yield: on a busy host the producer may need our core. */
+			if (t - idle_since < SPIN_PURE_NS)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
 			continue;
 		}
 		/* Sleep: announce it, then look once more (the producer checks the flag). */

@@ -6,6 +6,7 @@
  * filter, writes to protected pages (read-only memory slots), and pausing.
  */
 #include <errno.h>
+#include <sched.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,7 @@ const uint8_t vmi_exit_kind[VMI_NR_EXIT_REASONS] = {
 #pragma GCC diagnostic pop
 
 #define SPIN_NS 100000ULL /* spin this long before sleeping (a wake-up costs ~44 us here) */
+#define SPIN_PURE_NS 5000ULL /* of which this long without yielding the CPU */
 
 static uint64_t now_ns(void)
 {
@@ -293,7 +295,11 @@ static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscop
 			return -ETIMEDOUT;
 		}
 		if (t - start < SPIN_NS) {
-			__builtin_ia32_pause();
+			/* Past a short pure spin, yield: on a busy host the client may need our core. */
+			if (t - start < SPIN_PURE_NS)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
 			continue;
 		}
 		__atomic_store_n(&ring->waiting, 1, __ATOMIC_RELAXED);
