@@ -226,6 +226,24 @@ static int fail(struct reply *rp, int err, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * True when the instruction at gpa may return to user mode (sysret, sysexit,
+ * iret, with or without a REX prefix).  Bytes past the end of RAM read as 0.
+ */
+static bool returns_to_user_mode(struct vm *vm, uint64_t gpa)
+{
+	uint8_t insn[3] = { 0 };
+
+	for (unsigned i = 0; i < sizeof(insn); i++) {
+		const uint8_t *b = vm__gpa_ptr(vm, gpa + i, 1);
+
+		insn[i] = b ? *b : 0;
+	}
+	const uint8_t *p = (insn[0] & 0xf0) == 0x40 ? insn + 1 : insn;
+
+	return p[0] == 0xcf || (p[0] == 0x0f && (p[1] == 0x07 || p[1] == 0x35));
+}
+
 static bool vcpu_stopped(struct vcpu *v)
 {
 	return v->vmi.state != VMI_VCPU_RUNNING;
@@ -433,6 +451,12 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 		}
 		if (!bp && *p == 0xcc) {
 			fail(rp, -EINVAL, "the guest already has an int3 there");
+			return 0;
+		}
+		if (vm->host->emulated && !bp && returns_to_user_mode(vm, gpa)) {
+			fail(rp, -ENOTSUP, "this host does not single-step into guest user mode "
+					   "(kvm_pvm), so a breakpoint on sysret, sysexit or iret "
+					   "could never be stepped over");
 			return 0;
 		}
 		r = vmi__bp_add_locked(srv, VMI_OWNER_CLIENT, gpa);

@@ -565,7 +565,6 @@ static enum vmi_verdict bp_hit(struct vcpu *vcpu, struct ev_ctx *c, uint64_t gpa
 	uint64_t rip = c->ev.regs.rip;
 	bool moved = false;
 	uint32_t owners;
-	uint8_t *p;
 
 	pthread_mutex_lock(&srv->lock);
 	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
@@ -583,18 +582,62 @@ static enum vmi_verdict bp_hit(struct vcpu *vcpu, struct ev_ctx *c, uint64_t gpa
 			srv->consumers[i].ops->breakpoint(srv->consumers[i].opaque, vcpu, gpa);
 	if (!(owners & VMI_OWNER_CLIENT) || moved)
 		return VMI_HANDLED;
-	/* Step over: original byte back, one instruction, then re-plant (see SINGLESTEP). */
+	/* Step over it before the next KVM_RUN (step_over_begin). */
+	vcpu->vmi.step_pending = true;
+	vcpu->vmi.step_gpa = gpa;
+	return VMI_HANDLED;
+}
+
+static void park(struct vcpu *vcpu);
+
+/* True while every vCPU but self is out of the guest (parked or held in an event). */
+static bool others_out_of_guest(struct vcpu *self)
+{
+	struct vm *vm = self->vm;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i] != self && vm->vcpus[i]->vmi.state == VMI_VCPU_RUNNING)
+			return false;
+	return true;
+}
+
+/*
+ * Steps over the breakpoint just hit: the original byte goes back for one
+ * instruction (re-planted in hook_debug).  Meanwhile every other vCPU stays
+ * out of the guest, or it could run through the restored byte unseen; one
+ * vCPU steps at a time, the others wait in the park.
+ */
+static void step_over_begin(struct vcpu *vcpu)
+{
+	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	unsigned me = vcpu->id + 1, none = 0;
+	struct vmi_bp *bp;
+	uint8_t *p;
+
+	vcpu->vmi.step_pending = false;
+	while (!atomic_compare_exchange_strong(&srv->step_owner, &none, me)) {
+		none = 0;
+		park(vcpu); /* must_park holds it while another vCPU steps */
+		if (vm__stopping(vcpu->vm))
+			return;
+	}
+	for (unsigned i = 0; i < vcpu->vm->nr_vcpus; i++)
+		if (vcpu->vm->vcpus[i] != vcpu)
+			vcpu__kick(vcpu->vm->vcpus[i]);
 	pthread_mutex_lock(&srv->lock);
-	p = vm__gpa_ptr(vcpu->vm, gpa, 1);
-	bp = vmi__find_bp(srv, gpa);
+	while (!others_out_of_guest(vcpu) && !vm__stopping(vcpu->vm))
+		pthread_cond_wait(&srv->cond, &srv->lock);
+	p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
+	bp = vmi__find_bp(srv, vcpu->vmi.step_gpa);
 	if (bp && p) {
 		*p = bp->orig;
 		vcpu->vmi.stepping_bp = true;
-		vcpu->vmi.step_gpa = gpa;
 		atomic_store(&vcpu->vmi.dbg_dirty, true);
+	} else {
+		atomic_store(&srv->step_owner, 0); /* removed meanwhile: nothing to step over */
+		pthread_cond_broadcast(&srv->cond);
 	}
 	pthread_mutex_unlock(&srv->lock);
-	return VMI_HANDLED;
 }
 
 static enum vmi_verdict hook_debug(struct vcpu *vcpu)
@@ -635,9 +678,12 @@ static enum vmi_verdict hook_debug(struct vcpu *vcpu)
 	if (vcpu->vmi.stepping_bp) {
 		pthread_mutex_lock(&srv->lock);
 		uint8_t *p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
+		/* Past the original instruction: re-plant, and let the other vCPUs run. */
 		if (p && vmi__find_bp(srv, vcpu->vmi.step_gpa))
 			*p = 0xcc;
 		vcpu->vmi.stepping_bp = false;
+		atomic_store(&srv->step_owner, 0);
+		pthread_cond_broadcast(&srv->cond);
 		atomic_store(&vcpu->vmi.dbg_dirty, true);
 		pthread_mutex_unlock(&srv->lock);
 	}
@@ -664,14 +710,21 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 
 	if (ndata > ARRAY_SIZE(run->internal.data))
 		ndata = ARRAY_SIZE(run->internal.data);
-	/* Emulation failure: data[1] low byte = length, then the instruction bytes. */
-	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && ndata >= 2 &&
-	    (run->internal.data[1] & 0xff) >= 1 && ((run->internal.data[1] >> 8) & 0xff) == 0xcc &&
+	/*
+	 * An emulation failure at a planted breakpoint is its int3 (kvm_pvm),
+	 * whatever bytes KVM reports: it copies them after the fact, and another
+	 * vCPU stepping over the breakpoint may have put the original back.  Not
+	 * so when this vCPU is itself stepping over the original instruction
+	 * there: then that instruction is what failed.
+	 */
+	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
 	    vmi__get_regs(vcpu, &c.ev.regs, false) == 0) {
 		int64_t gpa = vmi__gva_to_gpa(vcpu->vm, &c.ev.regs, c.ev.regs.rip, NULL);
+		bool reported_int3 = ndata >= 2 && (run->internal.data[1] & 0xff) >= 1 &&
+				     ((run->internal.data[1] >> 8) & 0xff) == 0xcc;
 
 		c.have_regs = true;
-		if (gpa >= 0) {
+		if (gpa >= 0 && !(vcpu->vmi.stepping_bp && vcpu->vmi.step_gpa == (uint64_t)gpa)) {
 			pthread_mutex_lock(&srv->lock);
 			bool ours = vmi__find_bp(srv, (uint64_t)gpa) != NULL;
 			const uint8_t *p = vm__gpa_ptr(vcpu->vm, (uint64_t)gpa, 1);
@@ -679,7 +732,7 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 			pthread_mutex_unlock(&srv->lock);
 			if (ours)
 				return bp_hit(vcpu, &c, (uint64_t)gpa);
-			if (gone)
+			if (reported_int3 && gone)
 				return VMI_HANDLED;
 		}
 	}
@@ -767,7 +820,10 @@ bool vmi__fallback(struct vcpu *vcpu)
 /* A client's pause, the core's quiesce, a consumer's all-stop or hold: one park for all. */
 static bool must_park(struct vmi_server *srv, struct vcpu *vcpu)
 {
-	return atomic_load_explicit(&vcpu->vmi.pause_req, memory_order_relaxed) ||
+	unsigned stepper = atomic_load_explicit(&srv->step_owner, memory_order_relaxed);
+
+	return (stepper && stepper != vcpu->id + 1) ||
+	       atomic_load_explicit(&vcpu->vmi.pause_req, memory_order_relaxed) ||
 	       atomic_load_explicit(&srv->quiesce, memory_order_relaxed) ||
 	       atomic_load_explicit(&srv->halt, memory_order_relaxed) ||
 	       atomic_load_explicit(&vcpu->vmi.hold, memory_order_relaxed);
@@ -817,6 +873,8 @@ void vmi__before_run(struct vcpu *vcpu)
 		/* An exit the kernel has not completed yet (I/O in, MSR read) completes first. */
 		park(vcpu);
 	}
+	if (vcpu->vmi.step_pending)
+		step_over_begin(vcpu);
 	if (!vcpu->vmi.started) {
 		struct ev_ctx c = { 0 };
 

@@ -36,6 +36,7 @@ struct vmi_server {
 	atomic_bool attached;
 	atomic_uint gen;          /* bumped at every detach */
 	atomic_bool quiesce;      /* park every vCPU (internal, no PAUSE event) */
+	atomic_uint step_owner;   /* id + 1 of the vCPU stepping over a breakpoint, 0: none */
 	atomic_uint halt;         /* consumers (bits) holding every vCPU (all-stop) */
 	atomic_bool ready;        /* every vCPU exists (vmi__start) */
 

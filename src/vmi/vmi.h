@@ -44,6 +44,7 @@ struct vmi_vcpu {
 	bool started;             /* VCPU_START sent */
 	bool client_ss;           /* the client asked for single-step */
 	bool stepping_bp;         /* stepping over a breakpoint at step_gpa */
+	bool step_pending;        /* a breakpoint at step_gpa was hit: step over it next */
 	uint64_t step_gpa;
 	uint32_t dbg_control;     /* KVM_SET_GUEST_DEBUG flags in force */
 	uint64_t seq;             /* last event sequence number */
