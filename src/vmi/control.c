@@ -454,9 +454,8 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 			return 0;
 		}
 		if (vm->host->emulated && !bp && returns_to_user_mode(vm, gpa)) {
-			fail(rp, -ENOTSUP, "this host does not single-step into guest user mode "
-					   "(kvm_pvm), so a breakpoint on sysret, sysexit or iret "
-					   "could never be stepped over");
+			/* At most 63 characters travel in the reply (abi.h). */
+			fail(rp, -ENOTSUP, "sysret/sysexit/iret: no step to user mode here");
 			return 0;
 		}
 		r = vmi__bp_add_locked(srv, VMI_OWNER_CLIENT, gpa);

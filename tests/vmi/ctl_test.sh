@@ -46,4 +46,18 @@ start
 out=$("$CTL" -s "$dir/s" regs) || fail "regs: $out"
 echo "$out" | grep -q "^rip " || fail "regs: $out"
 finish
+# On a host that does not single-step user mode (kvm_pvm), a breakpoint on
+# sysret could never be stepped over: it is refused, with the reason.
+if grep -qwE 'vmx|svm' /proc/cpuinfo; then
+	echo "note: hardware virtualization: the sysret breakpoint refusal does not apply"
+else
+	sysret=$(objdump -d "$ELF" | awk '/\tsysretq/ { sub(":", "", $1); print "0x" $1; exit }')
+	[ -n "$sysret" ] || fail "no sysretq in the guest"
+	start
+	if out=$("$CTL" -s "$dir/s" break "$sysret" 2>&1); then
+		fail "a breakpoint on sysret at $sysret was accepted: $out"
+	fi
+	echo "$out" | grep -q "sysret" || fail "refusal does not say why: $out"
+	finish
+fi
 echo "ok"
