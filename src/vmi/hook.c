@@ -625,8 +625,18 @@ static void step_over_begin(struct vcpu *vcpu)
 		if (vcpu->vm->vcpus[i] != vcpu)
 			vcpu__kick(vcpu->vm->vcpus[i]);
 	pthread_mutex_lock(&srv->lock);
-	while (!others_out_of_guest(vcpu) && !vm__stopping(vcpu->vm))
-		pthread_cond_wait(&srv->cond, &srv->lock);
+	while (!others_out_of_guest(vcpu) && !vm__stopping(vcpu->vm)) {
+		/* Timed: a VM that stops says so through vm__stopping, not the condition. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
+	}
 	p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
 	bp = vmi__find_bp(srv, vcpu->vmi.step_gpa);
 	if (bp && p) {
@@ -1184,6 +1194,11 @@ void vmi__vcpu_exit(struct vcpu *vcpu)
 
 	if (!srv)
 		return;
+	/* Out of the guest for good: a vCPU stepping over a breakpoint need not wait for it. */
+	pthread_mutex_lock(&srv->lock);
+	vcpu->vmi.state = VMI_VCPU_PARKED;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
 	for (unsigned i = 1; i <= srv->nr_consumers; i++)
 		if (srv->consumers[i].ops->vcpu_exit)
 			srv->consumers[i].ops->vcpu_exit(srv->consumers[i].opaque, vcpu);
