@@ -12,7 +12,7 @@ scripts/deps.sh build
 ninja -C build >/dev/null
 
 dir=$(mktemp -d)
-trap 'kill "$vmm" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill "$vmm" 2>/dev/null || true; rm -rf "$dir"' EXIT
 sock=$dir/vmi.sock
 
 build/src/vmscope --cpus boot=2 --memory size=256M --vmi-socket "$sock" --vmi-wait "$@" \
