@@ -69,7 +69,9 @@ tg_kernel_pml4:
 	.fill 511, 8, 0
 tg_kernel_pdpt:
 	.quad tg_kernel_pd + 0x3
-	.fill 511, 8, 0
+	.fill 2, 8, 0
+	.quad tg_kernel_pd_mmio + 0x3   /* 3..4 GiB: only the PCI BAR window */
+	.fill 508, 8, 0
 	.globl tg_kernel_pd
 tg_kernel_pd:
 	.set i, 0
@@ -117,6 +119,17 @@ tg_task\n\()_pt:
 	TASK_TABLES 1
 	TASK_TABLES 2
 	TASK_TABLES 3
+
+/* 3..4 GiB: the PCI BAR window 0xe0000000..0xefffffff, uncached (PCD|PWT), supervisor. */
+	.balign 4096
+tg_kernel_pd_mmio:
+	.fill (TG_PCI_MMIO_START - 0xc0000000) >> 21, 8, 0
+	.set i, 0
+	.rept TG_PCI_MMIO_SIZE >> 21
+	.quad TG_PCI_MMIO_START + (i << 21) + 0x9b  /* present, writable, PWT, PCD, 2 MiB */
+	.set i, i + 1
+	.endr
+	.fill (0x100000000 - TG_PCI_MMIO_START - TG_PCI_MMIO_SIZE) >> 21, 8, 0
 
 /* ELF notes (PT_NOTE, 4-byte aligned). */
 	.section .note.Xen, "a", @note

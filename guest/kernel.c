@@ -98,6 +98,14 @@ static inline void outl(uint16_t port, uint32_t v)
 	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
 }
 
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory");
+	return v;
+}
+
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
@@ -344,6 +352,149 @@ static void wait_for_all(uint32_t ncpus)
 	}
 }
 
+/*
+ * A tiny virtio-blk driver (virtio 1.x over PCI, polled), run by CPU 0 only
+ * when a virtio-blk device is on PCI bus 0: writes sector 1, reads sector 0,
+ * reports TG_SYNC_DISK.  Every config or BAR access is an exit: few of them.
+ */
+#define PCI_CONF_ADDR 0xcf8
+#define PCI_CONF_DATA 0xcfc
+#define VIRTIO_BLK_ID 0x10421af4 /* device << 16 | vendor */
+#define VQ_SIZE       4
+
+struct vq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/* One page: descriptors at 0, available ring at 64, used ring at 128. */
+static struct {
+	struct vq_desc desc[VQ_SIZE];
+	uint16_t avail_flags, avail_idx, avail_ring[VQ_SIZE], used_event;
+	uint8_t pad[128 - 64 - 14];
+	uint16_t used_flags, used_idx;
+	struct { uint32_t id, len; } used_ring[VQ_SIZE];
+	uint16_t avail_event;
+} blk_vq __attribute__((aligned(4096)));
+_Static_assert(offsetof(__typeof__(blk_vq), used_flags) == 128, "used ring at 128");
+
+static struct {
+	uint32_t type, reserved;
+	uint64_t sector;
+} blk_hdr __attribute__((aligned(16)));
+static uint64_t blk_buf[64] __attribute__((aligned(512)));
+static volatile uint8_t blk_status;
+static char disk_line[] = "disk: read sector 0 (0x................), wrote sector 1\n";
+
+static uint32_t conf_read(uint32_t dev, uint32_t off)
+{
+	outl(PCI_CONF_ADDR, 0x80000000u | dev << 11 | off);
+	return inl(PCI_CONF_DATA);
+}
+
+#define MMIO8(a)  (*(volatile uint8_t *)(uintptr_t)(a))
+#define MMIO16(a) (*(volatile uint16_t *)(uintptr_t)(a))
+#define MMIO32(a) (*(volatile uint32_t *)(uintptr_t)(a))
+#define MMIO64(a) (*(volatile uint64_t *)(uintptr_t)(a))
+
+/* One request of type (0 in, 1 out) on sector, data in blk_buf; returns its status. */
+static uint32_t blk_request(uint64_t notify, uint32_t type, uint64_t sector)
+{
+	volatile uint16_t *used_idx = &blk_vq.used_idx;
+	uint16_t idx = blk_vq.avail_idx;
+	uint64_t start = rdtsc();
+
+	blk_hdr.type = type;
+	blk_hdr.sector = sector;
+	blk_status = 0xff;
+	blk_vq.desc[0] = (struct vq_desc){ (uintptr_t)&blk_hdr, 16, 1, 1 };
+	blk_vq.desc[1] = (struct vq_desc){ (uintptr_t)blk_buf, 512, type ? 1 : 3, 2 };
+	blk_vq.desc[2] = (struct vq_desc){ (uintptr_t)&blk_status, 1, 2, 0 };
+	blk_vq.avail_ring[idx % VQ_SIZE] = 0;
+	__atomic_store_n(&blk_vq.avail_idx, (uint16_t)(idx + 1), __ATOMIC_SEQ_CST);
+	MMIO16(notify) = 0;
+	while (*used_idx != (uint16_t)(idx + 1)) {
+		if (rdtsc() - start > (1ULL << 34)) /* ~8 s at 2 GHz */
+			FAIL("virtio-blk request timed out");
+		__asm__ volatile("pause" ::: "memory");
+	}
+	__asm__ volatile("" ::: "memory"); /* the device wrote blk_buf */
+	return blk_status;
+}
+
+static void disk_check(struct tg_percpu *pc)
+{
+	uint32_t dev, ptr;
+	uint64_t bar, common = 0, notify = 0, mult = 0, wst, rst;
+	struct tg_ucall *u = &pc->ucall;
+
+	for (dev = 0; dev < 32; dev++)
+		if (conf_read(dev, 0) == VIRTIO_BLK_ID)
+			break;
+	if (dev == 32)
+		return;
+	bar = conf_read(dev, 0x10) & ~0xfu;
+	if (bar < TG_PCI_MMIO_START || bar >= TG_PCI_MMIO_START + TG_PCI_MMIO_SIZE)
+		FAIL("virtio-blk BAR0 outside the mapped window");
+	outl(PCI_CONF_ADDR, 0x80000000u | dev << 11 | 4);
+	outl(PCI_CONF_DATA, 0x6); /* memory space, bus master */
+	for (ptr = conf_read(dev, 0x34) & 0xfc; ptr; ) {
+		uint32_t w = conf_read(dev, ptr);
+
+		if ((w & 0xff) == 9) { /* vendor-specific: cfg_type in byte 3 */
+			uint64_t a = bar + conf_read(dev, ptr + 8);
+
+			if ((w >> 24) == 1)
+				common = a;
+			else if ((w >> 24) == 2) {
+				notify = a;
+				mult = conf_read(dev, ptr + 16); /* notify_off_multiplier */
+			}
+		}
+		ptr = (w >> 8) & 0xfc;
+	}
+	if (!common || !notify)
+		FAIL("virtio-blk capabilities missing");
+
+	MMIO8(common + 0x14) = 0;                   /* reset */
+	MMIO8(common + 0x14) = 1 | 2;               /* ACKNOWLEDGE | DRIVER */
+	MMIO32(common + 0x08) = 0;                  /* driver features 0..31: none */
+	MMIO32(common + 0x0c) = 0;
+	MMIO32(common + 0x08) = 1;                  /* 32..63: VIRTIO_F_VERSION_1 */
+	MMIO32(common + 0x0c) = 1;
+	MMIO8(common + 0x14) = 1 | 2 | 8;           /* FEATURES_OK */
+	if (!(MMIO8(common + 0x14) & 8))
+		FAIL("virtio-blk refused FEATURES_OK");
+	MMIO16(common + 0x16) = 0;                  /* queue 0 */
+	MMIO16(common + 0x18) = VQ_SIZE;
+	MMIO64(common + 0x20) = (uintptr_t)blk_vq.desc;
+	MMIO64(common + 0x28) = (uintptr_t)&blk_vq.avail_flags;
+	MMIO64(common + 0x30) = (uintptr_t)&blk_vq.used_flags;
+	MMIO16(common + 0x1c) = 1;
+	/* notify address = cap offset + queue_notify_off * multiplier */
+	notify += MMIO16(common + 0x1e) * mult;
+	MMIO8(common + 0x14) = 1 | 2 | 8 | 4;       /* DRIVER_OK */
+
+	for (int i = 0; i < 64; i++)
+		blk_buf[i] = TG_DISK_PATTERN + (uint64_t)i;
+	wst = blk_request(notify, 1, 1);
+	rst = blk_request(notify, 0, 0);
+
+	put_hex(disk_line + 21, blk_buf[0]);
+	console_write(disk_line, sizeof(disk_line) - 1);
+	u->kind = TG_UCALL_SYNC;
+	u->nr_args = 5;
+	u->args[0] = TG_SYNC_DISK;
+	u->args[1] = blk_buf[0];
+	u->args[2] = wst;
+	u->args[3] = rst;
+	u->args[4] = tg_disk_hash(blk_buf);
+	u->args[5] = 0;
+	u->msg[0] = 0;
+	outl(TG_PORT_UCALL, (uint32_t)(uintptr_t)u);
+}
+
 /* Every vCPU comes here from entry.S, on its boot stack, with our CR3. */
 void tg_kmain(uint64_t cpu, uint64_t boot_params, uint64_t ncpus) __attribute__((noreturn));
 void tg_kmain(uint64_t cpu, uint64_t boot_params, uint64_t ncpus)
@@ -361,6 +512,8 @@ void tg_kmain(uint64_t cpu, uint64_t boot_params, uint64_t ncpus)
 		console_write(banner, sizeof(banner) - 1);
 	}
 	ucall(&pc->ucall, TG_UCALL_BOOT, 1, cpu, 0, 0);
+	if (cpu == 0)
+		disk_check(pc);
 
 	/* Take this CPU's tasks: name into the private page, first kernel frame. */
 	for (uint32_t i = (uint32_t)cpu; i < TG_NR_TASKS; i += (uint32_t)ncpus) {

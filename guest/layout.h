@@ -10,6 +10,10 @@
 #define TG_KERNEL_BASE      0x100000    /* load address, 1 MiB */
 #define TG_KERNEL_MAP_SIZE  0x40000000  /* kernel identity map: 0..1 GiB, 2 MiB pages */
 
+/* vmscope's PCI BAR window (src/pci/pci.h), mapped uncached by data.S. */
+#define TG_PCI_MMIO_START   0xe0000000
+#define TG_PCI_MMIO_SIZE    0x10000000
+
 #define TG_NR_TASKS         4
 #define TG_MAX_CPUS         8
 

@@ -39,6 +39,26 @@ enum tg_ucall_kind {
 	TG_UCALL_DONE = 6,      /* args[0] = number of tasks that ran */
 };
 
+/*
+ * TG_UCALL_SYNC stage of the guest's virtio-blk check, made only when a
+ * virtio-blk device is on PCI bus 0: the guest wrote sector 1 (qword i =
+ * TG_DISK_PATTERN + i) and read sector 0.  args[1] = sector 0's first 8
+ * bytes, args[2] = the write's virtio status, args[3] = the read's,
+ * args[4] = tg_disk_hash() of sector 0.
+ */
+#define TG_SYNC_DISK    0x4b534944 /* "DISK" */
+#define TG_DISK_PATTERN 0x5644534b00000000ULL
+
+/* The hash in args[4]: over the 64 little-endian qwords of a sector. */
+static inline uint64_t tg_disk_hash(const uint64_t *q)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < 64; i++)
+		h = (h ^ q[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 struct tg_ucall {
 	uint32_t kind; /* enum tg_ucall_kind */
 	uint32_t nr_args;

@@ -101,6 +101,12 @@ bool kvm_host_is_emulated(void)
 
 int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out)
 {
+	return guest_run_with_disk(cpus, mem_mib, NULL, out);
+}
+
+int guest_run_with_disk(unsigned cpus, unsigned mem_mib, const char *disk_path,
+			struct guest_run *out)
+{
 	struct vm_config cfg = {
 		.cpus_boot = cpus,
 		.memory_size = (uint64_t)mem_mib << 20,
@@ -109,6 +115,12 @@ int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out)
 		.host_quirks = true,
 	};
 
+	if (disk_path) {
+		if (strlen(disk_path) >= sizeof(cfg.disks[0].path))
+			return -1;
+		strcpy(cfg.disks[0].path, disk_path);
+		cfg.nr_disks = 1;
+	}
 	return run_vm(&cfg, load_configured, NULL, out);
 }
 

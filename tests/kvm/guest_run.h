@@ -25,6 +25,10 @@ struct guest_run {
 /* Boots the embedded guest with cpus vCPUs and mem_mib MiB; returns 0 or -1. */
 int guest_run(unsigned cpus, unsigned mem_mib, struct guest_run *out);
 
+/* The same with a raw image at disk_path (NULL: none) behind a virtio-blk device. */
+int guest_run_with_disk(unsigned cpus, unsigned mem_mib, const char *disk_path,
+			struct guest_run *out);
+
 /*
  * Runs len bytes of 64-bit machine code placed at 1 MiB on one vCPU, entered
  * in long mode (low 4 GiB identity-mapped); fills status and stop_reason.
