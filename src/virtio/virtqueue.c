@@ -170,46 +170,46 @@ bool virtq__wants_interrupt(const struct virtq *vq)
 	return !(load16(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
-size_t iov__to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+/*
+ * Copies len bytes between buf and the iovec's bytes from skip on: into the
+ * iovec when to_iov, out of it otherwise.  Returns how many were copied.
+ */
+static size_t iov__copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf,
+			size_t len, bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < n && done < len; i++) {
+		uint8_t *part;
 		size_t take;
 
 		if (skip >= iov[i].iov_len) {
 			skip -= iov[i].iov_len;
 			continue;
 		}
+		part = (uint8_t *)iov[i].iov_base + skip;
 		take = iov[i].iov_len - skip;
 		if (take > len - done)
 			take = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, take);
+		if (to_iov)
+			memcpy(part, buf + done, take);
+		else
+			memcpy(buf + done, part, take);
 		done += take;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov__to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	return iov__copy(iov, n, skip, buf, len, false);
+}
+
 size_t iov__from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - skip;
-		if (take > len - done)
-			take = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, take);
-		done += take;
-		skip = 0;
-	}
-	return done;
+	/* iov__copy only reads buf in this direction. */
+	return iov__copy(iov, n, skip, (uint8_t *)buf, len, true);
 }
 
 unsigned iov__slice(const struct iovec *iov, unsigned n, size_t skip, size_t len,
