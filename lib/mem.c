@@ -118,18 +118,20 @@ int mem__set_regions(struct vmscope *vm, struct vmscope_region *regions, unsigne
 
 /* ---- Physical memory ------------------------------------------------------ */
 
-int64_t vmscope_read_pa(vmscope_t *vm, uint64_t gpa, void *buf, size_t len)
+/*
+ * The physical-address loop shared by read_pa and write_pa: region by
+ * region, stopping at the first byte that is not RAM or at a wrap.
+ */
+static int64_t copy_pa(vmscope_t *vm, uint64_t gpa, uint8_t *buf, size_t len, bool write)
 {
-	uint8_t *out = buf;
+	const char *what = write ? "write_pa" : "read_pa";
 	size_t done = 0;
 
-	if (!vm || (!buf && len))
-		return -EINVAL;
 	if (len > INT64_MAX)
-		return target__fail(vm, -EINVAL, "read_pa: length %zu too large", len);
+		return target__fail(vm, -EINVAL, "%s: length %zu too large", what, len);
 	while (done < len) {
 		uint64_t avail, addr = gpa + done;
-		const uint8_t *p;
+		uint8_t *p;
 		size_t n;
 
 		if (addr < gpa) /* wrapped past the top of the address space */
@@ -138,45 +140,35 @@ int64_t vmscope_read_pa(vmscope_t *vm, uint64_t gpa, void *buf, size_t len)
 		if (!p)
 			break;
 		n = avail < len - done ? avail : len - done;
-		memcpy(out + done, p, n);
+		if (write) {
+			tcache__written(vm, addr, n);
+			memcpy(p, buf + done, n);
+		} else {
+			memcpy(buf + done, p, n);
+		}
 		done += n;
 	}
 	if (done == 0 && len)
-		return target__fail(vm, -EFAULT, "read_pa: 0x%llx is not RAM",
+		return target__fail(vm, -EFAULT, "%s: 0x%llx is not RAM", what,
 				    (unsigned long long)gpa);
 	return (int64_t)done;
 }
 
+int64_t vmscope_read_pa(vmscope_t *vm, uint64_t gpa, void *buf, size_t len)
+{
+	if (!vm || (!buf && len))
+		return -EINVAL;
+	return copy_pa(vm, gpa, buf, len, false);
+}
+
 int64_t vmscope_write_pa(vmscope_t *vm, uint64_t gpa, const void *buf, size_t len)
 {
-	const uint8_t *in = buf;
-	size_t done = 0;
-
 	if (!vm || (!buf && len))
 		return -EINVAL;
 	if (!vm->writable)
 		return target__fail(vm, -EROFS, "write_pa: target is read-only");
-	if (len > INT64_MAX)
-		return target__fail(vm, -EINVAL, "write_pa: length %zu too large", len);
-	while (done < len) {
-		uint64_t avail, addr = gpa + done;
-		uint8_t *p;
-		size_t n;
-
-		if (addr < gpa)
-			break;
-		p = mem__lookup(vm, addr, &avail);
-		if (!p)
-			break;
-		n = avail < len - done ? avail : len - done;
-		tcache__written(vm, addr, n);
-		memcpy(p, in + done, n);
-		done += n;
-	}
-	if (done == 0 && len)
-		return target__fail(vm, -EFAULT, "write_pa: 0x%llx is not RAM",
-				    (unsigned long long)gpa);
-	return (int64_t)done;
+	/* copy_pa only reads buf when writing. */
+	return copy_pa(vm, gpa, (uint8_t *)buf, len, true);
 }
 
 void *vmscope_map_pa(vmscope_t *vm, uint64_t gpa, size_t len)
