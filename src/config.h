@@ -50,6 +50,12 @@ struct vm_config {
 	char rng_src[CONFIG_PATH_MAX]; /* default /dev/urandom */
 	int log_level;           /* enum log_level; -v raises it, --log-level sets it */
 	bool host_quirks;        /* false after --no-host-quirks */
+	/*
+	 * --irqchip off: no in-kernel LAPIC, IOAPIC, PIC or PIT.  HLT then
+	 * reaches user space (and introspection clients); the guest gets no
+	 * interrupts, so no virtio device either.
+	 */
+	bool no_irqchip;
 	const char *vmi_socket;  /* --vmi-socket PATH: introspection control socket */
 	uint32_t vmi_timeout_ms; /* --vmi-timeout MS: how long a sync event may wait */
 	char gdb_path[108];      /* --gdb path=SOCKET: GDB stub on a unix socket ("" = none) */

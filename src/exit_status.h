@@ -11,6 +11,7 @@ enum exit_status {
 	EXIT_USAGE = 2,        /* bad command line or bad input file */
 	EXIT_TRIPLE_FAULT = 3, /* the guest triple-faulted (KVM_EXIT_SHUTDOWN) */
 	EXIT_REBOOT = 4,       /* the guest asked for a reset */
+	EXIT_HALTED = 5,       /* every vCPU halted with nothing to wake it (--irqchip off) */
 	EXIT_SIGNAL_BASE = 128 /* stopped by a signal: 128 + its number, as a shell reports */
 };
 

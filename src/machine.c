@@ -113,6 +113,11 @@ int machine__load(struct vm *vm)
 		log_error("%s", err);
 		goto out;
 	}
+	if (cfg->no_irqchip && cfg->cpus_boot > 1 && !vm->entry.aps_start_at_entry) {
+		log_error("--irqchip off: with more than one vCPU the kernel must start them all at "
+			  "its entry (the vmscope ELF note); no LAPIC is there to start them");
+		goto out;
+	}
 	if (quirks_applied)
 		log_warn("this host's KVM has no hardware virtualization; appended to the kernel "
 			 "command line: %s (--no-host-quirks to not)", HOST_QUIRKS_LINUX_CMDLINE);

@@ -40,6 +40,7 @@ enum opt_id {
 	OPT_RNG,
 	OPT_LOG_LEVEL,
 	OPT_NO_HOST_QUIRKS,
+	OPT_IRQCHIP,
 	OPT_VMI_SOCKET,
 	OPT_VMI_TIMEOUT,
 	OPT_VMI_WAIT,
@@ -69,6 +70,7 @@ static const struct opt_desc opt_table[] = {
 	{ "rng", OPT_RNG, true }, /* the value is optional */
 	{ "log-level", OPT_LOG_LEVEL, true },
 	{ "no-host-quirks", OPT_NO_HOST_QUIRKS, false },
+	{ "irqchip", OPT_IRQCHIP, true },
 	{ "vmi-socket", OPT_VMI_SOCKET, true },
 	{ "vmi-timeout", OPT_VMI_TIMEOUT, true },
 	{ "vmi-wait", OPT_VMI_WAIT, false },
@@ -711,6 +713,11 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 	case OPT_NO_HOST_QUIRKS:
 		cfg->host_quirks = false;
 		break;
+	case OPT_IRQCHIP:
+		if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0)
+			return fail(err, errlen, "--irqchip: expected on or off, not '%s'", val);
+		cfg->no_irqchip = strcmp(val, "off") == 0;
+		break;
 	case OPT_VMI_SOCKET:
 		cfg->vmi_socket = val;
 		break;
@@ -732,6 +739,29 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 	case OPT_COUNT:
 		break;
 	}
+	return OPTIONS_OK;
+}
+
+/* Virtio devices interrupt through the in-kernel irqchip: --irqchip off has none. */
+static enum options_result check_irqchip_off(struct vm_config *cfg, bool console_given,
+					     char *err, size_t errlen)
+{
+	const char *needs = NULL;
+
+	if (!cfg->no_irqchip)
+		return OPTIONS_OK;
+	if (cfg->nr_disks)
+		needs = "--disk";
+	else if (cfg->nr_nets)
+		needs = "--net";
+	else if (cfg->rng)
+		needs = "--rng";
+	else if (console_given && cfg->console != CONSOLE_OFF)
+		needs = "--console";
+	if (needs)
+		return fail(err, errlen,
+			    "%s: a virtio device needs interrupts, which --irqchip off removes", needs);
+	cfg->console = CONSOLE_OFF; /* the default virtio console goes with them */
 	return OPTIONS_OK;
 }
 
@@ -839,7 +869,7 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 	}
 	if (cfg->vmi_wait && !cfg->vmi_socket)
 		return fail(err, errlen, "--vmi-wait: needs --vmi-socket");
-	return OPTIONS_OK;
+	return check_irqchip_off(cfg, seen[OPT_CONSOLE], err, errlen);
 }
 
 void options__usage(FILE *out)
@@ -872,6 +902,10 @@ void options__usage(FILE *out)
 	      "  --log-level error|warn|info|debug\n"
 	      "                             log threshold (default: warn)\n"
 	      "  --no-host-quirks           do not work around known host KVM quirks\n"
+	      "  --irqchip on|off           off: no in-kernel interrupt controllers or PIT, so\n"
+	      "                             HLT exits reach vmscope and its introspection\n"
+	      "                             clients; for guests that need no interrupts (the\n"
+	      "                             test guest): no virtio devices, console off\n"
 	      "  --vmi-socket PATH          listen for introspection clients on this socket\n"
 	      "  --vmi-timeout MS           how long a synchronous event waits for its client,\n"
 	      "                             1 to 3600000 (default: 5000)\n"
@@ -889,7 +923,8 @@ void options__usage(FILE *out)
 	      "options (--fs, --pmem, --vsock, ...) are not supported yet.\n"
 	      "\n"
 	      "Exit status: 0 guest powered off, 1 error, 2 bad command line,\n"
-	      "3 guest triple fault, 4 guest reset, 128+N stopped by signal N;\n"
+	      "3 guest triple fault, 4 guest reset, 5 every vCPU halted with nothing to\n"
+	      "wake it (--irqchip off), 128+N stopped by signal N;\n"
 	      "a guest using the debug-exit port chooses its own status.\n",
 	      out);
 }

@@ -1,6 +1,7 @@
 #include "vcpu.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,42 @@ static void vcpu__handle_system_event(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * KVM hands HLT to user space only without an in-kernel irqchip, and then
+ * no device can raise an interrupt: the vCPU sleeps until the VM stops.
+ * Once every vCPU sleeps the guest can never run again, so the VM stops.
+ */
+static void vcpu__halt(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	vcpu->halted = true;
+	log_debug("vCPU %u: halted at RIP 0x%llx", vcpu->id, (unsigned long long)vcpu__rip(vcpu));
+	if (atomic_fetch_add(&vm->nr_halted, 1) + 1 == vm->nr_vcpus) {
+		log_warn("every vCPU has halted and nothing can wake them (--irqchip off)");
+		vm__stop(vm, VM_STOP_HALTED, EXIT_HALTED);
+	}
+}
+
+/*
+ * One loop turn of a halted vCPU: sleep until kicked (a pause request, the
+ * VM stopping).  The kick signal is blocked between the check of
+ * immediate_exit and ppoll, which unblocks it atomically: no kick is lost.
+ */
+static void vcpu__sleep_halted(struct vcpu *vcpu)
+{
+	struct pollfd stop = { .fd = vcpu->vm->stop_efd, .events = POLLIN };
+	sigset_t kick, running;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &kick, &running);
+	if (!vcpu->run->immediate_exit && !vm__stopping(vcpu->vm))
+		ppoll(&stop, 1, NULL, &running);
+	pthread_sigmask(SIG_SETMASK, &running, NULL);
+	vcpu->run->immediate_exit = 0;
+}
+
 /* Passes one exit to whoever handles it; anything unexpected stops the VM. */
 static void vcpu__dispatch_exit(struct vcpu *vcpu)
 {
@@ -207,7 +244,9 @@ static void vcpu__dispatch_exit(struct vcpu *vcpu)
 		vcpu__handle_mmio(vcpu);
 		break;
 	case KVM_EXIT_INTR:
+		break;
 	case KVM_EXIT_HLT:
+		vcpu__halt(vcpu);
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		log_error("vCPU %u: guest triple fault at RIP 0x%llx", vcpu->id,
@@ -248,6 +287,10 @@ static void *vcpu__thread(void *arg)
 		unsigned kind;
 
 		vmi__before_run(vcpu); /* parks while a client or consumer (GDB) holds it */
+		if (vcpu->halted) {
+			vcpu__sleep_halted(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;

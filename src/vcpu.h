@@ -19,6 +19,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	bool halted;              /* HLT without an in-kernel irqchip: sleeps until the VM stops */
 	atomic_uint_fast64_t nr_exits;
 	struct vmi_vcpu vmi;
 };

@@ -97,7 +97,7 @@ struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg, int *e
 	if (r < 0)
 		goto fail;
 	step = "in-kernel irqchip and PIT";
-	r = vm__create_irqchip(vm);
+	r = cfg->no_irqchip ? 0 : vm__create_irqchip(vm);
 	if (r < 0)
 		goto fail;
 	step = "eventfd";
@@ -155,6 +155,17 @@ void vm__destroy(struct vm *vm)
 void *vm__gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	return memmap__ptr(&vm->map, vm->ram, gpa, len);
+}
+
+void vm__irq_line(struct vm *vm, unsigned irq, bool level, const char *who)
+{
+	struct kvm_irq_level line = { .irq = irq, .level = level };
+
+	if (vm->cfg->no_irqchip)
+		return;
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &line) < 0)
+		log_warn("%s: cannot %s IRQ %u: %s", who, level ? "raise" : "lower", irq,
+			 strerror(errno));
 }
 
 void vm__stop(struct vm *vm, enum vm_stop_reason reason, int status)

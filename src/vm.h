@@ -36,6 +36,7 @@ enum vm_stop_reason {
 	VM_STOP_TRIPLE_FAULT,
 	VM_STOP_REBOOT,
 	VM_STOP_SIGNAL,
+	VM_STOP_HALTED,       /* every vCPU halted, nothing to wake them (--irqchip off) */
 	VM_STOP_ERROR,
 };
 
@@ -52,6 +53,7 @@ struct vm {
 
 	unsigned nr_vcpus;
 	struct vcpu **vcpus;
+	atomic_uint nr_halted;  /* vCPUs asleep on HLT (only without the in-kernel irqchip) */
 
 	/* Test-guest reports (TG_PORT_UCALL), for in-process tests. */
 	vm_ucall_fn ucall_fn;
@@ -75,7 +77,7 @@ struct vm {
 };
 
 /*
- * Creates the VM, its RAM, irqchip, PIT and devices; returns NULL after
+ * Creates the VM, its RAM, irqchip and PIT (unless --irqchip off) and devices; returns NULL after
  * logging why, with *exit_status (when not NULL) set to EXIT_USAGE when the
  * configuration was at fault (a --disk that cannot be opened, ...), else
  * EXIT_ERROR.
@@ -94,6 +96,12 @@ void vm__destroy(struct vm *vm);
  * any of it is not RAM.  The one way to turn a guest address into a pointer.
  */
 void *vm__gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/*
+ * Drives interrupt line irq (an IOAPIC/PIC pin) of the in-kernel irqchip;
+ * does nothing under --irqchip off, where no interrupt can be delivered.
+ */
+void vm__irq_line(struct vm *vm, unsigned irq, bool level, const char *who);
 
 /* Ends the VM with reason and process exit status; later calls are ignored. */
 void vm__stop(struct vm *vm, enum vm_stop_reason reason, int status);

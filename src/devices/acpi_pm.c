@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 
 #include "acpi/acpi.h"
@@ -58,16 +57,13 @@ static struct acpi_pm *acpi_pm__find(struct vm *vm)
 static void acpi_pm__update_sci(struct acpi_pm *pm)
 {
 	bool level = (pm->cnt & ACPI_PM1_CNT_SCI_EN) && (pm->sts & pm->en & PM1_EN_MASK);
-	struct kvm_irq_level irq = { .irq = ACPI_SCI_IRQ, .level = level };
 
 	if (level == pm->sci_level)
 		return;
 	pm->sci_level = level;
 	if (level)
 		pm->stats.sci_raised++;
-	if (ioctl(pm->vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		log_warn("ACPI PM: cannot %s the SCI: %s", level ? "raise" : "lower",
-			 strerror(errno));
+	vm__irq_line(pm->vm, ACPI_SCI_IRQ, level, "ACPI PM (SCI)");
 }
 
 /*

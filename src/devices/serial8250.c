@@ -6,11 +6,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -70,13 +68,11 @@ static uint8_t serial8250__iir(const struct serial8250 *s)
 static void serial8250__update_irq(struct serial8250 *s)
 {
 	bool level = !(serial8250__iir(s) & IIR_NONE);
-	struct kvm_irq_level irq = { .irq = COM1_IRQ, .level = level };
 
 	if (level == s->irq_level)
 		return;
 	s->irq_level = level;
-	if (ioctl(s->vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		log_warn("serial: cannot set IRQ %d: %s", COM1_IRQ, strerror(errno));
+	vm__irq_line(s->vm, COM1_IRQ, level, "serial");
 }
 
 static void serial8250__transmit(struct serial8250 *s, uint8_t byte)

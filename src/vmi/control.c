@@ -364,9 +364,11 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 			const char *why = "this host's KVM cannot deliver it";
 
 			if (kind == VMSCOPE_EV_HLT)
-				why = "HLT is handled inside KVM (in-kernel irqchip)";
+				why = "HLT stays in KVM (in-kernel irqchip): use --irqchip off";
 			else if (kind == VMSCOPE_EV_HYPERCALL)
-				why = "KVM_CAP_EXIT_HYPERCALL is absent";
+				why = vm->host->emulated
+					? "kvm_pvm never completes a vmcall (see the README)"
+					: "KVM_CAP_EXIT_HYPERCALL is absent";
 			else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
 				why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
 			fail(rp, -ENOTSUP, "%s", why);
@@ -810,7 +812,13 @@ int vmi__init(struct vm *vm)
 			log_warn("vmi: KVM_CAP_X86_USER_SPACE_MSR: %s; no MSR events", strerror(errno));
 		}
 	}
-	if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_HYPERCALL) & (1 << 12)) {
+	/*
+	 * Measured on kvm_pvm: KVM_CAP_EXIT_HYPERCALL is offered, but a vmcall
+	 * (or vmmcall, patched into vmcall) is emulated by re-executing it, so
+	 * the vCPU never leaves it and no hypercall exit ever comes.
+	 */
+	if (!vm->host->emulated &&
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_HYPERCALL) & (1 << 12)) {
 		struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL, .args[0] = 1ULL << 12 };
 
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
@@ -822,7 +830,8 @@ int vmi__init(struct vm *vm)
 		srv->sync_regs = sr > 0 && (sr & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
 						   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
 	}
-	/* HLT never reaches user space: vm__create always makes an in-kernel irqchip. */
+	if (cfg->no_irqchip) /* else HLT never leaves KVM */
+		srv->caps |= 1u << VMSCOPE_EV_HLT;
 
 	if (create_channel(srv, cfg->cpus_boot) < 0) {
 		log_error("vmi: cannot create the event channel: %s", strerror(errno));

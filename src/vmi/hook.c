@@ -753,6 +753,18 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 	return VMI_PASS;
 }
 
+/* RIP is past the HLT already; skipping it means going on instead of halting. */
+static enum vmi_verdict hook_hlt(struct vcpu *vcpu)
+{
+	struct ev_ctx c = { 0 };
+
+	if (!vmi__send(vcpu, VMSCOPE_EV_HLT, &c))
+		return VMI_PASS;
+	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
+		apply_regs(vcpu, &c);
+	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
+}
+
 static enum vmi_verdict hook_hypercall(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -791,6 +803,7 @@ enum vmi_verdict vmi__hook(struct vcpu *vcpu, unsigned kind)
 	case VMSCOPE_EV_HYPERCALL:
 		return hook_hypercall(vcpu);
 	case VMSCOPE_EV_HLT:
+		return hook_hlt(vcpu);
 	case VMSCOPE_EV_SHUTDOWN:
 		vmi__send(vcpu, kind, &c);
 		return VMI_PASS;

@@ -77,6 +77,11 @@ expect_bad "later option --fs" "not supported yet" --fs tag=x,socket=/tmp/fs.soc
 expect_bad "--api-socket with a bad fd" "invalid fd" --api-socket fd=x
 expect_bad "--gdb without a socket" "exactly one of path=SOCKET or tcp=ADDR:PORT" --gdb wait=off
 expect_bad "--gdb with a host name" "invalid tcp address" --gdb tcp=localhost:1234
+expect_bad "--irqchip neither on nor off" "--irqchip: expected on or off" --irqchip maybe
+expect_bad "a disk without interrupts" "--disk: a virtio device needs interrupts" \
+	--irqchip off --disk path=/dev/null
+expect_bad "a console without interrupts" "--console: a virtio device needs interrupts" \
+	--irqchip off --console tty
 
 bz=$(ls /boot/vmlinuz-* 2>/dev/null | head -1)
 if [ -n "$bz" ]; then
@@ -84,6 +89,8 @@ if [ -n "$bz" ]; then
 		--kernel "$bz" --cmdline "$(head -c 5000 /dev/zero | tr '\0' x)"
 	expect_bad "memory too small for the kernel" "memory|RAM|fit|small" \
 		--kernel "$bz" --memory size=4M
+	expect_bad "APs nobody can start" "--irqchip off: with more than one vCPU" \
+		--kernel "$bz" --irqchip off --cpus boot=2
 else
 	echo "note: no /boot/vmlinuz-*: the kernel command-line and small-memory cases did not run"
 fi

@@ -31,11 +31,18 @@ static void check_results(void)
 	CHECK(strstr(out, "all 4 tasks done"), "guest did not finish:\n%s", out);
 }
 
-static void start(const char *timeout)
+static void start_with(const char *const *options)
 {
-	vmi_child__start(&child, vmscope_bin, timeout);
+	vmi_child__start(&child, vmscope_bin, options);
 	vm = vmi_child__attach(&child);
 	CHECK(vmscope_attach_flags(vm) & VMSCOPE_ATTACH_PAUSED, "vCPUs should wait (--vmi-wait)");
+}
+
+static void start(const char *timeout)
+{
+	const char *const options[] = { "--vmi-timeout", timeout, NULL };
+
+	start_with(timeout ? options : NULL);
 }
 
 static void finish(int want_status)
@@ -98,9 +105,6 @@ static void case_io(void)
 	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_VCPU_START, 0, on_misc, NULL) == 0, "%s", vmscope_last_error(vm));
 	/* Synchronous: never dropped, however full the ring gets with I/O events meanwhile. */
 	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_PAUSE, 1, on_misc, NULL) == 0, "%s", vmscope_last_error(vm));
-	/* Unsupported kinds are refused with a reason, never faked. */
-	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HLT, 0, on_misc, NULL) == -ENOTSUP, "HLT");
-	CHECK(strstr(vmscope_last_error(vm), "irqchip"), "reason: %s", vmscope_last_error(vm));
 	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
 	CHECK(vmscope_pause(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
 	struct vmscope_regs regs;
@@ -406,6 +410,121 @@ static void case_timeout(void)
 	CHECK(strstr(slurp(child.log), "did not answer"), "log:\n%s", slurp(child.log));
 }
 
+/* ---- HLT, without the in-kernel irqchip ------------------------------------------- */
+
+static const char *const no_irqchip_2cpus[] = { "--irqchip", "off", "--cpus", "boot=2", NULL };
+static long hlt_events, hlt_skips;
+static uint64_t park_rip;
+
+/*
+ * vCPU 1 runs alone and parks with `cli; hlt` when its tasks are done: the
+ * first two HLTs are skipped, the third halts it and lets vCPU 0 run.
+ */
+static int on_hlt(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)o;
+	CHECK(ev->kind == VMSCOPE_EV_HLT && (ev->flags & VMSCOPE_EVF_SYNC), "kind %u", ev->kind);
+	CHECK(ev->vcpu == 1, "HLT from vCPU %u", ev->vcpu);
+	CHECK(ev->regs.rip == park_rip, "HLT event at RIP 0x%" PRIx64 ", want 0x%" PRIx64,
+	      ev->regs.rip, park_rip);
+	CHECK(!(ev->regs.rflags & 0x200), "interrupts are on at the park");
+	hlt_events++;
+	if (hlt_skips < 2) {
+		rsp->flags |= VMSCOPE_RSP_SKIP;
+		hlt_skips++;
+	} else {
+		CHECK(vmscope_resume(v, 0) == 0, "%s", vmscope_last_error(v));
+	}
+	return 0;
+}
+
+static void case_hlt(void)
+{
+	park_rip = elf_sym(guest_elf, "tg_park") + 2; /* past `cli` (fa) and `hlt` (f4) */
+	start_with(no_irqchip_2cpus);
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HLT, 1, on_hlt, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, 1) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	/* Two skipped (the vCPU ran on through `jmp tg_park`), the third one halted it. */
+	CHECK(hlt_events == 3, "%ld HLT events, want 3", hlt_events);
+	finish(0);
+	check_results();
+}
+
+/* vCPU 0 is sent to the park at once: vCPU 1 runs every task, halts, and the VM ends. */
+static int on_start_park(vmscope_t *v, const struct vmscope_event *ev,
+			 struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)o;
+	if (ev->vcpu == 0) {
+		rsp->regs.rip = park_rip - 2;
+		rsp->flags |= VMSCOPE_RSP_SET_REGS;
+	}
+	return 0;
+}
+
+static int on_hlt_count(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp,
+			void *o)
+{
+	(void)v; (void)rsp; (void)o;
+	CHECK(ev->regs.rip == park_rip, "HLT event at RIP 0x%" PRIx64, ev->regs.rip);
+	hlt_events++;
+	return 0;
+}
+
+static void case_all_halted(void)
+{
+	park_rip = elf_sym(guest_elf, "tg_park") + 2;
+	start_with(no_irqchip_2cpus);
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_VCPU_START, 1, on_start_park, NULL) == 0, "%s",
+	      vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HLT, 0, on_hlt_count, NULL) == 0, "%s",
+	      vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	CHECK(hlt_events == 2, "%ld HLT events, want one per vCPU", hlt_events);
+	finish(5);
+	CHECK(strstr(slurp(child.serial), "all 4 tasks done") == NULL, "vCPU 0 was not parked");
+	CHECK(strstr(slurp(child.log), "every vCPU has halted"), "log:\n%s", slurp(child.log));
+}
+
+/* ---- events this host cannot deliver are refused, with the reason ------------------ */
+
+/* The `sysretq` (48 0f 07) that starts each task in user mode. */
+static uint64_t sysretq_gpa(void)
+{
+	uint64_t start = elf_sym(guest_elf, "tg_task_start");
+	uint8_t code[64];
+
+	CHECK(vmscope_read_pa(vm, start, code, sizeof(code)) == (int64_t)sizeof(code), "read");
+	for (size_t i = 0; i + 3 <= sizeof(code); i++)
+		if (code[i] == 0x48 && code[i + 1] == 0x0f && code[i + 2] == 0x07)
+			return start + i;
+	CHECK(0, "no sysretq in tg_task_start");
+	return 0;
+}
+
+static void case_refused(void)
+{
+	start(NULL);
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HLT, 0, on_misc, NULL) == -ENOTSUP, "HLT");
+	CHECK(strstr(vmscope_last_error(vm), "--irqchip off"), "reason: %s", vmscope_last_error(vm));
+	if (host_is_kvm_pvm()) {
+		CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HYPERCALL, 0, on_misc, NULL) == -ENOTSUP,
+		      "hypercall events on kvm_pvm");
+		CHECK(strstr(vmscope_last_error(vm), "vmcall"), "reason: %s", vmscope_last_error(vm));
+		/* Its step would never end: user mode is not single-stepped here. */
+		CHECK(vmscope_set_bp_pa(vm, sysretq_gpa()) == -ENOTSUP, "breakpoint on sysretq");
+		CHECK(strstr(vmscope_last_error(vm), "sysret"), "reason: %s", vmscope_last_error(vm));
+	} else {
+		CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HYPERCALL, 0, on_misc, NULL) == 0, "%s",
+		      vmscope_last_error(vm));
+	}
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	finish(0);
+	check_results();
+}
+
 /* ---- one client at a time; the second one is told why ---------------------------- */
 
 static void case_busy(void)
@@ -427,7 +546,8 @@ int main(int argc, char **argv)
 	static const struct { const char *name; void (*fn)(void); } cases[] = {
 		{ "io", case_io }, { "msr", case_msr }, { "breakpoint", case_breakpoint },
 		{ "setregs", case_setregs }, { "protect", case_protect }, { "kill", case_kill },
-		{ "timeout", case_timeout }, { "busy", case_busy },
+		{ "timeout", case_timeout }, { "busy", case_busy }, { "hlt", case_hlt },
+		{ "all_halted", case_all_halted }, { "refused", case_refused },
 	};
 
 	kvm_required();

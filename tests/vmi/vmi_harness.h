@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,9 @@ struct vmi_child {
 	char log[96];
 };
 
-static inline void vmi_child__start(struct vmi_child *c, const char *vmscope, const char *extra)
+/* extra: more vmscope options, NULL-terminated (or NULL for none). */
+static inline void vmi_child__start(struct vmi_child *c, const char *vmscope,
+				    const char *const *extra)
 {
 	strcpy(c->dir, "/tmp/vmscope-vmi-XXXXXX");
 	CHECK(mkdtemp(c->dir), "mkdtemp: %s", strerror(errno));
@@ -51,7 +54,7 @@ static inline void vmi_child__start(struct vmi_child *c, const char *vmscope, co
 	CHECK(c->pid >= 0, "fork");
 	if (c->pid == 0) {
 		char serial_opt[128];
-		const char *argv[12];
+		const char *argv[24];
 		int n = 0, fd = open(c->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		dup2(fd, 2);
@@ -64,10 +67,8 @@ static inline void vmi_child__start(struct vmi_child *c, const char *vmscope, co
 		argv[n++] = "--vmi-wait";
 		argv[n++] = "--memory";
 		argv[n++] = "size=64M";
-		if (extra) {
-			argv[n++] = "--vmi-timeout";
-			argv[n++] = extra;
-		}
+		for (; extra && *extra && n < 23; extra++)
+			argv[n++] = *extra;
 		argv[n] = NULL;
 		execv(vmscope, (char *const *)argv);
 		_exit(127);
@@ -115,6 +116,12 @@ static inline void vmi_child__cleanup(struct vmi_child *c)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", c->dir);
 	(void)!system(cmd);
+}
+
+/* kvm_pvm: KVM without hardware virtualization (see HOST-NOTES). */
+static inline bool host_is_kvm_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
 /* Address of a symbol in the guest ELF (its kernel is identity-mapped: va == pa). */
