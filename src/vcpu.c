@@ -234,8 +234,6 @@ static void vcpu__dispatch_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
-	if (vmi__fallback(vcpu))
-		return;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu__handle_io(vcpu);
@@ -305,9 +303,12 @@ static void *vcpu__thread(void *arg)
 		kind = vmi__exit_kind(vcpu->run->exit_reason);
 		vcpu->vmi.stats[kind]++;
 		if (unlikely(atomic_load_explicit(&vcpu->vm->vmi.watch_mask, memory_order_relaxed) &
-			     (1u << kind)) &&
-		    vmi__hook(vcpu, kind) == VMI_HANDLED)
+			     (1u << kind))) {
+			if (vmi__hook(vcpu, kind) == VMI_HANDLED)
+				continue;
+		} else if (vmi__fallback(vcpu)) { /* the hook's own exits, after a detach */
 			continue;
+		}
 		vcpu__dispatch_exit(vcpu);
 	}
 	vmi__vcpu_exit(vcpu);

@@ -488,6 +488,92 @@ static void case_all_halted(void)
 	CHECK(strstr(slurp(child.log), "every vCPU has halted"), "log:\n%s", slurp(child.log));
 }
 
+/*
+ * ---- MMIO, internal error, shutdown: code the client plants ------------------------
+ * At its VCPU_START event the client writes a few instructions into guest
+ * RAM and points RIP at them; the guest's own code never runs.
+ */
+#define SCRATCH_GPA 0x3f00000 /* unused by the test guest, identity-mapped at its entry */
+#define MMIO_GPA    0xd0000000u /* in the hole below 4 GiB: no device there */
+
+static const uint8_t *plant_code;
+static size_t plant_len;
+static long mmio_reads, internal_errors, shutdowns;
+
+static int on_start_plant(vmscope_t *v, const struct vmscope_event *ev,
+			  struct vmscope_response *rsp, void *o)
+{
+	(void)o;
+	(void)ev;
+	CHECK(vmscope_write_pa(v, SCRATCH_GPA, plant_code, plant_len) == (int64_t)plant_len, "%s",
+	      vmscope_last_error(v));
+	rsp->regs.rip = SCRATCH_GPA;
+	rsp->flags |= VMSCOPE_RSP_SET_REGS;
+	return 0;
+}
+
+/* The guest reads MMIO_GPA; the client supplies 42, which the guest then exits with. */
+static int on_mmio(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	uint32_t value = 42;
+
+	(void)v; (void)o;
+	CHECK(ev->kind == VMSCOPE_EV_MMIO && ev->u.mmio.gpa == MMIO_GPA && !ev->u.mmio.is_write &&
+	      ev->u.mmio.len == 4, "MMIO event: gpa 0x%" PRIx64 " len %u write %u", ev->u.mmio.gpa,
+	      ev->u.mmio.len, ev->u.mmio.is_write);
+	memcpy(rsp->data, &value, sizeof(value));
+	rsp->flags |= VMSCOPE_RSP_SET_DATA;
+	mmio_reads++;
+	return 0;
+}
+
+static int on_end(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+{
+	(void)v; (void)rsp; (void)o;
+	CHECK(ev->regs.rip == SCRATCH_GPA, "event at RIP 0x%" PRIx64, ev->regs.rip);
+	if (ev->kind == VMSCOPE_EV_INTERNAL_ERROR) {
+		CHECK(ev->u.internal.suberror == 1, "suberror %u (want emulation)", ev->u.internal.suberror);
+		internal_errors++;
+	}
+	if (ev->kind == VMSCOPE_EV_SHUTDOWN)
+		shutdowns++;
+	return 0;
+}
+
+static void run_planted(const uint8_t *code, size_t len, unsigned kind, vmscope_event_fn fn,
+			int sync, int want_status)
+{
+	plant_code = code;
+	plant_len = len;
+	start(NULL);
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_VCPU_START, 1, on_start_plant, NULL) == 0, "%s",
+	      vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, kind, sync, fn, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	finish(want_status);
+	vmi_child__cleanup(&child);
+}
+
+static void case_exits(void)
+{
+	/* mov ebx, MMIO_GPA; mov eax, [rbx]; mov dx, 0x501; out dx, eax; hlt */
+	static const uint8_t mmio[] = { 0xbb, 0x00, 0x00, 0x00, 0xd0, 0x8b, 0x03,
+					0x66, 0xba, 0x01, 0x05, 0xef, 0xf4 };
+	static const uint8_t ud2[] = { 0x0f, 0x0b }; /* no IDT yet: #UD, #DF, triple fault */
+	static const uint8_t clac[] = { 0x0f, 0x01, 0xca };
+
+	run_planted(mmio, sizeof(mmio), VMSCOPE_EV_MMIO, on_mmio, 1, 42);
+	CHECK(mmio_reads == 1, "%ld MMIO events", mmio_reads);
+	run_planted(ud2, sizeof(ud2), VMSCOPE_EV_SHUTDOWN, on_end, 0, 3);
+	CHECK(shutdowns == 1, "%ld shutdown events", shutdowns);
+	/* Only this host's kernel-mode emulator refuses clac (HOST-NOTES); hardware runs it. */
+	if (host_is_kvm_pvm()) {
+		run_planted(clac, sizeof(clac), VMSCOPE_EV_INTERNAL_ERROR, on_end, 1, 1);
+		CHECK(internal_errors == 1, "%ld internal-error events", internal_errors);
+	}
+}
+
 /* ---- events this host cannot deliver are refused, with the reason ------------------ */
 
 /* The `sysretq` (48 0f 07) that starts each task in user mode. */
@@ -548,6 +634,7 @@ int main(int argc, char **argv)
 		{ "setregs", case_setregs }, { "protect", case_protect }, { "kill", case_kill },
 		{ "timeout", case_timeout }, { "busy", case_busy }, { "hlt", case_hlt },
 		{ "all_halted", case_all_halted }, { "refused", case_refused },
+		{ "exits", case_exits },
 	};
 
 	kvm_required();
