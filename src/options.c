@@ -1,5 +1,8 @@
 /*
- * Command-line parsing and validation, in one place.  The syntax follows
+ * Command-line parsing and validation: the option table and loop, --cpus,
+ * --memory and --help here; the device options in options_devices.c, the
+ * controllers' (--vmi-timeout, --api-socket, --gdb) in options_control.c.
+ * Nothing past parsing reads argv.  The syntax follows
  * Cloud Hypervisor: long options take "--opt VALUE" or "--opt=VALUE", and
  * device-like options take key=value,... groups (split by keyval.c).  Options
  * and keys that Cloud Hypervisor has but vmscope does not implement yet are
@@ -17,6 +20,7 @@
 #include "keyval.h"
 #include "log.h"
 #include "memmap.h"
+#include "options_parse.h"
 #include "util.h"
 
 #ifndef VMSCOPE_VERSION
@@ -24,7 +28,6 @@
 #endif
 
 #define CPUS_LIMIT 4096 /* sanity bound; the host's KVM limit is checked at VM creation */
-#define VMI_TIMEOUT_MAX_MS 3600000u
 #define PAGE_SIZE_4K 4096u
 
 enum opt_id {
@@ -99,76 +102,6 @@ static const char *const memory_later[] = {
 	"hugepage_size", "prefault", "reserve", "thp",
 };
 
-/* Writes one line into err; control characters from argv become '?'. */
-static enum options_result fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static enum options_result fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return OPTIONS_ERROR;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (char *p = err; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return OPTIONS_ERROR;
-}
-
-static bool key_in(const struct keyval_item *it, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (keyval__key_is(it, names[i]))
-			return true;
-	return false;
-}
-
-/* Splits a group; a syntax error is reported with the option's name. */
-static enum options_result split(const char *opt, const char *val, struct keyval_group *g,
-				 char *err, size_t errlen)
-{
-	char why[256];
-
-	if (keyval__split(val, g, why, sizeof(why)))
-		return fail(err, errlen, "--%s: %s", opt, why);
-	return OPTIONS_OK;
-}
-
-#define ITEM_FMT "%.*s"
-#define ITEM_KEY(it) (int)(it)->key_len, (it)->key
-#define ITEM_VAL(it) (int)(it)->val_len, (it)->val
-
-/* Checks that an item of a group has (or lacks) a value as its key requires. */
-static enum options_result check_arity(const char *opt, const struct keyval_item *it,
-				       bool wants_value, char *err, size_t errlen)
-{
-	if (wants_value && !it->val)
-		return fail(err, errlen, "--%s: '" ITEM_FMT "' needs a value", opt, ITEM_KEY(it));
-	if (!wants_value && it->val)
-		return fail(err, errlen, "--%s: '" ITEM_FMT "' takes no value", opt, ITEM_KEY(it));
-	return OPTIONS_OK;
-}
-
-static enum options_result parse_count(const char *opt, const struct keyval_item *it,
-				       uint64_t min, uint64_t max, uint64_t *out,
-				       char *err, size_t errlen)
-{
-	if (check_arity(opt, it, true, err, errlen))
-		return OPTIONS_ERROR;
-	if (keyval__parse_u64(it->val, it->val_len, out))
-		return fail(err, errlen, "--%s: invalid number '" ITEM_FMT "' for " ITEM_FMT,
-			    opt, ITEM_VAL(it), ITEM_KEY(it));
-	if (*out < min || *out > max)
-		return fail(err, errlen,
-			    "--%s: " ITEM_FMT "=" ITEM_FMT " out of range (%llu..%llu)", opt,
-			    ITEM_KEY(it), ITEM_VAL(it), (unsigned long long)min,
-			    (unsigned long long)max);
-	return OPTIONS_OK;
-}
-
 /* --cpus boot=N[,max=M] */
 static enum options_result parse_cpus(const char *val, struct vm_config *cfg,
 				      char *err, size_t errlen)
@@ -177,23 +110,23 @@ static enum options_result parse_cpus(const char *val, struct vm_config *cfg,
 	uint64_t boot = cfg->cpus_boot, max = 0;
 	bool have_max = false;
 
-	if (split("cpus", val, &g, err, errlen))
+	if (opt__split("cpus", val, &g, err, errlen))
 		return OPTIONS_ERROR;
 	for (size_t i = 0; i < g.count; i++) {
 		const struct keyval_item *it = &g.items[i];
 
 		if (keyval__key_is(it, "boot")) {
-			if (parse_count("cpus", it, 1, CPUS_LIMIT, &boot, err, errlen))
+			if (opt__parse_count("cpus", it, 1, CPUS_LIMIT, &boot, err, errlen))
 				return OPTIONS_ERROR;
 		} else if (keyval__key_is(it, "max")) {
-			if (parse_count("cpus", it, 1, CPUS_LIMIT, &max, err, errlen))
+			if (opt__parse_count("cpus", it, 1, CPUS_LIMIT, &max, err, errlen))
 				return OPTIONS_ERROR;
 			have_max = true;
-		} else if (key_in(it, cpus_later, ARRAY_SIZE(cpus_later))) {
-			return fail(err, errlen, "--cpus: '" ITEM_FMT "' not supported yet",
+		} else if (opt__key_in(it, cpus_later, ARRAY_SIZE(cpus_later))) {
+			return opt__fail(err, errlen, "--cpus: '" ITEM_FMT "' not supported yet",
 				    ITEM_KEY(it));
 		} else {
-			return fail(err, errlen, "--cpus: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
+			return opt__fail(err, errlen, "--cpus: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
 		}
 	}
 	/*
@@ -202,7 +135,7 @@ static enum options_result parse_cpus(const char *val, struct vm_config *cfg,
 	 * changes nothing and is not stored.
 	 */
 	if (have_max && max < boot)
-		return fail(err, errlen, "--cpus: max=%llu is less than boot=%llu",
+		return opt__fail(err, errlen, "--cpus: max=%llu is less than boot=%llu",
 			    (unsigned long long)max, (unsigned long long)boot);
 	cfg->cpus_boot = (unsigned)boot;
 	return OPTIONS_OK;
@@ -214,7 +147,7 @@ static enum options_result parse_memory(const char *val, struct vm_config *cfg,
 {
 	struct keyval_group g;
 
-	if (split("memory", val, &g, err, errlen))
+	if (opt__split("memory", val, &g, err, errlen))
 		return OPTIONS_ERROR;
 	for (size_t i = 0; i < g.count; i++) {
 		const struct keyval_item *it = &g.items[i];
@@ -222,450 +155,39 @@ static enum options_result parse_memory(const char *val, struct vm_config *cfg,
 		bool on;
 
 		if (keyval__key_is(it, "size")) {
-			if (check_arity("memory", it, true, err, errlen))
+			if (opt__check_arity("memory", it, true, err, errlen))
 				return OPTIONS_ERROR;
 			if (keyval__parse_size(it->val, it->val_len, &size))
-				return fail(err, errlen, "--memory: invalid size '" ITEM_FMT "'",
+				return opt__fail(err, errlen, "--memory: invalid size '" ITEM_FMT "'",
 					    ITEM_VAL(it));
 			if (size % PAGE_SIZE_4K)
-				return fail(err, errlen,
+				return opt__fail(err, errlen,
 					    "--memory: size '" ITEM_FMT "' is not a multiple of 4K",
 					    ITEM_VAL(it));
 			if (size < MEMMAP_MIN_RAM)
-				return fail(err, errlen,
+				return opt__fail(err, errlen,
 					    "--memory: size '" ITEM_FMT "' is below the minimum of %lluM",
 					    ITEM_VAL(it), (unsigned long long)(MEMMAP_MIN_RAM / MiB));
 			cfg->memory_size = size;
 		} else if (keyval__key_is(it, "shared")) {
-			if (check_arity("memory", it, true, err, errlen))
+			if (opt__check_arity("memory", it, true, err, errlen))
 				return OPTIONS_ERROR;
 			if (keyval__parse_toggle(it->val, it->val_len, &on))
-				return fail(err, errlen, "--memory: invalid toggle '" ITEM_FMT
+				return opt__fail(err, errlen, "--memory: invalid toggle '" ITEM_FMT
 					    "' for shared (on|off)", ITEM_VAL(it));
 			/* Guest RAM is always a shared memfd (introspection clients map it). */
 			if (!on)
-				return fail(err, errlen, "--memory: shared=" ITEM_FMT
+				return opt__fail(err, errlen, "--memory: shared=" ITEM_FMT
 					    " not supported (guest RAM is always shared)",
 					    ITEM_VAL(it));
-		} else if (key_in(it, memory_later, ARRAY_SIZE(memory_later))) {
-			return fail(err, errlen, "--memory: '" ITEM_FMT "' not supported yet",
+		} else if (opt__key_in(it, memory_later, ARRAY_SIZE(memory_later))) {
+			return opt__fail(err, errlen, "--memory: '" ITEM_FMT "' not supported yet",
 				    ITEM_KEY(it));
 		} else {
-			return fail(err, errlen, "--memory: unknown key '" ITEM_FMT "'",
+			return opt__fail(err, errlen, "--memory: unknown key '" ITEM_FMT "'",
 				    ITEM_KEY(it));
 		}
 	}
-	return OPTIONS_OK;
-}
-
-/* --serial tty|file=PATH|null|off */
-static enum options_result parse_serial(const char *val, struct vm_config *cfg,
-					char *err, size_t errlen)
-{
-	struct keyval_group g;
-	const struct keyval_item *it;
-
-	if (split("serial", val, &g, err, errlen))
-		return OPTIONS_ERROR;
-	for (size_t i = 0; i < g.count; i++) {
-		it = &g.items[i];
-		if (keyval__key_is(it, "iommu") || keyval__key_is(it, "pty") ||
-		    keyval__key_is(it, "socket"))
-			return fail(err, errlen, "--serial: '" ITEM_FMT "' not supported yet",
-				    ITEM_KEY(it));
-		if (!keyval__key_is(it, "tty") && !keyval__key_is(it, "null") &&
-		    !keyval__key_is(it, "off") && !keyval__key_is(it, "file"))
-			return fail(err, errlen, "--serial: unknown key '" ITEM_FMT "'",
-				    ITEM_KEY(it));
-	}
-	/* Every remaining key is a mode; Cloud Hypervisor takes only one. */
-	if (g.count > 1)
-		return fail(err, errlen, "--serial: more than one mode in '%s'", val);
-
-	it = &g.items[0];
-	if (check_arity("serial", it, keyval__key_is(it, "file"), err, errlen))
-		return OPTIONS_ERROR;
-	if (keyval__key_is(it, "tty")) {
-		cfg->serial = SERIAL_TTY;
-	} else if (keyval__key_is(it, "null")) {
-		cfg->serial = SERIAL_NULL;
-	} else if (keyval__key_is(it, "off")) {
-		cfg->serial = SERIAL_OFF;
-	} else {
-		/*
-		 * The path must stay a pointer into argv: without quotes the
-		 * value runs to the end of the argument.  A quoted path would
-		 * need a copy, which vm_config has no room for.
-		 */
-		if (it->quoted)
-			return fail(err, errlen, "--serial: quoted path '\"" ITEM_FMT
-				    "\"' not supported yet", ITEM_VAL(it));
-		cfg->serial = SERIAL_FILE;
-		cfg->serial_path = it->val;
-	}
-	return OPTIONS_OK;
-}
-
-/* --console tty|file=PATH|null|off: the virtio console (hvc0). */
-static enum options_result parse_console(const char *val, struct vm_config *cfg,
-					 char *err, size_t errlen)
-{
-	static const char *const later[] = { "pty", "socket", "iommu" };
-	struct keyval_group g;
-	const struct keyval_item *it;
-
-	if (split("console", val, &g, err, errlen))
-		return OPTIONS_ERROR;
-	for (size_t i = 0; i < g.count; i++) {
-		it = &g.items[i];
-		if (key_in(it, later, ARRAY_SIZE(later)))
-			return fail(err, errlen, "--console: '" ITEM_FMT "' not supported yet",
-				    ITEM_KEY(it));
-		if (!keyval__key_is(it, "tty") && !keyval__key_is(it, "null") &&
-		    !keyval__key_is(it, "off") && !keyval__key_is(it, "file"))
-			return fail(err, errlen, "--console: unknown key '" ITEM_FMT "'",
-				    ITEM_KEY(it));
-	}
-	if (g.count > 1)
-		return fail(err, errlen, "--console: more than one mode in '%s'", val);
-	it = &g.items[0];
-	if (check_arity("console", it, keyval__key_is(it, "file"), err, errlen))
-		return OPTIONS_ERROR;
-	cfg->console_off = false;
-	if (keyval__key_is(it, "tty")) {
-		cfg->console = CONSOLE_TTY;
-	} else if (keyval__key_is(it, "null")) {
-		cfg->console = CONSOLE_NULL;
-	} else if (keyval__key_is(it, "off")) {
-		cfg->console = CONSOLE_OFF;
-		cfg->console_off = true;
-	} else {
-		if (it->val_len >= sizeof(cfg->console_path))
-			return fail(err, errlen, "--console: path too long");
-		memcpy(cfg->console_path, it->val, it->val_len);
-		cfg->console_path[it->val_len] = '\0';
-		cfg->console = CONSOLE_FILE;
-	}
-	return OPTIONS_OK;
-}
-
-/* Copies a value into a fixed buffer; fails when it does not fit. */
-static enum options_result copy_val(const char *opt, const struct keyval_item *it, char *dst,
-				    size_t size, char *err, size_t errlen)
-{
-	if (it->val_len >= size)
-		return fail(err, errlen, "--%s: '" ITEM_FMT "' is too long (at most %zu bytes)",
-			    opt, ITEM_KEY(it), size - 1);
-	memcpy(dst, it->val, it->val_len);
-	dst[it->val_len] = '\0';
-	return OPTIONS_OK;
-}
-
-/* --disk path=PATH[,readonly=on|off][,direct=off][,image_type=raw][,id=ID]; repeatable. */
-static enum options_result parse_disk(const char *val, struct vm_config *cfg,
-				      char *err, size_t errlen)
-{
-	static const char *const later[] = {
-		"iommu", "num_queues", "queue_size", "vhost_user", "socket", "rate_limit_group",
-		"bw_size", "bw_one_time_burst", "bw_refill_time", "ops_size",
-		"ops_one_time_burst", "ops_refill_time", "pci_segment", "serial",
-		"queue_affinity", "backing_files", "sparse",
-	};
-	struct disk_config *d;
-	struct keyval_group g;
-	bool have_path = false, on;
-
-	if (split("disk", val, &g, err, errlen))
-		return OPTIONS_ERROR;
-	if (cfg->nr_disks == CONFIG_MAX_DISKS)
-		return fail(err, errlen, "--disk: more than %d disks", CONFIG_MAX_DISKS);
-	d = &cfg->disks[cfg->nr_disks];
-	*d = (struct disk_config){ .readonly = false };
-	for (size_t i = 0; i < g.count; i++) {
-		const struct keyval_item *it = &g.items[i];
-
-		if (key_in(it, later, ARRAY_SIZE(later)))
-			return fail(err, errlen, "--disk: '" ITEM_FMT "' not supported yet",
-				    ITEM_KEY(it));
-		if (!keyval__key_is(it, "path") && !keyval__key_is(it, "readonly") &&
-		    !keyval__key_is(it, "direct") && !keyval__key_is(it, "image_type") &&
-		    !keyval__key_is(it, "id"))
-			return fail(err, errlen, "--disk: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
-		if (check_arity("disk", it, true, err, errlen))
-			return OPTIONS_ERROR;
-		if (keyval__key_is(it, "path")) {
-			if (copy_val("disk", it, d->path, sizeof(d->path), err, errlen))
-				return OPTIONS_ERROR;
-			have_path = true;
-		} else if (keyval__key_is(it, "readonly") || keyval__key_is(it, "direct")) {
-			if (keyval__parse_toggle(it->val, it->val_len, &on))
-				return fail(err, errlen, "--disk: invalid toggle '" ITEM_FMT "' for "
-					    ITEM_FMT " (on|off)", ITEM_VAL(it), ITEM_KEY(it));
-			if (keyval__key_is(it, "readonly"))
-				d->readonly = on;
-			else if (on)
-				return fail(err, errlen, "--disk: direct=on not supported yet");
-		} else if (keyval__key_is(it, "image_type")) {
-			if (!keyval__val_is(it, "raw"))
-				return fail(err, errlen, "--disk: image_type=" ITEM_FMT
-					    " not supported (only raw)", ITEM_VAL(it));
-		}
-		/* id names the device for the API; nothing else uses it. */
-	}
-	if (!have_path)
-		return fail(err, errlen, "--disk: 'path' is required in '%s'", val);
-	cfg->nr_disks++;
-	return OPTIONS_OK;
-}
-
-static int parse_mac(const char *s, size_t len, uint8_t mac[6])
-{
-	unsigned v[6];
-	char buf[18], tail;
-
-	if (len != 17)
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return (mac[0] & 1) ? -1 : 0; /* a multicast address cannot be a NIC's */
-}
-
-static int parse_ipv4(const char *s, size_t len, uint32_t *out)
-{
-	char buf[16];
-
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return inet_pton(AF_INET, buf, out) == 1 ? 0 : -1;
-}
-
-/*
- * --net tap=[NAME],mac=[MAC],ip=[IP],mask=[MASK]; repeatable.  Cloud
- * Hypervisor accepts empty values ("tap=,mac=,ip=,mask=") as "the default":
- * they are dropped before the group is split, which refuses empty values.
- */
-static enum options_result parse_net(const char *val, struct vm_config *cfg,
-				     char *err, size_t errlen)
-{
-	static const char *const later[] = {
-		"host_mac", "num_queues", "queue_size", "iommu", "vhost_user", "socket",
-		"vhost_mode", "fd", "offload_tso", "offload_ufo", "offload_csum", "pci_segment",
-		"rate_limit_group", "bw_size", "bw_one_time_burst", "bw_refill_time", "ops_size",
-		"ops_one_time_burst", "ops_refill_time", "mtu",
-	};
-	char buf[512];
-	size_t n = 0, len = strlen(val);
-	struct net_config *nc;
-	struct keyval_group g;
-
-	if (len >= sizeof(buf))
-		return fail(err, errlen, "--net: value too long");
-	for (size_t i = 0; i < len; i++) {
-		if (val[i] == '=' && (i + 1 == len || val[i + 1] == ','))
-			continue; /* "key=" becomes "key" */
-		buf[n++] = val[i];
-	}
-	buf[n] = '\0';
-	if (split("net", buf, &g, err, errlen))
-		return OPTIONS_ERROR;
-	if (cfg->nr_nets == CONFIG_MAX_NETS)
-		return fail(err, errlen, "--net: more than %d network devices", CONFIG_MAX_NETS);
-	nc = &cfg->nets[cfg->nr_nets];
-	*nc = (struct net_config){ .have_mac = false };
-	for (size_t i = 0; i < g.count; i++) {
-		const struct keyval_item *it = &g.items[i];
-
-		if (key_in(it, later, ARRAY_SIZE(later)))
-			return fail(err, errlen, "--net: '" ITEM_FMT "' not supported yet",
-				    ITEM_KEY(it));
-		if (keyval__key_is(it, "id"))
-			continue; /* names the device for the API */
-		if (!it->val) {
-			if (!keyval__key_is(it, "tap") && !keyval__key_is(it, "mac") &&
-			    !keyval__key_is(it, "ip") && !keyval__key_is(it, "mask"))
-				return fail(err, errlen, "--net: unknown key '" ITEM_FMT "'",
-					    ITEM_KEY(it));
-			continue; /* empty: the default */
-		}
-		if (keyval__key_is(it, "tap")) {
-			if (copy_val("net", it, nc->tap, sizeof(nc->tap), err, errlen))
-				return OPTIONS_ERROR;
-		} else if (keyval__key_is(it, "mac")) {
-			if (parse_mac(it->val, it->val_len, nc->mac))
-				return fail(err, errlen, "--net: invalid MAC address '" ITEM_FMT "'",
-					    ITEM_VAL(it));
-			nc->have_mac = true;
-		} else if (keyval__key_is(it, "ip") || keyval__key_is(it, "mask")) {
-			uint32_t *dst = keyval__key_is(it, "ip") ? &nc->ip : &nc->mask;
-
-			if (parse_ipv4(it->val, it->val_len, dst))
-				return fail(err, errlen, "--net: invalid IPv4 address '" ITEM_FMT
-					    "' for " ITEM_FMT, ITEM_VAL(it), ITEM_KEY(it));
-		} else {
-			return fail(err, errlen, "--net: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
-		}
-	}
-	cfg->nr_nets++;
-	return OPTIONS_OK;
-}
-
-/* --rng [src=PATH]: virtio-rng fed from PATH (default /dev/urandom). */
-static enum options_result parse_rng(const char *val, struct vm_config *cfg,
-				     char *err, size_t errlen)
-{
-	struct keyval_group g;
-
-	cfg->rng = true;
-	strcpy(cfg->rng_src, "/dev/urandom");
-	if (!val)
-		return OPTIONS_OK;
-	if (split("rng", val, &g, err, errlen))
-		return OPTIONS_ERROR;
-	for (size_t i = 0; i < g.count; i++) {
-		const struct keyval_item *it = &g.items[i];
-
-		if (keyval__key_is(it, "iommu"))
-			return fail(err, errlen, "--rng: 'iommu' not supported yet");
-		if (!keyval__key_is(it, "src"))
-			return fail(err, errlen, "--rng: unknown key '" ITEM_FMT "'", ITEM_KEY(it));
-		if (check_arity("rng", it, true, err, errlen) ||
-		    copy_val("rng", it, cfg->rng_src, sizeof(cfg->rng_src), err, errlen))
-			return OPTIONS_ERROR;
-	}
-	return OPTIONS_OK;
-}
-
-static enum options_result parse_vmi_timeout(const char *val, struct vm_config *cfg,
-					     char *err, size_t errlen)
-{
-	uint64_t ms;
-
-	if (keyval__parse_u64(val, strlen(val), &ms))
-		return fail(err, errlen, "--vmi-timeout: invalid number '%s'", val);
-	if (ms < 1 || ms > VMI_TIMEOUT_MAX_MS)
-		return fail(err, errlen, "--vmi-timeout: '%s' out of range (1..%u ms)", val,
-			    VMI_TIMEOUT_MAX_MS);
-	cfg->vmi_timeout_ms = (uint32_t)ms;
-	return OPTIONS_OK;
-}
-
-/*
- * --api-socket [path=]SOCKET or --api-socket fd=N: the REST API (src/api/),
- * on a unix socket vmscope creates, or on one it inherits already listening.
- */
-static enum options_result parse_api_socket(const char *val, struct vm_config *cfg, char *err,
-					    size_t errlen)
-{
-	struct keyval_group g;
-	enum options_result r = split("api-socket", val, &g, err, errlen);
-	uint64_t fd;
-
-	if (r != OPTIONS_OK)
-		return r;
-	/* A bare value is the path, as Cloud Hypervisor accepts it. */
-	if (g.count == 1 && !g.items[0].val && !keyval__key_is(&g.items[0], "path") &&
-	    !keyval__key_is(&g.items[0], "fd")) {
-		if (strlen(val) >= sizeof(cfg->api_socket_path))
-			return fail(err, errlen,
-				    "--api-socket: path is longer than a unix socket allows (107)");
-		strcpy(cfg->api_socket_path, val);
-		return OPTIONS_OK;
-	}
-	for (size_t i = 0; i < g.count; i++) {
-		const struct keyval_item *it = &g.items[i];
-
-		if ((r = check_arity("api-socket", it, true, err, errlen)) != OPTIONS_OK)
-			return r;
-		if (keyval__key_is(it, "path")) {
-			if (it->val_len == 0)
-				return fail(err, errlen, "--api-socket: empty path");
-			if (it->val_len >= sizeof(cfg->api_socket_path))
-				return fail(err, errlen,
-					    "--api-socket: path is longer than a unix socket allows (107)");
-			memcpy(cfg->api_socket_path, it->val, it->val_len);
-			cfg->api_socket_path[it->val_len] = 0;
-		} else if (keyval__key_is(it, "fd")) {
-			if (keyval__parse_u64(it->val, it->val_len, &fd) || fd > INT32_MAX)
-				return fail(err, errlen, "--api-socket: invalid fd '" ITEM_FMT "'",
-					    ITEM_VAL(it));
-			if (fd <= 2)
-				return fail(err, errlen,
-					    "--api-socket: fd=%u is stdin, stdout or stderr, not a socket",
-					    (unsigned)fd);
-			cfg->api_socket_fd = (int)fd;
-		} else {
-			return fail(err, errlen, "--api-socket: unknown key '" ITEM_FMT "' (path, fd)",
-				    ITEM_KEY(it));
-		}
-	}
-	if (cfg->api_socket_path[0] && cfg->api_socket_fd >= 0)
-		return fail(err, errlen, "--api-socket: give path or fd, not both");
-	return OPTIONS_OK;
-}
-
-/*
- * --gdb path=SOCKET[,wait=on|off] or --gdb tcp=ADDR:PORT[,wait=on|off]:
- * the GDB stub on a unix socket (as Cloud Hypervisor) or a TCP port.
- */
-static enum options_result parse_gdb(const char *val, struct vm_config *cfg, char *err,
-				     size_t errlen)
-{
-	struct keyval_group g;
-	enum options_result r = split("gdb", val, &g, err, errlen);
-	static char tcp[64];
-
-	if (r != OPTIONS_OK)
-		return r;
-	cfg->gdb_wait = true;
-	for (size_t i = 0; i < g.count; i++) {
-		const struct keyval_item *it = &g.items[i];
-
-		if ((r = check_arity("gdb", it, true, err, errlen)) != OPTIONS_OK)
-			return r;
-		if (keyval__key_is(it, "path")) {
-			if (it->val_len == 0)
-				return fail(err, errlen, "--gdb: empty path");
-			if (it->val_len >= 108)
-				return fail(err, errlen, "--gdb: path is longer than a unix socket allows (107)");
-			memcpy(cfg->gdb_path, it->val, it->val_len);
-			cfg->gdb_path[it->val_len] = 0;
-		} else if (keyval__key_is(it, "tcp")) {
-			unsigned a, b, c, d, port;
-			char tail;
-
-			if (it->val_len >= sizeof(tcp))
-				return fail(err, errlen, "--gdb: invalid tcp address '" ITEM_FMT "'", ITEM_VAL(it));
-			memcpy(tcp, it->val, it->val_len);
-			tcp[it->val_len] = 0;
-			if (sscanf(tcp, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &tail) != 5 ||
-			    a > 255 || b > 255 || c > 255 || d > 255 || port == 0 || port > 65535)
-				return fail(err, errlen,
-					    "--gdb: invalid tcp address '%s' (want IPv4:PORT, e.g. 127.0.0.1:1234)",
-					    tcp);
-			cfg->gdb_tcp_addr = (uint32_t)(a << 24 | b << 16 | c << 8 | d);
-			cfg->gdb_tcp_port = (uint16_t)port;
-		} else if (keyval__key_is(it, "wait")) {
-			if (it->val_len == 2 && memcmp(it->val, "on", 2) == 0)
-				cfg->gdb_wait = true;
-			else if (it->val_len == 3 && memcmp(it->val, "off", 3) == 0)
-				cfg->gdb_wait = false;
-			else
-				return fail(err, errlen, "--gdb: wait must be on or off, not '" ITEM_FMT "'",
-					    ITEM_VAL(it));
-		} else {
-			return fail(err, errlen, "--gdb: unknown key '" ITEM_FMT "' (path, tcp, wait)",
-				    ITEM_KEY(it));
-		}
-	}
-	if (!cfg->gdb_path[0] == !cfg->gdb_tcp_port)
-		return fail(err, errlen, "--gdb: give exactly one of path=SOCKET or tcp=ADDR:PORT");
 	return OPTIONS_OK;
 }
 
@@ -677,7 +199,7 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 
 	/* Paths and numbers must not be empty; an empty --cmdline is a real choice. */
 	if (val && *val == '\0' && o->id != OPT_CMDLINE)
-		return fail(err, errlen, "--%s: empty value", o->name);
+		return opt__fail(err, errlen, "--%s: empty value", o->name);
 
 	switch (o->id) {
 	case OPT_KERNEL:
@@ -694,19 +216,19 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 	case OPT_MEMORY:
 		return parse_memory(val, cfg, err, errlen);
 	case OPT_SERIAL:
-		return parse_serial(val, cfg, err, errlen);
+		return opt__serial(val, cfg, err, errlen);
 	case OPT_CONSOLE:
-		return parse_console(val, cfg, err, errlen);
+		return opt__console(val, cfg, err, errlen);
 	case OPT_DISK:
-		return parse_disk(val, cfg, err, errlen);
+		return opt__disk(val, cfg, err, errlen);
 	case OPT_NET:
-		return parse_net(val, cfg, err, errlen);
+		return opt__net(val, cfg, err, errlen);
 	case OPT_RNG:
-		return parse_rng(val, cfg, err, errlen);
+		return opt__rng(val, cfg, err, errlen);
 	case OPT_LOG_LEVEL:
 		level = log_level_parse(val);
 		if (level < 0)
-			return fail(err, errlen,
+			return opt__fail(err, errlen,
 				    "--log-level: invalid level '%s' (error|warn|info|debug)", val);
 		cfg->log_level = level;
 		break;
@@ -715,21 +237,21 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 		break;
 	case OPT_IRQCHIP:
 		if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0)
-			return fail(err, errlen, "--irqchip: expected on or off, not '%s'", val);
+			return opt__fail(err, errlen, "--irqchip: expected on or off, not '%s'", val);
 		cfg->no_irqchip = strcmp(val, "off") == 0;
 		break;
 	case OPT_VMI_SOCKET:
 		cfg->vmi_socket = val;
 		break;
 	case OPT_VMI_TIMEOUT:
-		return parse_vmi_timeout(val, cfg, err, errlen);
+		return opt__vmi_timeout(val, cfg, err, errlen);
 	case OPT_VMI_WAIT:
 		cfg->vmi_wait = true;
 		break;
 	case OPT_API_SOCKET:
-		return parse_api_socket(val, cfg, err, errlen);
+		return opt__api_socket(val, cfg, err, errlen);
 	case OPT_GDB:
-		return parse_gdb(val, cfg, err, errlen);
+		return opt__gdb(val, cfg, err, errlen);
 	case OPT_HELP:
 		options__usage(stdout);
 		return OPTIONS_EXIT;
@@ -759,7 +281,7 @@ static enum options_result check_irqchip_off(struct vm_config *cfg, bool console
 	else if (console_given && cfg->console != CONSOLE_OFF)
 		needs = "--console";
 	if (needs)
-		return fail(err, errlen,
+		return opt__fail(err, errlen,
 			    "%s: a virtio device needs interrupts, which --irqchip off removes", needs);
 	cfg->console = CONSOLE_OFF; /* the default virtio console goes with them */
 	return OPTIONS_OK;
@@ -834,13 +356,13 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 			name_len = eq ? (size_t)(eq - name) : strlen(name);
 			o = find_opt(name, name_len);
 			if (!o && is_later_opt(name, name_len))
-				return fail(err, errlen, "--%.*s: not supported yet", (int)name_len,
+				return opt__fail(err, errlen, "--%.*s: not supported yet", (int)name_len,
 					    name);
 			if (!o)
-				return fail(err, errlen, "unknown option '--%.*s'", (int)name_len,
+				return opt__fail(err, errlen, "unknown option '--%.*s'", (int)name_len,
 					    name);
 			if (eq && !o->has_value)
-				return fail(err, errlen, "--%s: takes no value", o->name);
+				return opt__fail(err, errlen, "--%s: takes no value", o->name);
 			if (eq) {
 				val = eq + 1;
 			} else if (o->has_value) {
@@ -848,17 +370,17 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 				if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
 					val = argv[++i];
 				else if (o->id != OPT_RNG) /* --rng alone takes the defaults */
-					return fail(err, errlen, "--%s: missing value", o->name);
+					return opt__fail(err, errlen, "--%s: missing value", o->name);
 			}
 		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return fail(err, errlen, "unknown option '%s'", arg);
+			return opt__fail(err, errlen, "unknown option '%s'", arg);
 		} else {
-			return fail(err, errlen, "unexpected argument '%s'", arg);
+			return opt__fail(err, errlen, "unexpected argument '%s'", arg);
 		}
 
 		/* Devices may be repeated: "--disk A --disk B" or "--disk A B". */
 		if (seen[o->id] && o->id != OPT_DISK && o->id != OPT_NET)
-			return fail(err, errlen, "--%s: given more than once", o->name);
+			return opt__fail(err, errlen, "--%s: given more than once", o->name);
 		seen[o->id] = true;
 		r = apply(o, val, cfg, err, errlen);
 		while (r == OPTIONS_OK && (o->id == OPT_DISK || o->id == OPT_NET) && i + 1 < argc &&
@@ -868,7 +390,7 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 			return r;
 	}
 	if (cfg->vmi_wait && !cfg->vmi_socket)
-		return fail(err, errlen, "--vmi-wait: needs --vmi-socket");
+		return opt__fail(err, errlen, "--vmi-wait: needs --vmi-socket");
 	return check_irqchip_off(cfg, seen[OPT_CONSOLE], err, errlen);
 }
 
