@@ -1,7 +1,8 @@
 /*
  * virtio-console (--console tty|file=PATH|null|off): the guest's hvc0, one
  * port, no multiport.  Output goes to stdout or the file; with tty, input
- * comes from stdin unless the serial port already reads it (--serial tty).
+ * comes from stdin unless the serial port already reads it (--serial tty),
+ * and a terminal on stdin is in raw mode meanwhile (tty.h).
  * The emergency-write register prints one byte.
  */
 #include <errno.h>
@@ -13,6 +14,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "tty.h"
 #include "virtio/virtio.h"
 #include "virtio/virtqueue.h"
 #include "vm.h"
@@ -183,6 +185,7 @@ static int console__init(struct vm *vm)
 	struct virtio_dev *dev;
 	uint16_t cols = 80, rows = 25;
 	uint32_t ports = 1;
+	int r;
 
 	if (cfg->console == CONSOLE_OFF || cfg->console_off)
 		return 0;
@@ -194,8 +197,7 @@ static int console__init(struct vm *vm)
 	if (cfg->console == CONSOLE_FILE) {
 		con->out_fd = open(cfg->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (con->out_fd < 0) {
-			int r = -errno;
-
+			r = -errno;
 			log_error("--console: cannot open '%s': %s", cfg->console_path, strerror(errno));
 			vm__config_error(vm);
 			free(con);
@@ -219,6 +221,9 @@ static int console__init(struct vm *vm)
 		dev->fds[0] = con->in_fd;
 		dev->nr_fds = 1;
 		dev->fd_wanted[0] = false; /* until the driver gives receive buffers */
+		r = tty__raw_stdin(vm);
+		if (r < 0)
+			return r;
 	}
 	return virtio__start(dev);
 }
