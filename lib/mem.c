@@ -189,21 +189,44 @@ void *vmscope_map_pa(vmscope_t *vm, uint64_t gpa, size_t len)
 
 /* ---- Virtual memory ------------------------------------------------------- */
 
+static bool read_entry(void *vm, uint64_t gpa, uint64_t *entry)
+{
+	return mem__read_u64(vm, gpa, entry) == 0;
+}
+
+/* An uncached walk (common/pagewalk.c); -EFAULT with the reason recorded in vm. */
+static int walk(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57, struct pagewalk *w)
+{
+	enum pagewalk_status st = pagewalk__walk(cr3, gva, la57, read_entry, vm, w);
+
+	if (st == PAGEWALK_OK)
+		return 0;
+	if (st == PAGEWALK_NON_CANONICAL)
+		return target__fail(vm, -EFAULT, "va 0x%llx is not canonical (%u-bit)",
+				    (unsigned long long)gva, la57 ? 57 : 48);
+	if (st == PAGEWALK_NOT_PRESENT)
+		return target__fail(vm, -EFAULT, "va 0x%llx: %s not present",
+				    (unsigned long long)gva, pagewalk__level_name(w->level));
+	return target__fail(vm, -EFAULT, "va 0x%llx: %s table at 0x%llx is outside RAM",
+			    (unsigned long long)gva, pagewalk__level_name(w->level),
+			    (unsigned long long)w->tables[w->nr_tables - 1]);
+}
+
 /* Translation for the library's own accesses: the cache, else a walk. */
 static inline int translate(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
 			    uint64_t *gpa, uint64_t *page_size)
 {
-	struct pagewalk_result res;
+	struct pagewalk w;
 	int err;
 
 	if (tcache__lookup(vm, cr3, gva, la57, gpa, page_size))
 		return 0;
-	err = pagewalk__walk(vm, cr3, gva, la57, &res);
+	err = walk(vm, cr3, gva, la57, &w);
 	if (err)
 		return err;
-	tcache__insert(vm, cr3, gva, la57, &res);
-	*gpa = res.gpa;
-	*page_size = res.page_size;
+	tcache__insert(vm, cr3, gva, la57, &w);
+	*gpa = w.gpa;
+	*page_size = w.page_size;
 	return 0;
 }
 

@@ -123,7 +123,7 @@ static bool pt_contains(const struct vmscope_tcache *tc, uint64_t frame)
 }
 
 void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
-		    const struct pagewalk_result *res)
+		    const struct pagewalk *res)
 {
 	struct vmscope_tcache *tc = vm->tcache;
 	unsigned shift = (unsigned)__builtin_ctzll(res->page_size);

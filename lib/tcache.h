@@ -79,7 +79,7 @@ static inline bool tcache__lookup(struct vmscope *vm, uint64_t cr3, uint64_t gva
 
 /* Remembers a walk's result, and the table pages it read. */
 void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
-		    const struct pagewalk_result *res);
+		    const struct pagewalk *res);
 
 /*
  * Forgets every translation.  The live side calls this on every resume and
