@@ -1,4 +1,7 @@
-/* Unit tests for page walks (pagewalk.c) and the translation cache (tcache.c). */
+/*
+ * Unit tests for page walks (common/pagewalk.c, directly and through
+ * vmscope_translate) and the translation cache (tcache.c).
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +11,7 @@
 #include <errno.h>
 
 #include "lib_helpers.h"
+#include "pagewalk.h"
 #include "tcache.h"
 
 #define RAM (16 * MIB)
@@ -253,6 +257,121 @@ static void test_ignored_bits(void **state)
 	assert_int_equal(pa, 0x9010);
 }
 
+#define PTE_US (1ULL << 2)
+
+/* The walker's read callback over a test's guest memory, refusing what lies outside it. */
+static bool gmem_read_entry(void *g, uint64_t gpa, uint64_t *entry)
+{
+	struct gmem *m = g;
+
+	if (gpa >= m->size || m->size - gpa < 8)
+		return false;
+	*entry = gmem_get64(m, gpa);
+	return true;
+}
+
+/* The walker alone: its status, the level it stopped at, and the U/S bit of the whole path. */
+static void test_walker(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t va = 0x7f1234567000ULL, slot;
+	struct pagewalk w;
+
+	gmem_map(&f->g, f->cr3, va, 0x8000, 4 * KIB, false);
+	assert_int_equal(pagewalk__walk(f->cr3, va + 3, false, gmem_read_entry, &f->g, &w),
+			 PAGEWALK_OK);
+	assert_int_equal(w.gpa, 0x8003);
+	assert_int_equal(w.page_size, 4 * KIB);
+	assert_int_equal(w.level, 1);
+	assert_int_equal(w.nr_tables, 4);
+	assert_false(w.user);
+
+	for (unsigned level = 1; level <= 4; level++) {
+		slot = gmem_slot(&f->g, f->cr3, va, false, level);
+		gmem_set64(&f->g, slot, gmem_get64(&f->g, slot) | PTE_US);
+	}
+	assert_int_equal(pagewalk__walk(f->cr3, va, false, gmem_read_entry, &f->g, &w), PAGEWALK_OK);
+	assert_true(w.user);
+	/* Supervisor-only at one level makes the page supervisor-only. */
+	slot = gmem_slot(&f->g, f->cr3, va, false, 3);
+	gmem_set64(&f->g, slot, gmem_get64(&f->g, slot) & ~PTE_US);
+	assert_int_equal(pagewalk__walk(f->cr3, va, false, gmem_read_entry, &f->g, &w), PAGEWALK_OK);
+	assert_false(w.user);
+
+	/* Not present at the PDE. */
+	slot = gmem_slot(&f->g, f->cr3, va, false, 2);
+	gmem_set64(&f->g, slot, gmem_get64(&f->g, slot) & ~PTE_P);
+	assert_int_equal(pagewalk__walk(f->cr3, va, false, gmem_read_entry, &f->g, &w),
+			 PAGEWALK_NOT_PRESENT);
+	assert_int_equal(w.level, 2);
+	assert_string_equal(pagewalk__level_name(w.level), "PDE");
+
+	/* A PDE pointing outside guest RAM: the walk ends there, nothing is read beyond. */
+	gmem_set64(&f->g, slot, 0x000fffffdead0000ULL | PTE_P);
+	assert_int_equal(pagewalk__walk(f->cr3, va, false, gmem_read_entry, &f->g, &w),
+			 PAGEWALK_OUTSIDE_RAM);
+	assert_int_equal(w.level, 1);
+	assert_int_equal(w.tables[w.nr_tables - 1], 0x000fffffdead0000ULL);
+
+	assert_int_equal(pagewalk__walk(f->cr3, 0x0000800000000000ULL, false, gmem_read_entry,
+					&f->g, &w), PAGEWALK_NON_CANONICAL);
+	assert_int_equal(w.nr_tables, 0);
+}
+
+/* read_va through a large page copies it in one piece: one translation, not one per 4 KiB. */
+static void test_read_va_one_translation_per_large_page(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t va = 0xffff888000000000ULL;
+	struct tcache_stats a, b;
+	uint8_t *buf = malloc(4 * MIB);
+
+	gmem_map(&f->g, f->cr3, va, 0, 2 * MIB, false);
+	gmem_map(&f->g, f->cr3, va + 2 * MIB, 4 * MIB, 2 * MIB, false);
+	tcache__stats(f->vm, &a);
+	assert_int_equal(vmscope_read_va(f->vm, f->cr3, va + 4 * KIB, buf, 4 * MIB - 8 * KIB),
+			 4 * MIB - 8 * KIB);
+	tcache__stats(f->vm, &b);
+	assert_int_equal((b.hits + b.misses) - (a.hits + a.misses), 2);
+	assert_memory_equal(buf, f->g.mem + 4 * KIB, 2 * MIB - 4 * KIB);
+	assert_memory_equal(buf + 2 * MIB - 4 * KIB, f->g.mem + 4 * MIB, 2 * MIB - 4 * KIB);
+	free(buf);
+}
+
+/* A 1 GiB page over a hole in RAM: each piece stops at the end of its run of RAM. */
+static void test_read_va_large_page_over_hole(void **state)
+{
+	(void)state;
+	uint8_t *low = aligned_alloc(4096, 4 * MIB), *high = aligned_alloc(4096, 4 * MIB);
+	struct vmscope_region r[2] = {
+		{ .gpa = 0, .size = 4 * MIB, .host = low },
+		{ .gpa = 8 * MIB, .size = 4 * MIB, .host = high },
+	};
+	struct gmem g = { .fd = -1, .mem = low, .size = 4 * MIB, .next = 2 * MIB };
+	uint64_t cr3, va = 0x40000000;
+	uint8_t *buf = malloc(8 * MIB);
+	vmscope_t *vm;
+
+	memset(low, 0x11, 4 * MIB);
+	memset(high, 0x22, 4 * MIB);
+	cr3 = gmem_page(&g);
+	gmem_map(&g, cr3, va, 0, GIB, false);
+	vm = writable_target(r, 2);
+
+	assert_int_equal(vmscope_read_va(vm, cr3, va + 3 * MIB, buf, 2 * MIB), MIB);
+	assert_int_equal(buf[MIB - 1], 0x11);
+	assert_int_equal(vmscope_read_va(vm, cr3, va + 5 * MIB, buf, 1), -EFAULT);
+	assert_non_null(strstr(vmscope_last_error(vm), "not RAM"));
+	assert_int_equal(vmscope_read_va(vm, cr3, va + 8 * MIB, buf, 8 * MIB), 4 * MIB);
+	assert_int_equal(buf[0], 0x22);
+	assert_int_equal(buf[4 * MIB - 1], 0x22);
+
+	vmscope_close(vm);
+	free(buf);
+	free(high);
+	free(low);
+}
+
 static void test_cache_hit_and_flush(void **state)
 {
 	struct fixture *f = *state;
@@ -407,6 +526,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_table_outside_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_self_referencing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ignored_bits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_va_one_translation_per_large_page, setup,
+						teardown),
+		cmocka_unit_test(test_read_va_large_page_over_hole),
 		cmocka_unit_test_setup_teardown(test_cache_hit_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_per_cr3, setup, teardown),
 		cmocka_unit_test(test_write_invalidates),
