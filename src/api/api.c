@@ -29,7 +29,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
-#include "vmi/server.h"
+#include "vmi/core.h"
 
 #ifndef VMSCOPE_VERSION
 #define VMSCOPE_VERSION "0.0.0"
@@ -154,7 +154,7 @@ static int vm_pause(struct api *api)
 static void vm_resume(struct api *api)
 {
 	struct vm *vm = api->vm;
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 
 	if (api->halted) {
 		vmi__halt(vm, api->consumer, false);
@@ -162,11 +162,11 @@ static void vm_resume(struct api *api)
 	}
 	if (vm_client_paused(vm)) {
 		/* As a client's VMSCOPE_MSG_RESUME does (src/vmi/control.c). */
-		pthread_mutex_lock(&srv->lock);
+		pthread_mutex_lock(&core->lock);
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			atomic_store(&vm->vcpus[i]->vmi.pause_req, false);
-		pthread_cond_broadcast(&srv->cond);
-		pthread_mutex_unlock(&srv->lock);
+		pthread_cond_broadcast(&core->cond);
+		pthread_mutex_unlock(&core->lock);
 	}
 }
 
@@ -736,7 +736,7 @@ struct api *api__start(struct vm *vm, int *err)
 		goto fail;
 	}
 	/* The introspection core pauses and resumes for us (it exists with --api-socket). */
-	if (vm->vmi.srv) {
+	if (vm->vmi.core) {
 		r = vmi__register_consumer(vm, &api_vmi_ops, api);
 		if (r < 0)
 			log_warn("api: vm.pause unavailable: %s", strerror(-r));

@@ -26,56 +26,56 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vmi/msg.h"
-#include "vmi/server.h"
+#include "vmi/core.h"
 
 #define EV_SLOTS 256
 #define RSP_SLOTS 16
 
 /* ---- Watch mask, MSR filter, memory slots ----------------------------------- */
 
-void vmi__update_watch(struct vmi_server *srv)
+void vmi__update_watch(struct vmi_core *core)
 {
-	unsigned sub = atomic_load(&srv->sub_mask);
+	unsigned sub = atomic_load(&core->sub_mask);
 	unsigned mask = sub;
 
-	if (sub & (1u << VMSCOPE_EV_PAGE_WRITE) || srv->nr_prot)
+	if (sub & (1u << VMSCOPE_EV_PAGE_WRITE) || core->nr_prot)
 		mask |= 1u << VMSCOPE_EV_MMIO;
-	if (sub & (1u << VMSCOPE_EV_BREAKPOINT) || srv->nr_bps)
+	if (sub & (1u << VMSCOPE_EV_BREAKPOINT) || core->nr_bps)
 		mask |= 1u << VMSCOPE_EV_INTERNAL_ERROR;
-	if (srv->usermsr_enabled)
+	if (core->usermsr_enabled)
 		mask |= 1u << VMSCOPE_EV_MSR_READ | 1u << VMSCOPE_EV_MSR_WRITE;
 	/* Debug exits always reach the hook: only we turn single-step on. */
 	mask |= 1u << VMSCOPE_EV_SINGLESTEP;
-	atomic_store(&srv->vm->vmi.watch_mask, mask);
-	if (srv->hdr) {
-		srv->hdr->watch_mask = sub;
-		srv->hdr->sync_mask = atomic_load(&srv->sync_mask);
+	atomic_store(&core->vm->vmi.watch_mask, mask);
+	if (core->hdr) {
+		core->hdr->watch_mask = sub;
+		core->hdr->sync_mask = atomic_load(&core->sync_mask);
 	}
 }
 
-int vmi__update_msr_filter(struct vmi_server *srv)
+int vmi__update_msr_filter(struct vmi_core *core)
 {
 	static uint8_t deny[1]; /* bit 0 clear: the one MSR of the range is denied */
-	unsigned sub = atomic_load(&srv->sub_mask);
+	unsigned sub = atomic_load(&core->sub_mask);
 	struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_ALLOW };
 	uint32_t flags = 0;
 
-	if (!srv->usermsr_enabled)
-		return srv->nr_msrs ? -ENOTSUP : 0;
+	if (!core->usermsr_enabled)
+		return core->nr_msrs ? -ENOTSUP : 0;
 	if (sub & (1u << VMSCOPE_EV_MSR_READ))
 		flags |= KVM_MSR_FILTER_READ;
 	if (sub & (1u << VMSCOPE_EV_MSR_WRITE))
 		flags |= KVM_MSR_FILTER_WRITE;
-	for (unsigned i = 0; flags && i < srv->nr_msrs && i < KVM_MSR_FILTER_MAX_RANGES; i++)
+	for (unsigned i = 0; flags && i < core->nr_msrs && i < KVM_MSR_FILTER_MAX_RANGES; i++)
 		f.ranges[i] = (struct kvm_msr_filter_range){
-			.flags = flags, .nmsrs = 1, .base = srv->msrs[i], .bitmap = deny,
+			.flags = flags, .nmsrs = 1, .base = core->msrs[i], .bitmap = deny,
 		};
-	if (ioctl(srv->vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0)
+	if (ioctl(core->vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0)
 		return -errno;
 	return 0;
 }
 
-static int set_slot(struct vmi_server *srv, unsigned slot, uint64_t gpa, uint64_t size,
+static int set_slot(struct vmi_core *core, unsigned slot, uint64_t gpa, uint64_t size,
 		    bool ro)
 {
 	struct kvm_userspace_memory_region r = {
@@ -86,42 +86,42 @@ static int set_slot(struct vmi_server *srv, unsigned slot, uint64_t gpa, uint64_
 	};
 
 	if (size) {
-		uint8_t *p = vm__gpa_ptr(srv->vm, gpa, size);
+		uint8_t *p = vm__gpa_ptr(core->vm, gpa, size);
 
 		if (!p)
 			return -EFAULT;
 		r.userspace_addr = (uint64_t)(uintptr_t)p;
 	}
-	return ioctl(srv->vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+	return ioctl(core->vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
 /* Lays the RAM out again: protected pages in read-only slots, the rest read-write. */
-int vmi__rebuild_slots(struct vmi_server *srv)
+int vmi__rebuild_slots(struct vmi_core *core)
 {
-	const struct memmap *map = &srv->vm->map;
+	const struct memmap *map = &core->vm->map;
 	unsigned n = 0;
 	int r = 0;
 
-	for (unsigned i = 0; i < srv->nr_slots; i++)
-		set_slot(srv, i, 0, 0, false);
+	for (unsigned i = 0; i < core->nr_slots; i++)
+		set_slot(core, i, 0, 0, false);
 	for (unsigned i = 0; i < map->nr_regions && r == 0; i++) {
 		uint64_t cur = map->regions[i].gpa, end = cur + map->regions[i].size;
 
-		for (unsigned j = 0; j < srv->nr_prot && r == 0; j++) {
-			uint64_t p = srv->prot[j];
+		for (unsigned j = 0; j < core->nr_prot && r == 0; j++) {
+			uint64_t p = core->prot[j];
 
 			if (p < cur || p >= end)
 				continue;
 			if (p > cur)
-				r = set_slot(srv, n++, cur, p - cur, false);
+				r = set_slot(core, n++, cur, p - cur, false);
 			if (r == 0)
-				r = set_slot(srv, n++, p, 4096, true);
+				r = set_slot(core, n++, p, 4096, true);
 			cur = p + 4096;
 		}
 		if (r == 0 && cur < end)
-			r = set_slot(srv, n++, cur, end - cur, false);
+			r = set_slot(core, n++, cur, end - cur, false);
 	}
-	srv->nr_slots = n;
+	core->nr_slots = n;
 	if (r < 0)
 		log_error("vmi: rebuilding the memory slots failed: %s", strerror(-r));
 	return r;
@@ -129,35 +129,35 @@ int vmi__rebuild_slots(struct vmi_server *srv)
 
 /* ---- Detach -------------------------------------------------------------------- */
 
-void vmi__detach(struct vmi_server *srv, const char *why)
+void vmi__detach(struct vmi_core *core, const char *why)
 {
-	struct vm *vm = srv->vm;
+	struct vm *vm = core->vm;
 	unsigned nbps = 0, nprot;
 	uint64_t gpas[VMI_MAX_BPS];
 
-	pthread_mutex_lock(&srv->lock);
-	if (!atomic_load(&srv->attached)) {
-		pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	if (!atomic_load(&core->attached)) {
+		pthread_mutex_unlock(&core->lock);
 		return;
 	}
-	atomic_store(&srv->attached, false);
-	atomic_store(&srv->sub_mask, 0);
-	atomic_store(&srv->sync_mask, 0);
-	atomic_fetch_add(&srv->gen, 1);
+	atomic_store(&core->attached, false);
+	atomic_store(&core->sub_mask, 0);
+	atomic_store(&core->sync_mask, 0);
+	atomic_fetch_add(&core->gen, 1);
 	/* The client's breakpoints only: an in-process consumer keeps its own. */
-	for (unsigned i = 0; i < srv->nr_bps; i++)
-		if (srv->bps[i].owners & VMI_OWNER_CLIENT)
-			gpas[nbps++] = srv->bps[i].gpa;
+	for (unsigned i = 0; i < core->nr_bps; i++)
+		if (core->bps[i].owners & VMI_OWNER_CLIENT)
+			gpas[nbps++] = core->bps[i].gpa;
 	for (unsigned i = 0; i < nbps; i++)
-		vmi__bp_remove_locked(srv, VMI_OWNER_CLIENT, gpas[i]);
-	srv->nr_msrs = 0;
-	vmi__update_msr_filter(srv);
-	nprot = srv->nr_prot;
+		vmi__bp_remove_locked(core, VMI_OWNER_CLIENT, gpas[i]);
+	core->nr_msrs = 0;
+	vmi__update_msr_filter(core);
+	nprot = core->nr_prot;
 	if (nprot) {
-		srv->nr_prot = 0;
-		if (vmi__quiesce(srv) == 0) {
-			vmi__rebuild_slots(srv);
-			vmi__unquiesce(srv);
+		core->nr_prot = 0;
+		if (vmi__quiesce(core) == 0) {
+			vmi__rebuild_slots(core);
+			vmi__unquiesce(core);
 		} else {
 			/* Writes still reach RAM through the MMIO fallback. */
 			log_error("vmi: could not stop the vCPUs to unprotect pages");
@@ -170,11 +170,11 @@ void vmi__detach(struct vmi_server *srv, const char *why)
 		atomic_store(&v->vmi.dbg_dirty, true);
 		atomic_store(&v->vmi.pause_req, false);
 	}
-	vmi__update_watch(srv);
-	pthread_cond_broadcast(&srv->cond);
-	if (srv->client_fd >= 0)
-		shutdown(srv->client_fd, SHUT_RDWR); /* the control thread closes it */
-	pthread_mutex_unlock(&srv->lock);
+	vmi__update_watch(core);
+	pthread_cond_broadcast(&core->cond);
+	if (core->sock.client_fd >= 0)
+		shutdown(core->sock.client_fd, SHUT_RDWR); /* the control thread closes it */
+	pthread_mutex_unlock(&core->lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vmi__wake(vm->vcpus[i]);
 	log_warn("vmi: client detached (%s): hooks removed, %u breakpoint(s) restored, "
@@ -255,9 +255,9 @@ static bool vcpu_stopped(struct vcpu *v)
  * this pause.  (A vCPU still asleep in its park from before a resume has
  * not, and must wake to do it: only its thread writes its event ring.)
  */
-static bool vcpu_paused(struct vmi_server *srv, struct vcpu *v)
+static bool vcpu_paused(struct vmi_core *core, struct vcpu *v)
 {
-	bool listens = atomic_load(&srv->sub_mask) & (1u << VMSCOPE_EV_PAUSE);
+	bool listens = atomic_load(&core->sub_mask) & (1u << VMSCOPE_EV_PAUSE);
 
 	if (v->vmi.state == VMI_VCPU_HELD)
 		return true;
@@ -265,9 +265,9 @@ static bool vcpu_paused(struct vmi_server *srv, struct vcpu *v)
 	       (!listens || v->vmi.pause_announced == atomic_load(&v->vmi.pause_gen));
 }
 
-static int do_pause(struct vmi_server *srv, uint32_t which, bool pause, struct reply *rp)
+static int do_pause(struct vmi_core *core, uint32_t which, bool pause, struct reply *rp)
 {
-	struct vm *vm = srv->vm;
+	struct vm *vm = core->vm;
 	struct timespec ts;
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -279,7 +279,7 @@ static int do_pause(struct vmi_server *srv, uint32_t which, bool pause, struct r
 		if (pause)
 			vcpu__kick(vm->vcpus[i]);
 	}
-	pthread_cond_broadcast(&srv->cond);
+	pthread_cond_broadcast(&core->cond);
 	if (!pause)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -289,49 +289,49 @@ static int do_pause(struct vmi_server *srv, uint32_t which, bool pause, struct r
 
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			if (which == VMSCOPE_ALL_VCPUS || which == i)
-				all &= vcpu_paused(srv, vm->vcpus[i]);
+				all &= vcpu_paused(core, vm->vcpus[i]);
 		if (all)
 			return 0;
 		if (vm__stopping(vm))
 			return fail(rp, -ESHUTDOWN, "the VM is stopping");
-		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &ts) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&core->cond, &core->lock, &ts) == ETIMEDOUT)
 			return fail(rp, -ETIMEDOUT, "vCPUs did not stop within 5 s");
 	}
 }
 
-static int add_protect(struct vmi_server *srv, uint64_t gpa, bool add, struct reply *rp)
+static int add_protect(struct vmi_core *core, uint64_t gpa, bool add, struct reply *rp)
 {
-	unsigned i, n = srv->nr_prot;
+	unsigned i, n = core->nr_prot;
 	int r;
 
-	for (i = 0; i < n && srv->prot[i] < gpa; i++)
+	for (i = 0; i < n && core->prot[i] < gpa; i++)
 		;
 	if (add) {
-		if (i < n && srv->prot[i] == gpa)
+		if (i < n && core->prot[i] == gpa)
 			return 0;
 		if (n == VMI_MAX_PROTECTED)
 			return fail(rp, -ENOSPC, "at most %d protected pages", VMI_MAX_PROTECTED);
-		memmove(&srv->prot[i + 1], &srv->prot[i], (n - i) * sizeof(srv->prot[0]));
-		srv->prot[i] = gpa;
-		srv->nr_prot++;
+		memmove(&core->prot[i + 1], &core->prot[i], (n - i) * sizeof(core->prot[0]));
+		core->prot[i] = gpa;
+		core->nr_prot++;
 	} else {
-		if (i == n || srv->prot[i] != gpa)
+		if (i == n || core->prot[i] != gpa)
 			return fail(rp, -ENOENT, "page is not protected");
-		memmove(&srv->prot[i], &srv->prot[i + 1], (n - i - 1) * sizeof(srv->prot[0]));
-		srv->nr_prot--;
+		memmove(&core->prot[i], &core->prot[i + 1], (n - i - 1) * sizeof(core->prot[0]));
+		core->nr_prot--;
 	}
-	r = vmi__quiesce(srv);
+	r = vmi__quiesce(core);
 	if (r < 0)
 		return fail(rp, r, "vCPUs did not stop to change the memory slots");
-	r = vmi__rebuild_slots(srv);
-	vmi__unquiesce(srv);
-	vmi__update_watch(srv);
+	r = vmi__rebuild_slots(core);
+	vmi__unquiesce(core);
+	vmi__update_watch(core);
 	return r < 0 ? fail(rp, r, "KVM refused the memory slots") : 0;
 }
 
-static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct reply *rp)
+static size_t handle(struct vmi_core *core, const struct vmi_msg *m, struct reply *rp)
 {
-	struct vm *vm = srv->vm;
+	struct vm *vm = core->vm;
 	struct vcpu *v = NULL;
 	int r;
 
@@ -360,7 +360,7 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 	case VMSCOPE_MSG_SUBSCRIBE: {
 		unsigned kind = m->u.subscribe.kind, bit = 1u << kind;
 
-		if (!(srv->caps & bit)) {
+		if (!(core->caps & bit)) {
 			const char *why = "this host's KVM cannot deliver it";
 
 			if (kind == VMSCOPE_EV_HLT)
@@ -378,14 +378,14 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 			fail(rp, -EINVAL, "shutdown events are asynchronous only");
 			return 0;
 		}
-		atomic_fetch_or(&srv->sub_mask, bit);
+		atomic_fetch_or(&core->sub_mask, bit);
 		if (m->u.subscribe.sync)
-			atomic_fetch_or(&srv->sync_mask, bit);
+			atomic_fetch_or(&core->sync_mask, bit);
 		else
-			atomic_fetch_and(&srv->sync_mask, ~bit);
-		vmi__update_watch(srv);
+			atomic_fetch_and(&core->sync_mask, ~bit);
+		vmi__update_watch(core);
 		if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE) {
-			r = vmi__update_msr_filter(srv);
+			r = vmi__update_msr_filter(core);
 			if (r < 0)
 				fail(rp, r, "KVM refused the MSR filter");
 		}
@@ -394,17 +394,17 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 	case VMSCOPE_MSG_UNSUBSCRIBE: {
 		unsigned bit = 1u << m->u.subscribe.kind;
 
-		atomic_fetch_and(&srv->sub_mask, ~bit);
-		atomic_fetch_and(&srv->sync_mask, ~bit);
-		vmi__update_watch(srv);
-		vmi__update_msr_filter(srv);
+		atomic_fetch_and(&core->sub_mask, ~bit);
+		atomic_fetch_and(&core->sync_mask, ~bit);
+		vmi__update_watch(core);
+		vmi__update_msr_filter(core);
 		return 0;
 	}
 	case VMSCOPE_MSG_PAUSE:
-		do_pause(srv, m->u.vcpu.vcpu, true, rp);
+		do_pause(core, m->u.vcpu.vcpu, true, rp);
 		return 0;
 	case VMSCOPE_MSG_RESUME:
-		do_pause(srv, m->u.vcpu.vcpu, false, rp);
+		do_pause(core, m->u.vcpu.vcpu, false, rp);
 		return 0;
 	case VMSCOPE_MSG_GET_REGS: {
 		struct vmscope_msg_regs *out = (void *)rp->payload;
@@ -440,7 +440,7 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 	}
 	case VMSCOPE_MSG_SET_BP: {
 		uint64_t gpa = m->u.gpa.gpa;
-		struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+		struct vmi_bp *bp = vmi__find_bp(core, gpa);
 		uint8_t *p = vm__gpa_ptr(vm, gpa, 1);
 
 		if (!vm->host->cap_guest_debug) {
@@ -460,7 +460,7 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 			fail(rp, -ENOTSUP, "sysret/sysexit/iret: no step to user mode here");
 			return 0;
 		}
-		r = vmi__bp_add_locked(srv, VMI_OWNER_CLIENT, gpa);
+		r = vmi__bp_add_locked(core, VMI_OWNER_CLIENT, gpa);
 		if (r == -ENOSPC)
 			fail(rp, r, "at most %d breakpoints", VMI_MAX_BPS);
 		else if (r < 0)
@@ -468,7 +468,7 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 		return 0;
 	}
 	case VMSCOPE_MSG_CLEAR_BP:
-		if (vmi__bp_remove_locked(srv, VMI_OWNER_CLIENT, m->u.gpa.gpa) < 0)
+		if (vmi__bp_remove_locked(core, VMI_OWNER_CLIENT, m->u.gpa.gpa) < 0)
 			fail(rp, -ENOENT, "no breakpoint there");
 		return 0;
 	case VMSCOPE_MSG_SINGLESTEP:
@@ -486,7 +486,7 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 			fail(rp, -ENOTSUP, "KVM_CAP_READONLY_MEM is absent");
 			return 0;
 		}
-		add_protect(srv, m->u.gpa.gpa, m->hdr.type == VMSCOPE_MSG_PROTECT, rp);
+		add_protect(core, m->u.gpa.gpa, m->hdr.type == VMSCOPE_MSG_PROTECT, rp);
 		return 0;
 	case VMSCOPE_MSG_INJECT: {
 		struct kvm_vcpu_events ev;
@@ -509,13 +509,13 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 		return 0;
 	}
 	case VMSCOPE_MSG_MSR_WATCH:
-		if (!srv->usermsr_enabled) {
+		if (!core->usermsr_enabled) {
 			fail(rp, -ENOTSUP, "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent");
 			return 0;
 		}
-		srv->nr_msrs = m->u.msr_watch.nr;
-		memcpy(srv->msrs, m->u.msr_watch.index, sizeof(srv->msrs));
-		r = vmi__update_msr_filter(srv);
+		core->nr_msrs = m->u.msr_watch.nr;
+		memcpy(core->msrs, m->u.msr_watch.index, sizeof(core->msrs));
+		r = vmi__update_msr_filter(core);
 		if (r < 0)
 			fail(rp, r, "KVM refused the MSR filter");
 		return 0;
@@ -524,10 +524,10 @@ static size_t handle(struct vmi_server *srv, const struct vmi_msg *m, struct rep
 	return 0;
 }
 
-static void reset_channel(struct vmi_server *srv)
+static void reset_channel(struct vmi_core *core)
 {
-	for (unsigned i = 0; i < srv->vm->nr_vcpus; i++) {
-		struct vcpu *v = srv->vm->vcpus[i];
+	for (unsigned i = 0; i < core->vm->nr_vcpus; i++) {
+		struct vcpu *v = core->vm->vcpus[i];
 
 		/* Drop what the previous client left: consumer catches up with producer. */
 		__atomic_store_n(&v->vmi.ev->tail, __atomic_load_n(&v->vmi.ev->head, __ATOMIC_ACQUIRE),
@@ -535,12 +535,12 @@ static void reset_channel(struct vmi_server *srv)
 		__atomic_store_n(&v->vmi.rsp->head, v->vmi.rsp->tail, __ATOMIC_RELEASE);
 		v->vmi.ev->waiting = v->vmi.rsp->waiting = 0;
 	}
-	srv->hdr->client_waiting = 0;
+	core->hdr->client_waiting = 0;
 }
 
-static void do_attach(struct vmi_server *srv, struct reply *rp)
+static void do_attach(struct vmi_core *core, struct reply *rp)
 {
-	struct vm *vm = srv->vm;
+	struct vm *vm = core->vm;
 	struct vmscope_msg_attach_reply *a = (void *)rp->payload;
 	int fds[VMSCOPE_MAX_VCPUS + 3];
 	unsigned nfds = 0;
@@ -550,14 +550,14 @@ static void do_attach(struct vmi_server *srv, struct reply *rp)
 	a->abi_version = VMSCOPE_ABI_VERSION;
 	a->nr_vcpus = vm->nr_vcpus;
 	a->ram_size = vm->map.ram_size;
-	a->chan_size = srv->chan_size;
+	a->chan_size = core->chan_size;
 	a->nr_regions = vm->map.nr_regions;
 	for (unsigned i = 0; i < vm->map.nr_regions && i < 4; i++) {
 		a->regions[i].gpa = vm->map.regions[i].gpa;
 		a->regions[i].size = vm->map.regions[i].size;
 		a->regions[i].offset = vm->map.regions[i].offset;
 	}
-	a->caps = srv->caps;
+	a->caps = core->caps;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		paused &= atomic_load(&vm->vcpus[i]->vmi.pause_req);
 	if (paused)
@@ -565,37 +565,37 @@ static void do_attach(struct vmi_server *srv, struct reply *rp)
 	if (vm->host->emulated)
 		a->flags |= VMSCOPE_ATTACH_EMULATED;
 	fds[nfds++] = vm->mem_fd;
-	fds[nfds++] = srv->chan_fd;
-	fds[nfds++] = srv->ev_efd;
+	fds[nfds++] = core->chan_fd;
+	fds[nfds++] = core->ev_efd;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		fds[nfds++] = vm->vcpus[i]->vmi.rsp_efd;
-	reset_channel(srv);
+	reset_channel(core);
 	if (paused) {
 		/* --vmi-wait: the client may read registers as soon as it is attached. */
-		pthread_mutex_lock(&srv->lock);
-		do_pause(srv, VMSCOPE_ALL_VCPUS, true, rp);
-		pthread_mutex_unlock(&srv->lock);
+		pthread_mutex_lock(&core->lock);
+		do_pause(core, VMSCOPE_ALL_VCPUS, true, rp);
+		pthread_mutex_unlock(&core->lock);
 	}
-	if (send_reply(srv->client_fd, rp, sizeof(*a), fds, nfds) == 0) {
-		atomic_store(&srv->attached, true);
+	if (send_reply(core->sock.client_fd, rp, sizeof(*a), fds, nfds) == 0) {
+		atomic_store(&core->attached, true);
 		log_info("vmi: client attached");
 	}
 }
 
-static void client_gone(struct vmi_server *srv, const char *why)
+static void client_gone(struct vmi_core *core, const char *why)
 {
-	if (atomic_load(&srv->attached))
-		vmi__detach(srv, why);
-	pthread_mutex_lock(&srv->lock);
-	close(srv->client_fd);
-	srv->client_fd = -1;
-	pthread_mutex_unlock(&srv->lock);
+	if (atomic_load(&core->attached))
+		vmi__detach(core, why);
+	pthread_mutex_lock(&core->lock);
+	close(core->sock.client_fd);
+	core->sock.client_fd = -1;
+	pthread_mutex_unlock(&core->lock);
 }
 
-static void on_client(struct vmi_server *srv)
+static void on_client(struct vmi_core *core)
 {
 	uint8_t buf[VMSCOPE_MSG_MAX + 1];
-	struct vmi_msg_limits lim = { .nr_vcpus = srv->vm->nr_vcpus, .map = &srv->vm->map };
+	struct vmi_msg_limits lim = { .nr_vcpus = core->vm->nr_vcpus, .map = &core->vm->map };
 	struct reply rp;
 	struct vmi_msg m;
 	const char *why;
@@ -603,11 +603,11 @@ static void on_client(struct vmi_server *srv)
 	ssize_t n;
 	int r;
 
-	n = recv(srv->client_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	n = recv(core->sock.client_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		client_gone(srv, n == 0 ? "client closed the connection" : strerror(errno));
+		client_gone(core, n == 0 ? "client closed the connection" : strerror(errno));
 		return;
 	}
 	memset(&rp.h, 0, sizeof(rp.h));
@@ -617,34 +617,34 @@ static void on_client(struct vmi_server *srv)
 	if (r < 0) {
 		log_warn("vmi: malformed request (type %u, %zd bytes): %s", m.hdr.type, n, why);
 		fail(&rp, r, "%s", why);
-		send_reply(srv->client_fd, &rp, 0, NULL, 0);
+		send_reply(core->sock.client_fd, &rp, 0, NULL, 0);
 		return;
 	}
 	if (m.hdr.type == VMSCOPE_MSG_ATTACH) {
-		if (atomic_load(&srv->attached))
+		if (atomic_load(&core->attached))
 			fail(&rp, -EALREADY, "already attached");
 		else
-			return do_attach(srv, &rp);
-	} else if (!atomic_load(&srv->attached)) {
+			return do_attach(core, &rp);
+	} else if (!atomic_load(&core->attached)) {
 		fail(&rp, -ENOTCONN, "attach first");
 	} else if (m.hdr.type == VMSCOPE_MSG_DETACH) {
-		send_reply(srv->client_fd, &rp, 0, NULL, 0);
-		vmi__detach(srv, "client asked to detach");
+		send_reply(core->sock.client_fd, &rp, 0, NULL, 0);
+		vmi__detach(core, "client asked to detach");
 		return;
 	} else {
-		pthread_mutex_lock(&srv->lock);
-		payload = handle(srv, &m, &rp);
-		pthread_mutex_unlock(&srv->lock);
+		pthread_mutex_lock(&core->lock);
+		payload = handle(core, &m, &rp);
+		pthread_mutex_unlock(&core->lock);
 	}
-	send_reply(srv->client_fd, &rp, rp.h.status < 0 ? 0 : payload, NULL, 0);
+	send_reply(core->sock.client_fd, &rp, rp.h.status < 0 ? 0 : payload, NULL, 0);
 }
 
-static void on_listen(struct vmi_server *srv)
+static void on_listen(struct vmi_core *core)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct reply rp;
-	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(core->sock.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
@@ -658,7 +658,7 @@ static void on_listen(struct vmi_server *srv)
 		close(fd);
 		return;
 	}
-	if (srv->client_fd >= 0) {
+	if (core->sock.client_fd >= 0) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		uint8_t buf[VMSCOPE_MSG_MAX];
 
@@ -671,92 +671,92 @@ static void on_listen(struct vmi_server *srv)
 		close(fd);
 		return;
 	}
-	pthread_mutex_lock(&srv->lock);
-	srv->client_fd = fd;
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	core->sock.client_fd = fd;
+	pthread_mutex_unlock(&core->lock);
 }
 
 static void *control_thread(void *arg)
 {
-	struct vmi_server *srv = arg;
-	struct vm *vm = srv->vm;
+	struct vmi_core *core = arg;
+	struct vm *vm = core->vm;
 
 	while (!vm__stopping(vm)) {
 		struct pollfd pfd[3] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },
-			{ .fd = srv->listen_fd, .events = POLLIN },
-			{ .fd = srv->client_fd, .events = POLLIN },
+			{ .fd = core->sock.listen_fd, .events = POLLIN },
+			{ .fd = core->sock.client_fd, .events = POLLIN },
 		};
 
 		if (poll(pfd, 3, -1) < 0)
 			continue;
 		if (pfd[1].revents & POLLIN)
-			on_listen(srv);
+			on_listen(core);
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
-			on_client(srv);
+			on_client(core);
 	}
 	return NULL;
 }
 
 /* ---- Set-up ------------------------------------------------------------------ */
 
-static int create_channel(struct vmi_server *srv, unsigned nr_vcpus)
+static int create_channel(struct vmi_core *core, unsigned nr_vcpus)
 {
 	size_t ev_area = ALIGN_UP(sizeof(struct vmscope_ring) + EV_SLOTS * sizeof(struct vmscope_event), 4096);
 	size_t rsp_area = ALIGN_UP(sizeof(struct vmscope_ring) + RSP_SLOTS * sizeof(struct vmscope_response), 4096);
 	size_t stride = ev_area + rsp_area;
 	size_t hdr_size = ALIGN_UP(sizeof(struct vmscope_chan_header), 4096);
 
-	srv->chan_size = hdr_size + stride * nr_vcpus;
-	srv->chan_fd = memfd_create("vmscope-vmi-channel", MFD_CLOEXEC);
-	if (srv->chan_fd < 0 || ftruncate(srv->chan_fd, (off_t)srv->chan_size) < 0)
+	core->chan_size = hdr_size + stride * nr_vcpus;
+	core->chan_fd = memfd_create("vmscope-vmi-channel", MFD_CLOEXEC);
+	if (core->chan_fd < 0 || ftruncate(core->chan_fd, (off_t)core->chan_size) < 0)
 		return -errno;
-	srv->hdr = mmap(NULL, srv->chan_size, PROT_READ | PROT_WRITE, MAP_SHARED, srv->chan_fd, 0);
-	if (srv->hdr == MAP_FAILED) {
-		srv->hdr = NULL;
+	core->hdr = mmap(NULL, core->chan_size, PROT_READ | PROT_WRITE, MAP_SHARED, core->chan_fd, 0);
+	if (core->hdr == MAP_FAILED) {
+		core->hdr = NULL;
 		return -errno;
 	}
-	srv->hdr->magic = VMSCOPE_CHAN_MAGIC;
-	srv->hdr->version = VMSCOPE_ABI_VERSION;
-	srv->hdr->nr_vcpus = nr_vcpus;
-	srv->hdr->ev_slots = EV_SLOTS;
-	srv->hdr->rsp_slots = RSP_SLOTS;
-	srv->hdr->ev_size = sizeof(struct vmscope_event);
-	srv->hdr->rsp_size = sizeof(struct vmscope_response);
-	srv->hdr->vcpu_offset = hdr_size;
-	srv->hdr->vcpu_stride = stride;
-	srv->hdr->rsp_offset = ev_area;
-	srv->hdr->total_size = srv->chan_size;
+	core->hdr->magic = VMSCOPE_CHAN_MAGIC;
+	core->hdr->version = VMSCOPE_ABI_VERSION;
+	core->hdr->nr_vcpus = nr_vcpus;
+	core->hdr->ev_slots = EV_SLOTS;
+	core->hdr->rsp_slots = RSP_SLOTS;
+	core->hdr->ev_size = sizeof(struct vmscope_event);
+	core->hdr->rsp_size = sizeof(struct vmscope_response);
+	core->hdr->vcpu_offset = hdr_size;
+	core->hdr->vcpu_stride = stride;
+	core->hdr->rsp_offset = ev_area;
+	core->hdr->total_size = core->chan_size;
 	return 0;
 }
 
 static void vmi__cleanup(void *opaque)
 {
-	struct vmi_server *srv = opaque;
+	struct vmi_core *core = opaque;
 
-	if (srv->client_fd >= 0)
-		close(srv->client_fd);
-	if (srv->listen_fd >= 0)
-		close(srv->listen_fd);
-	if (srv->vm->cfg->vmi_socket)
-		unlink(srv->vm->cfg->vmi_socket);
-	if (srv->hdr)
-		munmap(srv->hdr, srv->chan_size);
-	if (srv->chan_fd >= 0)
-		close(srv->chan_fd);
-	if (srv->ev_efd >= 0)
-		close(srv->ev_efd);
-	pthread_mutex_destroy(&srv->lock);
-	pthread_cond_destroy(&srv->cond);
-	srv->vm->vmi.srv = NULL;
-	free(srv);
+	if (core->sock.client_fd >= 0)
+		close(core->sock.client_fd);
+	if (core->sock.listen_fd >= 0)
+		close(core->sock.listen_fd);
+	if (core->vm->cfg->vmi_socket)
+		unlink(core->vm->cfg->vmi_socket);
+	if (core->hdr)
+		munmap(core->hdr, core->chan_size);
+	if (core->chan_fd >= 0)
+		close(core->chan_fd);
+	if (core->ev_efd >= 0)
+		close(core->ev_efd);
+	pthread_mutex_destroy(&core->lock);
+	pthread_cond_destroy(&core->cond);
+	core->vm->vmi.core = NULL;
+	free(core);
 }
 
 /* At VM creation (before vCPUs exist): enables what must be enabled early. */
 int vmi__init(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct vmi_server *srv;
+	struct vmi_core *core;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	mode_t old;
 
@@ -774,40 +774,40 @@ int vmi__init(struct vm *vm)
 		log_error("--vmi-socket: path too long");
 		return -ENAMETOOLONG;
 	}
-	srv = calloc(1, sizeof(*srv));
-	if (!srv)
+	core = calloc(1, sizeof(*core));
+	if (!core)
 		return -ENOMEM;
-	srv->vm = vm;
-	srv->listen_fd = srv->client_fd = srv->chan_fd = srv->ev_efd = -1;
-	srv->timeout_ms = cfg->vmi_timeout_ms ? cfg->vmi_timeout_ms : 5000;
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->cond, NULL);
-	vm->vmi.srv = srv;
-	if (vm__on_destroy(vm, vmi__cleanup, srv) < 0) {
-		vm->vmi.srv = NULL;
-		free(srv);
+	core->vm = vm;
+	core->sock.listen_fd = core->sock.client_fd = core->chan_fd = core->ev_efd = -1;
+	core->timeout_ms = cfg->vmi_timeout_ms ? cfg->vmi_timeout_ms : 5000;
+	pthread_mutex_init(&core->lock, NULL);
+	pthread_cond_init(&core->cond, NULL);
+	vm->vmi.core = core;
+	if (vm__on_destroy(vm, vmi__cleanup, core) < 0) {
+		vm->vmi.core = NULL;
+		free(core);
 		return -ENOSPC;
 	}
-	srv->nr_slots = vm->map.nr_regions;
+	core->nr_slots = vm->map.nr_regions;
 	if (!cfg->vmi_socket)
 		return 0; /* no client: no channel, no socket, no extra exits */
 
 	/* Capabilities: what this host can deliver, probed. */
-	srv->caps = 1u << VMSCOPE_EV_IO | 1u << VMSCOPE_EV_MMIO | 1u << VMSCOPE_EV_SHUTDOWN |
+	core->caps = 1u << VMSCOPE_EV_IO | 1u << VMSCOPE_EV_MMIO | 1u << VMSCOPE_EV_SHUTDOWN |
 		    1u << VMSCOPE_EV_INTERNAL_ERROR | 1u << VMSCOPE_EV_PAUSE |
 		    1u << VMSCOPE_EV_VCPU_START;
 	if (vm->host->cap_guest_debug)
-		srv->caps |= 1u << VMSCOPE_EV_BREAKPOINT | 1u << VMSCOPE_EV_SINGLESTEP;
+		core->caps |= 1u << VMSCOPE_EV_BREAKPOINT | 1u << VMSCOPE_EV_SINGLESTEP;
 	if (vm->host->cap_readonly_mem)
-		srv->caps |= 1u << VMSCOPE_EV_PAGE_WRITE;
+		core->caps |= 1u << VMSCOPE_EV_PAGE_WRITE;
 	if (vm->host->cap_user_space_msr && vm->host->cap_msr_filter) {
 		struct kvm_enable_cap cap = {
 			.cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER,
 		};
 
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0) {
-			srv->usermsr_enabled = true;
-			srv->caps |= 1u << VMSCOPE_EV_MSR_READ | 1u << VMSCOPE_EV_MSR_WRITE;
+			core->usermsr_enabled = true;
+			core->caps |= 1u << VMSCOPE_EV_MSR_READ | 1u << VMSCOPE_EV_MSR_WRITE;
 		} else {
 			log_warn("vmi: KVM_CAP_X86_USER_SPACE_MSR: %s; no MSR events", strerror(errno));
 		}
@@ -822,32 +822,32 @@ int vmi__init(struct vm *vm)
 		struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL, .args[0] = 1ULL << 12 };
 
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
-			srv->caps |= 1u << VMSCOPE_EV_HYPERCALL;
+			core->caps |= 1u << VMSCOPE_EV_HYPERCALL;
 	}
 	{
 		int sr = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 
-		srv->sync_regs = sr > 0 && (sr & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+		core->sync_regs = sr > 0 && (sr & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
 						   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
 	}
 	if (cfg->no_irqchip) /* else HLT never leaves KVM */
-		srv->caps |= 1u << VMSCOPE_EV_HLT;
+		core->caps |= 1u << VMSCOPE_EV_HLT;
 
-	if (create_channel(srv, cfg->cpus_boot) < 0) {
+	if (create_channel(core, cfg->cpus_boot) < 0) {
 		log_error("vmi: cannot create the event channel: %s", strerror(errno));
 		return -ENOMEM;
 	}
-	srv->ev_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (srv->ev_efd < 0)
+	core->ev_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (core->ev_efd < 0)
 		return -errno;
 
 	strcpy(addr.sun_path, cfg->vmi_socket);
-	srv->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (srv->listen_fd < 0)
+	core->sock.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (core->sock.listen_fd < 0)
 		return -errno;
 	unlink(cfg->vmi_socket);
 	old = umask(0177); /* the socket is created 0600 */
-	if (bind(srv->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	if (bind(core->sock.listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		int e = errno;
 
 		umask(old);
@@ -855,7 +855,7 @@ int vmi__init(struct vm *vm)
 		return -e;
 	}
 	umask(old);
-	if (listen(srv->listen_fd, 4) < 0)
+	if (listen(core->sock.listen_fd, 4) < 0)
 		return -errno;
 	return 0;
 }
@@ -863,20 +863,20 @@ int vmi__init(struct vm *vm)
 /* Per vCPU, before its thread starts. */
 void vmi__vcpu_init(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	uint8_t *area;
 
 	vcpu->vmi.stats = vcpu->vmi.own_stats;
 	vcpu->vmi.rsp_efd = -1;
-	if (!srv || !srv->hdr)
+	if (!core || !core->hdr)
 		return;
-	area = (uint8_t *)srv->hdr + srv->hdr->vcpu_offset + srv->hdr->vcpu_stride * vcpu->id;
-	vcpu->vmi.stats = srv->hdr->exits[vcpu->id];
+	area = (uint8_t *)core->hdr + core->hdr->vcpu_offset + core->hdr->vcpu_stride * vcpu->id;
+	vcpu->vmi.stats = core->hdr->exits[vcpu->id];
 	vcpu->vmi.ev = (struct vmscope_ring *)area;
 	vcpu->vmi.ev_slots = (struct vmscope_event *)(area + sizeof(struct vmscope_ring));
-	vcpu->vmi.rsp = (struct vmscope_ring *)(area + srv->hdr->rsp_offset);
+	vcpu->vmi.rsp = (struct vmscope_ring *)(area + core->hdr->rsp_offset);
 	vcpu->vmi.rsp_slots =
-		(struct vmscope_response *)(area + srv->hdr->rsp_offset + sizeof(struct vmscope_ring));
+		(struct vmscope_response *)(area + core->hdr->rsp_offset + sizeof(struct vmscope_ring));
 	vcpu->vmi.rsp_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vcpu->vm->cfg->vmi_wait) {
 		atomic_store(&vcpu->vmi.pause_gen, 1);
@@ -887,26 +887,26 @@ void vmi__vcpu_init(struct vcpu *vcpu)
 /* After the vCPUs are created: starts serving clients. */
 int vmi__start(struct vm *vm)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 	int r;
 
-	if (!srv)
+	if (!core)
 		return 0;
-	vmi__update_watch(srv);
-	pthread_mutex_lock(&srv->lock);
-	atomic_store_explicit(&srv->ready, true, memory_order_release);
-	pthread_cond_broadcast(&srv->cond);
-	pthread_mutex_unlock(&srv->lock);
+	vmi__update_watch(core);
+	pthread_mutex_lock(&core->lock);
+	atomic_store_explicit(&core->ready, true, memory_order_release);
+	pthread_cond_broadcast(&core->cond);
+	pthread_mutex_unlock(&core->lock);
 	/* A consumer's all-stop asked before the vCPUs existed: make sure it holds. */
-	if (atomic_load(&srv->halt))
+	if (atomic_load(&core->halt))
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			vcpu__kick(vm->vcpus[i]);
-	if (srv->listen_fd < 0)
+	if (core->sock.listen_fd < 0)
 		return 0;
-	r = pthread_create(&srv->thread, NULL, control_thread, srv);
+	r = pthread_create(&core->sock.thread, NULL, control_thread, core);
 	if (r != 0)
 		return -r;
-	srv->thread_started = true;
+	core->sock.thread_started = true;
 	log_info("vmi: listening on %s%s", vm->cfg->vmi_socket,
 		 vm->cfg->vmi_wait ? " (vCPUs wait for a client to resume them)" : "");
 	return 0;
@@ -914,16 +914,16 @@ int vmi__start(struct vm *vm)
 
 void vmi__shutdown(struct vm *vm)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 
-	if (!srv || !srv->thread_started)
+	if (!core || !core->sock.thread_started)
 		return;
-	pthread_join(srv->thread, NULL);
-	srv->thread_started = false;
+	pthread_join(core->sock.thread, NULL);
+	core->sock.thread_started = false;
 	/* The client sees the connection end now, not at vm__destroy. */
-	if (srv->client_fd >= 0) {
-		close(srv->client_fd);
-		srv->client_fd = -1;
+	if (core->sock.client_fd >= 0) {
+		close(core->sock.client_fd);
+		core->sock.client_fd = -1;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i]->vmi.rsp_efd >= 0)

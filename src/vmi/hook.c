@@ -18,7 +18,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
-#include "vmi/server.h"
+#include "vmi/core.h"
 
 #define K(reason, kind) [reason] = (kind)
 #pragma GCC diagnostic push
@@ -191,7 +191,7 @@ int vmi__set_fpu(struct vcpu *vcpu, const struct kvm_fpu *in)
 static struct vmscope_event *ev_begin(struct vcpu *vcpu)
 {
 	struct vmscope_ring *ring = vcpu->vmi.ev;
-	uint32_t slots = vcpu->vm->vmi.srv->hdr->ev_slots;
+	uint32_t slots = vcpu->vm->vmi.core->hdr->ev_slots;
 	uint64_t head = ring->head;
 	uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
 
@@ -206,8 +206,8 @@ static struct vmscope_event *ev_begin(struct vcpu *vcpu)
  */
 static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
-	uint64_t deadline = now_ns() + (uint64_t)srv->timeout_ms * 1000000ULL;
+	struct vmi_core *core = vcpu->vm->vmi.core;
+	uint64_t deadline = now_ns() + (uint64_t)core->timeout_ms * 1000000ULL;
 	const struct timespec nap = { .tv_nsec = 20000 };
 	struct vmscope_event *slot;
 
@@ -216,15 +216,15 @@ static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
 			__atomic_fetch_add(&vcpu->vmi.ev->overflow, 1, __ATOMIC_RELAXED);
 			return NULL;
 		}
-		if (!atomic_load(&srv->attached) || atomic_load(&srv->gen) != gen ||
+		if (!atomic_load(&core->attached) || atomic_load(&core->gen) != gen ||
 		    vm__stopping(vcpu->vm))
 			return NULL;
 		if (now_ns() >= deadline) {
 			char why[128];
 
 			snprintf(why, sizeof(why), "client left vCPU %u's event ring full for %u ms",
-				 vcpu->id, srv->timeout_ms);
-			vmi__detach(srv, why);
+				 vcpu->id, core->timeout_ms);
+			vmi__detach(core, why);
 			return NULL;
 		}
 		nanosleep(&nap, NULL);
@@ -234,14 +234,14 @@ static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
 
 static void ev_publish(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	struct vmscope_ring *ring = vcpu->vmi.ev;
 	uint64_t one = 1;
 
 	__atomic_store_n(&ring->head, ring->head + 1, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&srv->hdr->client_waiting, __ATOMIC_RELAXED)) {
-		if (write(srv->ev_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (__atomic_load_n(&core->hdr->client_waiting, __ATOMIC_RELAXED)) {
+		if (write(core->ev_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_debug("vmi: event eventfd: %s", strerror(errno));
 	}
 }
@@ -249,7 +249,7 @@ static void ev_publish(struct vcpu *vcpu)
 static bool rsp_pop(struct vcpu *vcpu, struct vmscope_response *out)
 {
 	struct vmscope_ring *ring = vcpu->vmi.rsp;
-	uint32_t slots = vcpu->vm->vmi.srv->hdr->rsp_slots;
+	uint32_t slots = vcpu->vm->vmi.core->hdr->rsp_slots;
 	uint64_t tail = ring->tail;
 	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
 
@@ -267,9 +267,9 @@ static bool rsp_pop(struct vcpu *vcpu, struct vmscope_response *out)
  */
 static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscope_response *out)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	struct vmscope_ring *ring = vcpu->vmi.rsp;
-	uint64_t start = now_ns(), deadline = start + (uint64_t)srv->timeout_ms * 1000000ULL;
+	uint64_t start = now_ns(), deadline = start + (uint64_t)core->timeout_ms * 1000000ULL;
 
 	for (;;) {
 		uint64_t t;
@@ -280,7 +280,7 @@ static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscop
 			log_debug("vmi: vCPU %u: dropping a response to seq %llu", vcpu->id,
 				  (unsigned long long)out->seq);
 		}
-		if (!atomic_load(&srv->attached) || atomic_load(&srv->gen) != gen)
+		if (!atomic_load(&core->attached) || atomic_load(&core->gen) != gen)
 			return -ENOTCONN;
 		if (vm__stopping(vcpu->vm))
 			return -ESHUTDOWN;
@@ -290,8 +290,8 @@ static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscop
 
 			snprintf(why, sizeof(why),
 				 "client did not answer event %llu of vCPU %u within %u ms",
-				 (unsigned long long)seq, vcpu->id, srv->timeout_ms);
-			vmi__detach(srv, why);
+				 (unsigned long long)seq, vcpu->id, core->timeout_ms);
+			vmi__detach(core, why);
 			return -ETIMEDOUT;
 		}
 		if (t - start < SPIN_NS) {
@@ -332,13 +332,13 @@ struct ev_ctx {
 
 static bool vmi__send(struct vcpu *vcpu, unsigned kind, struct ev_ctx *c)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
-	bool sync = atomic_load_explicit(&srv->sync_mask, memory_order_relaxed) & (1u << kind);
-	unsigned gen = atomic_load(&srv->gen);
+	struct vmi_core *core = vcpu->vm->vmi.core;
+	bool sync = atomic_load_explicit(&core->sync_mask, memory_order_relaxed) & (1u << kind);
+	unsigned gen = atomic_load(&core->gen);
 	struct vmscope_event *slot;
 	int r;
 
-	if (!(atomic_load_explicit(&srv->sub_mask, memory_order_relaxed) & (1u << kind)))
+	if (!(atomic_load_explicit(&core->sub_mask, memory_order_relaxed) & (1u << kind)))
 		return false;
 	if (!c->have_regs && vmi__get_regs(vcpu, &c->ev.regs, false) == 0)
 		c->have_regs = true;
@@ -351,18 +351,18 @@ static bool vmi__send(struct vcpu *vcpu, unsigned kind, struct ev_ctx *c)
 		return false;
 	memcpy(slot, &c->ev, sizeof(*slot));
 	if (sync) {
-		pthread_mutex_lock(&srv->lock);
+		pthread_mutex_lock(&core->lock);
 		vcpu->vmi.state = VMI_VCPU_HELD;
-		pthread_cond_broadcast(&srv->cond);
-		pthread_mutex_unlock(&srv->lock);
+		pthread_cond_broadcast(&core->cond);
+		pthread_mutex_unlock(&core->lock);
 	}
 	ev_publish(vcpu);
 	if (!sync)
 		return false;
 	r = rsp_wait(vcpu, c->ev.seq, gen, &c->rsp);
-	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
 	vcpu->vmi.state = VMI_VCPU_RUNNING;
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_unlock(&core->lock);
 	if (r < 0)
 		return false;
 	if (c->rsp.flags & ~VMSCOPE_RSP_ALL) {
@@ -418,14 +418,14 @@ static enum vmi_verdict hook_io(struct vcpu *vcpu)
 	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
 }
 
-static bool page_protected(struct vmi_server *srv, uint64_t page)
+static bool page_protected(struct vmi_core *core, uint64_t page)
 {
 	bool found = false;
 
-	pthread_mutex_lock(&srv->lock);
-	for (unsigned i = 0; i < srv->nr_prot; i++)
-		found |= srv->prot[i] == page;
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	for (unsigned i = 0; i < core->nr_prot; i++)
+		found |= core->prot[i] == page;
+	pthread_mutex_unlock(&core->lock);
 	return found;
 }
 
@@ -444,7 +444,7 @@ static enum vmi_verdict hook_ram_access(struct vcpu *vcpu)
 		memcpy(run->mmio.data, p, len);
 		return VMI_HANDLED;
 	}
-	if (page_protected(vcpu->vm->vmi.srv, gpa & ~4095ULL)) {
+	if (page_protected(vcpu->vm->vmi.core, gpa & ~4095ULL)) {
 		c.ev.u.page_write.gpa = gpa;
 		c.ev.u.page_write.len = len;
 		c.ev.u.page_write.page_gpa = gpa & ~4095ULL;
@@ -487,14 +487,14 @@ static enum vmi_verdict hook_mmio(struct vcpu *vcpu)
 	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
 }
 
-static bool msr_watched(struct vmi_server *srv, uint32_t index)
+static bool msr_watched(struct vmi_core *core, uint32_t index)
 {
 	bool found = false;
 
-	pthread_mutex_lock(&srv->lock);
-	for (unsigned i = 0; i < srv->nr_msrs; i++)
-		found |= srv->msrs[i] == index;
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	for (unsigned i = 0; i < core->nr_msrs; i++)
+		found |= core->msrs[i] == index;
+	pthread_mutex_unlock(&core->lock);
 	return found;
 }
 
@@ -508,7 +508,7 @@ static enum vmi_verdict hook_msr(struct vcpu *vcpu, unsigned kind)
 
 	if (!write && msr_access(vcpu, run->msr.index, &value, false) < 0)
 		value = 0;
-	if (msr_watched(vcpu->vm->vmi.srv, run->msr.index)) {
+	if (msr_watched(vcpu->vm->vmi.core, run->msr.index)) {
 		c.ev.u.msr.index = run->msr.index;
 		c.ev.u.msr.value = value;
 		sent = vmi__send(vcpu, kind, &c);
@@ -529,11 +529,11 @@ static enum vmi_verdict hook_msr(struct vcpu *vcpu, unsigned kind)
 	return VMI_HANDLED;
 }
 
-struct vmi_bp *vmi__find_bp(struct vmi_server *srv, uint64_t gpa)
+struct vmi_bp *vmi__find_bp(struct vmi_core *core, uint64_t gpa)
 {
-	for (unsigned i = 0; i < srv->nr_bps; i++)
-		if (srv->bps[i].gpa == gpa)
-			return &srv->bps[i];
+	for (unsigned i = 0; i < core->nr_bps; i++)
+		if (core->bps[i].gpa == gpa)
+			return &core->bps[i];
 	return NULL;
 }
 
@@ -543,13 +543,13 @@ struct vmi_bp *vmi__find_bp(struct vmi_server *srv, uint64_t gpa)
  */
 static uint32_t dbg_control(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	uint32_t ctl = 0;
 
 	if (vcpu->vmi.client_ss || vcpu->vmi.stepping_bp || atomic_load(&vcpu->vmi.consumer_ss))
 		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	/* kvm_pvm reports int3 as an emulation failure whatever the flags say. */
-	if (srv && srv->nr_bps && !vcpu->vm->host->emulated)
+	if (core && core->nr_bps && !vcpu->vm->host->emulated)
 		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
 	return ctl;
 }
@@ -561,15 +561,15 @@ static uint32_t dbg_control(struct vcpu *vcpu)
  */
 static enum vmi_verdict bp_hit(struct vcpu *vcpu, struct ev_ctx *c, uint64_t gpa)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	uint64_t rip = c->ev.regs.rip;
 	bool moved = false;
 	uint32_t owners;
 
-	pthread_mutex_lock(&srv->lock);
-	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+	pthread_mutex_lock(&core->lock);
+	struct vmi_bp *bp = vmi__find_bp(core, gpa);
 	owners = bp ? bp->owners : 0;
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_unlock(&core->lock);
 	c->ev.u.bp.gpa = gpa;
 	c->ev.u.bp.gva = rip;
 	if ((owners & VMI_OWNER_CLIENT) && vmi__send(vcpu, VMSCOPE_EV_BREAKPOINT, c) &&
@@ -577,9 +577,9 @@ static enum vmi_verdict bp_hit(struct vcpu *vcpu, struct ev_ctx *c, uint64_t gpa
 		apply_regs(vcpu, c);
 		moved = c->rsp.regs.rip != rip; /* the client moved on: nothing to step over */
 	}
-	for (unsigned i = 1; i <= srv->nr_consumers; i++)
-		if ((owners & (1u << i)) && srv->consumers[i].ops->breakpoint)
-			srv->consumers[i].ops->breakpoint(srv->consumers[i].opaque, vcpu, gpa);
+	for (unsigned i = 1; i <= core->nr_consumers; i++)
+		if ((owners & (1u << i)) && core->consumers[i].ops->breakpoint)
+			core->consumers[i].ops->breakpoint(core->consumers[i].opaque, vcpu, gpa);
 	if (!(owners & VMI_OWNER_CLIENT) || moved)
 		return VMI_HANDLED;
 	/* Step over it before the next KVM_RUN (step_over_begin). */
@@ -609,13 +609,13 @@ static bool others_out_of_guest(struct vcpu *self)
  */
 static void step_over_begin(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	unsigned me = vcpu->id + 1, none = 0;
 	struct vmi_bp *bp;
 	uint8_t *p;
 
 	vcpu->vmi.step_pending = false;
-	while (!atomic_compare_exchange_strong(&srv->step_owner, &none, me)) {
+	while (!atomic_compare_exchange_strong(&core->step_owner, &none, me)) {
 		none = 0;
 		park(vcpu); /* must_park holds it while another vCPU steps */
 		if (vm__stopping(vcpu->vm))
@@ -624,7 +624,7 @@ static void step_over_begin(struct vcpu *vcpu)
 	for (unsigned i = 0; i < vcpu->vm->nr_vcpus; i++)
 		if (vcpu->vm->vcpus[i] != vcpu)
 			vcpu__kick(vcpu->vm->vcpus[i]);
-	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
 	while (!others_out_of_guest(vcpu) && !vm__stopping(vcpu->vm)) {
 		/* Timed: a VM that stops says so through vm__stopping, not the condition. */
 		struct timespec ts;
@@ -635,24 +635,24 @@ static void step_over_begin(struct vcpu *vcpu)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
+		pthread_cond_timedwait(&core->cond, &core->lock, &ts);
 	}
 	p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
-	bp = vmi__find_bp(srv, vcpu->vmi.step_gpa);
+	bp = vmi__find_bp(core, vcpu->vmi.step_gpa);
 	if (bp && p) {
 		*p = bp->orig;
 		vcpu->vmi.stepping_bp = true;
 		atomic_store(&vcpu->vmi.dbg_dirty, true);
 	} else {
-		atomic_store(&srv->step_owner, 0); /* removed meanwhile: nothing to step over */
-		pthread_cond_broadcast(&srv->cond);
+		atomic_store(&core->step_owner, 0); /* removed meanwhile: nothing to step over */
+		pthread_cond_broadcast(&core->cond);
 	}
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_unlock(&core->lock);
 }
 
 static enum vmi_verdict hook_debug(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	struct kvm_run *run = vcpu->run;
 	struct ev_ctx c = { 0 };
 
@@ -663,9 +663,9 @@ static enum vmi_verdict hook_debug(struct vcpu *vcpu)
 			return VMI_HANDLED;
 		c.have_regs = true;
 		gpa = vmi__gva_to_gpa(vcpu->vm, &c.ev.regs, c.ev.regs.rip, NULL);
-		pthread_mutex_lock(&srv->lock);
-		bool ours = gpa >= 0 && vmi__find_bp(srv, (uint64_t)gpa);
-		pthread_mutex_unlock(&srv->lock);
+		pthread_mutex_lock(&core->lock);
+		bool ours = gpa >= 0 && vmi__find_bp(core, (uint64_t)gpa);
+		pthread_mutex_unlock(&core->lock);
 		if (ours)
 			return bp_hit(vcpu, &c, (uint64_t)gpa);
 		/* Not ours: give the guest its #BP. */
@@ -686,16 +686,16 @@ static enum vmi_verdict hook_debug(struct vcpu *vcpu)
 		return VMI_HANDLED;
 	}
 	if (vcpu->vmi.stepping_bp) {
-		pthread_mutex_lock(&srv->lock);
+		pthread_mutex_lock(&core->lock);
 		uint8_t *p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
 		/* Past the original instruction: re-plant, and let the other vCPUs run. */
-		if (p && vmi__find_bp(srv, vcpu->vmi.step_gpa))
+		if (p && vmi__find_bp(core, vcpu->vmi.step_gpa))
 			*p = 0xcc;
 		vcpu->vmi.stepping_bp = false;
-		atomic_store(&srv->step_owner, 0);
-		pthread_cond_broadcast(&srv->cond);
+		atomic_store(&core->step_owner, 0);
+		pthread_cond_broadcast(&core->cond);
 		atomic_store(&vcpu->vmi.dbg_dirty, true);
-		pthread_mutex_unlock(&srv->lock);
+		pthread_mutex_unlock(&core->lock);
 	}
 	if (vcpu->vmi.client_ss && vmi__send(vcpu, VMSCOPE_EV_SINGLESTEP, &c) &&
 	    (c.rsp.flags & VMSCOPE_RSP_SET_REGS))
@@ -704,16 +704,16 @@ static enum vmi_verdict hook_debug(struct vcpu *vcpu)
 	uint32_t steps = atomic_exchange(&vcpu->vmi.consumer_ss, 0);
 	if (steps) {
 		atomic_store(&vcpu->vmi.dbg_dirty, true);
-		for (unsigned i = 1; i <= srv->nr_consumers; i++)
-			if ((steps & (1u << i)) && srv->consumers[i].ops->singlestep)
-				srv->consumers[i].ops->singlestep(srv->consumers[i].opaque, vcpu);
+		for (unsigned i = 1; i <= core->nr_consumers; i++)
+			if ((steps & (1u << i)) && core->consumers[i].ops->singlestep)
+				core->consumers[i].ops->singlestep(core->consumers[i].opaque, vcpu);
 	}
 	return VMI_HANDLED;
 }
 
 static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	struct kvm_run *run = vcpu->run;
 	struct ev_ctx c = { 0 };
 	uint32_t ndata = run->internal.ndata;
@@ -735,11 +735,11 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 
 		c.have_regs = true;
 		if (gpa >= 0 && !(vcpu->vmi.stepping_bp && vcpu->vmi.step_gpa == (uint64_t)gpa)) {
-			pthread_mutex_lock(&srv->lock);
-			bool ours = vmi__find_bp(srv, (uint64_t)gpa) != NULL;
+			pthread_mutex_lock(&core->lock);
+			bool ours = vmi__find_bp(core, (uint64_t)gpa) != NULL;
 			const uint8_t *p = vm__gpa_ptr(vcpu->vm, (uint64_t)gpa, 1);
 			bool gone = p && *p != 0xcc; /* removed since: run the real instruction */
-			pthread_mutex_unlock(&srv->lock);
+			pthread_mutex_unlock(&core->lock);
 			if (ours)
 				return bp_hit(vcpu, &c, (uint64_t)gpa);
 			if (reported_int3 && gone)
@@ -786,7 +786,7 @@ enum vmi_verdict vmi__hook(struct vcpu *vcpu, unsigned kind)
 {
 	struct ev_ctx c = { 0 };
 
-	if (!vcpu->vm->vmi.srv)
+	if (!vcpu->vm->vmi.core)
 		return VMI_PASS;
 	switch (kind) {
 	case VMSCOPE_EV_IO:
@@ -819,14 +819,14 @@ bool vmi__fallback(struct vcpu *vcpu)
 	switch (run->exit_reason) {
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
-		if (!vcpu->vm->vmi.srv)
+		if (!vcpu->vm->vmi.core)
 			return false;
 		hook_msr(vcpu, run->exit_reason == KVM_EXIT_X86_WRMSR ? VMSCOPE_EV_MSR_WRITE
 								  : VMSCOPE_EV_MSR_READ);
 		return true;
 	case KVM_EXIT_DEBUG:
 	case KVM_EXIT_INTERNAL_ERROR:
-		return vcpu->vm->vmi.srv && vmi__hook(vcpu, vmi__exit_kind(run->exit_reason)) == VMI_HANDLED;
+		return vcpu->vm->vmi.core && vmi__hook(vcpu, vmi__exit_kind(run->exit_reason)) == VMI_HANDLED;
 	case KVM_EXIT_MMIO:
 		if (run->mmio.len <= 8 &&
 		    memmap__offset(&vcpu->vm->map, run->mmio.phys_addr, run->mmio.len) >= 0) {
@@ -841,23 +841,23 @@ bool vmi__fallback(struct vcpu *vcpu)
 /* ---- Pausing ------------------------------------------------------------------- */
 
 /* A client's pause, the core's quiesce, a consumer's all-stop or hold: one park for all. */
-static bool must_park(struct vmi_server *srv, struct vcpu *vcpu)
+static bool must_park(struct vmi_core *core, struct vcpu *vcpu)
 {
-	unsigned stepper = atomic_load_explicit(&srv->step_owner, memory_order_relaxed);
+	unsigned stepper = atomic_load_explicit(&core->step_owner, memory_order_relaxed);
 
 	return (stepper && stepper != vcpu->id + 1) ||
 	       atomic_load_explicit(&vcpu->vmi.pause_req, memory_order_relaxed) ||
-	       atomic_load_explicit(&srv->quiesce, memory_order_relaxed) ||
-	       atomic_load_explicit(&srv->halt, memory_order_relaxed) ||
+	       atomic_load_explicit(&core->quiesce, memory_order_relaxed) ||
+	       atomic_load_explicit(&core->halt, memory_order_relaxed) ||
 	       atomic_load_explicit(&vcpu->vmi.hold, memory_order_relaxed);
 }
 
 static void park(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 
-	pthread_mutex_lock(&srv->lock);
-	while (must_park(srv, vcpu) && !vm__stopping(vcpu->vm)) {
+	pthread_mutex_lock(&core->lock);
+	while (must_park(core, vcpu) && !vm__stopping(vcpu->vm)) {
 		unsigned gen = atomic_load(&vcpu->vmi.pause_gen);
 
 		/*
@@ -870,29 +870,29 @@ static void park(struct vcpu *vcpu)
 
 			vcpu->vmi.pause_announced = gen; /* under the lock: do_pause() reads it */
 			c.ev.u.pause.reason = vcpu->vmi.started ? 0 : 1;
-			pthread_mutex_unlock(&srv->lock);
+			pthread_mutex_unlock(&core->lock);
 			vmi__send(vcpu, VMSCOPE_EV_PAUSE, &c);
-			pthread_mutex_lock(&srv->lock);
-			pthread_cond_broadcast(&srv->cond); /* the pause request waits for this */
+			pthread_mutex_lock(&core->lock);
+			pthread_cond_broadcast(&core->cond); /* the pause request waits for this */
 			continue;
 		}
 		if (vcpu->vmi.state != VMI_VCPU_PARKED) {
 			vcpu->vmi.state = VMI_VCPU_PARKED;
-			pthread_cond_broadcast(&srv->cond);
+			pthread_cond_broadcast(&core->cond);
 		}
-		pthread_cond_wait(&srv->cond, &srv->lock);
+		pthread_cond_wait(&core->cond, &core->lock);
 	}
 	vcpu->vmi.state = VMI_VCPU_RUNNING;
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_unlock(&core->lock);
 }
 
 void vmi__before_run(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 
-	if (!srv)
+	if (!core)
 		return;
-	if (must_park(srv, vcpu)) {
+	if (must_park(core, vcpu)) {
 		/* An exit the kernel has not completed yet (I/O in, MSR read) completes first. */
 		park(vcpu);
 	}
@@ -907,17 +907,17 @@ void vmi__before_run(struct vcpu *vcpu)
 			apply_regs(vcpu, &c);
 	}
 	/* Event snapshots come with the exit (KVM_CAP_SYNC_REGS) while a client subscribes. */
-	if (srv->sync_regs) {
-		uint64_t want = atomic_load_explicit(&srv->sub_mask, memory_order_relaxed)
+	if (core->sync_regs) {
+		uint64_t want = atomic_load_explicit(&core->sub_mask, memory_order_relaxed)
 					? KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS : 0;
 
 		if (vcpu->run->kvm_valid_regs != want)
 			vcpu->run->kvm_valid_regs = want;
 	}
 	if (atomic_exchange(&vcpu->vmi.dbg_dirty, false)) {
-		pthread_mutex_lock(&srv->lock);
+		pthread_mutex_lock(&core->lock);
 		struct kvm_guest_debug dbg = { .control = dbg_control(vcpu) };
-		pthread_mutex_unlock(&srv->lock);
+		pthread_mutex_unlock(&core->lock);
 		if (dbg.control != vcpu->vmi.dbg_control) {
 			if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
 				log_warn("vmi: vCPU %u: KVM_SET_GUEST_DEBUG: %s", vcpu->id,
@@ -930,36 +930,36 @@ void vmi__before_run(struct vcpu *vcpu)
 
 void vmi__wake(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 	uint64_t one = 1;
 
-	if (!srv)
+	if (!core)
 		return;
-	pthread_mutex_lock(&srv->lock);
-	pthread_cond_broadcast(&srv->cond);
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	pthread_cond_broadcast(&core->cond);
+	pthread_mutex_unlock(&core->lock);
 	if (vcpu->vmi.rsp_efd >= 0)
 		(void)!write(vcpu->vmi.rsp_efd, &one, sizeof(one));
 }
 
-void vmi__refresh_dbg(struct vmi_server *srv)
+void vmi__refresh_dbg(struct vmi_core *core)
 {
-	if (!atomic_load(&srv->ready))
+	if (!atomic_load(&core->ready))
 		return; /* every vCPU loads its flags before its first KVM_RUN */
-	for (unsigned i = 0; i < srv->vm->nr_vcpus; i++) {
-		atomic_store(&srv->vm->vcpus[i]->vmi.dbg_dirty, true);
+	for (unsigned i = 0; i < core->vm->nr_vcpus; i++) {
+		atomic_store(&core->vm->vcpus[i]->vmi.dbg_dirty, true);
 		/* A kick of a stopping VM wakes the vCPU through this (held) lock. */
-		if (!vm__stopping(srv->vm))
-			vcpu__kick(srv->vm->vcpus[i]);
+		if (!vm__stopping(core->vm))
+			vcpu__kick(core->vm->vcpus[i]);
 	}
 }
 
-int vmi__quiesce(struct vmi_server *srv)
+int vmi__quiesce(struct vmi_core *core)
 {
-	struct vm *vm = srv->vm;
+	struct vm *vm = core->vm;
 	struct timespec ts;
 
-	atomic_store(&srv->quiesce, true);
+	atomic_store(&core->quiesce, true);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu__kick(vm->vcpus[i]);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -971,25 +971,25 @@ int vmi__quiesce(struct vmi_server *srv)
 			all &= vm->vcpus[i]->vmi.state != VMI_VCPU_RUNNING;
 		if (all || vm__stopping(vm))
 			return 0;
-		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &ts) == ETIMEDOUT) {
-			vmi__unquiesce(srv);
+		if (pthread_cond_timedwait(&core->cond, &core->lock, &ts) == ETIMEDOUT) {
+			vmi__unquiesce(core);
 			return -ETIMEDOUT;
 		}
 	}
 }
 
-void vmi__unquiesce(struct vmi_server *srv)
+void vmi__unquiesce(struct vmi_core *core)
 {
-	atomic_store(&srv->quiesce, false);
-	pthread_cond_broadcast(&srv->cond);
+	atomic_store(&core->quiesce, false);
+	pthread_cond_broadcast(&core->cond);
 }
 
 /* ---- Breakpoints with owners ---------------------------------------------------- */
 
-int vmi__bp_add_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa)
+int vmi__bp_add_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa)
 {
-	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
-	uint8_t *p = vm__gpa_ptr(srv->vm, gpa, 1);
+	struct vmi_bp *bp = vmi__find_bp(core, gpa);
+	uint8_t *p = vm__gpa_ptr(core->vm, gpa, 1);
 
 	if (!p)
 		return -EFAULT;
@@ -999,19 +999,19 @@ int vmi__bp_add_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa)
 		bp->owners |= owner; /* planted already: one byte, one more owner */
 		return 0;
 	}
-	if (srv->nr_bps == VMI_MAX_BPS)
+	if (core->nr_bps == VMI_MAX_BPS)
 		return -ENOSPC;
-	srv->bps[srv->nr_bps++] = (struct vmi_bp){ .gpa = gpa, .orig = *p, .owners = owner };
+	core->bps[core->nr_bps++] = (struct vmi_bp){ .gpa = gpa, .orig = *p, .owners = owner };
 	*p = 0xcc;
-	vmi__update_watch(srv);
-	if (!srv->vm->host->emulated)
-		vmi__refresh_dbg(srv);
+	vmi__update_watch(core);
+	if (!core->vm->host->emulated)
+		vmi__refresh_dbg(core);
 	return 0;
 }
 
-int vmi__bp_remove_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa)
+int vmi__bp_remove_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa)
 {
-	struct vmi_bp *bp = vmi__find_bp(srv, gpa);
+	struct vmi_bp *bp = vmi__find_bp(core, gpa);
 	uint8_t *p;
 
 	if (!bp || !(bp->owners & owner))
@@ -1019,39 +1019,39 @@ int vmi__bp_remove_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa)
 	bp->owners &= ~owner;
 	if (bp->owners)
 		return 0; /* another owner keeps it planted */
-	p = vm__gpa_ptr(srv->vm, gpa, 1);
+	p = vm__gpa_ptr(core->vm, gpa, 1);
 	if (p && *p == 0xcc)
 		*p = bp->orig;
-	*bp = srv->bps[--srv->nr_bps];
-	vmi__update_watch(srv);
-	if (!srv->vm->host->emulated)
-		vmi__refresh_dbg(srv);
+	*bp = core->bps[--core->nr_bps];
+	vmi__update_watch(core);
+	if (!core->vm->host->emulated)
+		vmi__refresh_dbg(core);
 	return 0;
 }
 
 int vmi__bp_add(struct vm *vm, uint32_t owner, uint64_t gpa)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 	int r;
 
-	if (!srv)
+	if (!core)
 		return -ENOTSUP;
-	pthread_mutex_lock(&srv->lock);
-	r = vmi__bp_add_locked(srv, owner, gpa);
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	r = vmi__bp_add_locked(core, owner, gpa);
+	pthread_mutex_unlock(&core->lock);
 	return r;
 }
 
 int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 	int r;
 
-	if (!srv)
+	if (!core)
 		return -ENOTSUP;
-	pthread_mutex_lock(&srv->lock);
-	r = vmi__bp_remove_locked(srv, owner, gpa);
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	r = vmi__bp_remove_locked(core, owner, gpa);
+	pthread_mutex_unlock(&core->lock);
 	return r;
 }
 
@@ -1059,55 +1059,55 @@ int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa)
 
 int vmi__register_consumer(struct vm *vm, const struct vmi_consumer_ops *ops, void *opaque)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 	unsigned c;
 
-	if (!srv)
+	if (!core)
 		return -ENOTSUP;
-	if (srv->nr_consumers == VMI_MAX_CONSUMERS)
+	if (core->nr_consumers == VMI_MAX_CONSUMERS)
 		return -ENOSPC;
-	c = ++srv->nr_consumers;
-	srv->consumers[c].ops = ops;
-	srv->consumers[c].opaque = opaque;
+	c = ++core->nr_consumers;
+	core->consumers[c].ops = ops;
+	core->consumers[c].opaque = opaque;
 	return (int)c;
 }
 
 struct vcpu *vmi__vcpu(struct vm *vm, unsigned id)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 
-	if (!srv || !atomic_load_explicit(&srv->ready, memory_order_acquire) || id >= vm->nr_vcpus)
+	if (!core || !atomic_load_explicit(&core->ready, memory_order_acquire) || id >= vm->nr_vcpus)
 		return NULL;
 	return vm->vcpus[id];
 }
 
-static void kick_all(struct vmi_server *srv)
+static void kick_all(struct vmi_core *core)
 {
-	if (!atomic_load(&srv->ready))
+	if (!atomic_load(&core->ready))
 		return; /* a vCPU not started yet sees the flag before its first KVM_RUN */
-	for (unsigned i = 0; i < srv->vm->nr_vcpus; i++)
-		vcpu__kick(srv->vm->vcpus[i]);
+	for (unsigned i = 0; i < core->vm->nr_vcpus; i++)
+		vcpu__kick(core->vm->vcpus[i]);
 }
 
 void vmi__halt(struct vm *vm, int c, bool on)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 
 	if (on) {
-		atomic_fetch_or(&srv->halt, 1u << c);
-		kick_all(srv);
+		atomic_fetch_or(&core->halt, 1u << c);
+		kick_all(core);
 		return;
 	}
-	pthread_mutex_lock(&srv->lock);
-	atomic_fetch_and(&srv->halt, ~(1u << c));
-	pthread_cond_broadcast(&srv->cond);
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
+	atomic_fetch_and(&core->halt, ~(1u << c));
+	pthread_cond_broadcast(&core->cond);
+	pthread_mutex_unlock(&core->lock);
 }
 
 void vmi__hold(struct vm *vm, int c, unsigned id, bool on)
 {
 	struct vcpu *v = vmi__vcpu(vm, id);
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 
 	if (!v)
 		return;
@@ -1116,10 +1116,10 @@ void vmi__hold(struct vm *vm, int c, unsigned id, bool on)
 		vcpu__kick(v);
 		return;
 	}
-	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
 	atomic_fetch_and(&v->vmi.hold, ~(1u << c));
-	pthread_cond_broadcast(&srv->cond);
-	pthread_mutex_unlock(&srv->lock);
+	pthread_cond_broadcast(&core->cond);
+	pthread_mutex_unlock(&core->lock);
 }
 
 int vmi__step(struct vm *vm, int c, unsigned id, bool on)
@@ -1140,14 +1140,14 @@ int vmi__step(struct vm *vm, int c, unsigned id, bool on)
 
 int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	int r = 0;
 
-	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
 	for (;;) {
 		struct timespec ts;
-		bool all = atomic_load(&srv->ready);
+		bool all = atomic_load(&core->ready);
 
 		for (unsigned i = 0; all && i < vm->nr_vcpus; i++)
 			all &= vm->vcpus[i]->vmi.state != VMI_VCPU_RUNNING;
@@ -1164,30 +1164,30 @@ int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
+		pthread_cond_timedwait(&core->cond, &core->lock, &ts);
 	}
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_unlock(&core->lock);
 	return r;
 }
 
 void vmi__release_consumer(struct vm *vm, int c)
 {
-	struct vmi_server *srv = vm->vmi.srv;
+	struct vmi_core *core = vm->vmi.core;
 	uint32_t bit = 1u << c;
 
-	pthread_mutex_lock(&srv->lock);
-	for (unsigned i = 0; i < srv->nr_bps;) {
-		if (srv->bps[i].owners & bit) {
-			uint64_t gpa = srv->bps[i].gpa;
-			bool last = srv->bps[i].owners == bit;
+	pthread_mutex_lock(&core->lock);
+	for (unsigned i = 0; i < core->nr_bps;) {
+		if (core->bps[i].owners & bit) {
+			uint64_t gpa = core->bps[i].gpa;
+			bool last = core->bps[i].owners == bit;
 
-			vmi__bp_remove_locked(srv, bit, gpa);
+			vmi__bp_remove_locked(core, bit, gpa);
 			if (last)
 				continue; /* the last entry moved into slot i */
 		}
 		i++;
 	}
-	if (atomic_load(&srv->ready)) {
+	if (atomic_load(&core->ready)) {
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 			struct vcpu *v = vm->vcpus[i];
 
@@ -1196,23 +1196,23 @@ void vmi__release_consumer(struct vm *vm, int c)
 				atomic_store(&v->vmi.dbg_dirty, true);
 		}
 	}
-	atomic_fetch_and(&srv->halt, ~bit);
-	pthread_cond_broadcast(&srv->cond);
-	pthread_mutex_unlock(&srv->lock);
+	atomic_fetch_and(&core->halt, ~bit);
+	pthread_cond_broadcast(&core->cond);
+	pthread_mutex_unlock(&core->lock);
 }
 
 void vmi__vcpu_exit(struct vcpu *vcpu)
 {
-	struct vmi_server *srv = vcpu->vm->vmi.srv;
+	struct vmi_core *core = vcpu->vm->vmi.core;
 
-	if (!srv)
+	if (!core)
 		return;
 	/* Out of the guest for good: a vCPU stepping over a breakpoint need not wait for it. */
-	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&core->lock);
 	vcpu->vmi.state = VMI_VCPU_PARKED;
-	pthread_cond_broadcast(&srv->cond);
-	pthread_mutex_unlock(&srv->lock);
-	for (unsigned i = 1; i <= srv->nr_consumers; i++)
-		if (srv->consumers[i].ops->vcpu_exit)
-			srv->consumers[i].ops->vcpu_exit(srv->consumers[i].opaque, vcpu);
+	pthread_cond_broadcast(&core->cond);
+	pthread_mutex_unlock(&core->lock);
+	for (unsigned i = 1; i <= core->nr_consumers; i++)
+		if (core->consumers[i].ops->vcpu_exit)
+			core->consumers[i].ops->vcpu_exit(core->consumers[i].opaque, vcpu);
 }

@@ -18,7 +18,7 @@
 
 struct vm;
 struct vcpu;
-struct vmi_server;
+struct vmi_core;
 
 #ifndef unlikely
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -60,7 +60,7 @@ int vmi__start(struct vm *vm);
 /* Per-VM introspection state (inside struct vm). */
 struct vmi {
 	atomic_uint watch_mask;   /* kinds the hook must see (client's and our own) */
-	struct vmi_server *srv;   /* NULL without --vmi-socket */
+	struct vmi_core *core;    /* NULL without --vmi-socket, --gdb or --api-socket */
 };
 
 /* The hook result: the exit is fully handled, or goes on to the device model. */

@@ -1,6 +1,9 @@
-/* Introspection server state shared by hook.c and control.c (private to src/vmi). */
-#ifndef VMSCOPE_VMI_SERVER_H
-#define VMSCOPE_VMI_SERVER_H
+/*
+ * The introspection core's state, private to src/vmi: what the hook, the
+ * in-process consumers and the control socket share.
+ */
+#ifndef VMSCOPE_VMI_CORE_H
+#define VMSCOPE_VMI_CORE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,13 +21,18 @@ struct vmi_bp {
 	uint32_t owners;          /* VMI_OWNER_CLIENT and consumer bits */
 };
 
-struct vmi_server {
+/* The control socket (--vmi-socket); its fds are -1 without one. */
+struct vmi_socket {
+	int listen_fd, client_fd;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct vmi_core {
 	struct vm *vm;
 	pthread_mutex_t lock;     /* everything below that is not atomic */
 	pthread_cond_t cond;      /* vCPU state changes; resume */
-	int listen_fd, client_fd; /* -1 without --vmi-socket (in-process consumers only) */
-	pthread_t thread;
-	bool thread_started;
+	struct vmi_socket sock;
 
 	int chan_fd;
 	size_t chan_size;
@@ -58,15 +66,15 @@ struct vmi_server {
 };
 
 /* hook.c */
-void vmi__update_watch(struct vmi_server *srv);
-int vmi__quiesce(struct vmi_server *srv);   /* lock held; all vCPUs out of KVM_RUN */
-void vmi__unquiesce(struct vmi_server *srv);/* lock held */
-int vmi__rebuild_slots(struct vmi_server *srv); /* lock held, quiesced */
-int vmi__update_msr_filter(struct vmi_server *srv); /* lock held */
-struct vmi_bp *vmi__find_bp(struct vmi_server *srv, uint64_t gpa); /* lock held */
-int vmi__bp_add_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa);
-int vmi__bp_remove_locked(struct vmi_server *srv, uint32_t owner, uint64_t gpa);
-void vmi__detach(struct vmi_server *srv, const char *why);
-void vmi__refresh_dbg(struct vmi_server *srv);
+void vmi__update_watch(struct vmi_core *core);
+int vmi__quiesce(struct vmi_core *core);   /* lock held; all vCPUs out of KVM_RUN */
+void vmi__unquiesce(struct vmi_core *core);/* lock held */
+int vmi__rebuild_slots(struct vmi_core *core); /* lock held, quiesced */
+int vmi__update_msr_filter(struct vmi_core *core); /* lock held */
+struct vmi_bp *vmi__find_bp(struct vmi_core *core, uint64_t gpa); /* lock held */
+int vmi__bp_add_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa);
+int vmi__bp_remove_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa);
+void vmi__detach(struct vmi_core *core, const char *why);
+void vmi__refresh_dbg(struct vmi_core *core);
 
 #endif
