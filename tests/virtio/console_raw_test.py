@@ -15,6 +15,7 @@ Exit: 0 pass, 1 fail.
 import fcntl
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -48,6 +49,10 @@ def take_terminal():
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def case_file(workdir, name, suffix):
+    return os.path.join(workdir, re.sub(r"\W+", "_", name) + suffix)
+
+
 class Case:
     """One vmscope run on a fresh pty: its stdin and stdout are the pty's slave."""
 
@@ -56,7 +61,7 @@ class Case:
         self.failures = []
         self.master, self.slave = pty.openpty()
         self.before = termios.tcgetattr(self.slave)
-        self.err = open(os.path.join(workdir, name + ".err"), "w+")
+        self.err = open(case_file(workdir, name, ".err"), "w+")
         self.proc = subprocess.Popen([vmscope] + args, stdin=self.slave, stdout=self.slave,
                                      stderr=self.err, preexec_fn=take_terminal)
         # Drain the master so that the guest's output never blocks vmscope.
@@ -99,15 +104,21 @@ class Case:
         return True
 
 
-def held(vmscope, workdir, name, console):
+# The devices that read stdin for the guest, with the options that make each the reader.
+READERS = {
+    "console": ["--serial", "null", "--console", "tty"],
+}
+NO_READER = ["--serial", "null", "--console", "null"]
+
+
+def held(vmscope, workdir, name, options):
     """vmscope with the guest held by --vmi-wait, so that it is surely still running."""
     return Case(vmscope, workdir, name,
-                ["--serial", "null", "--console", console,
-                 "--vmi-socket", os.path.join(workdir, name + ".sock"), "--vmi-wait"])
+                options + ["--vmi-socket", case_file(workdir, name, ".sock"), "--vmi-wait"])
 
 
-def stopped_by_signal(vmscope, workdir, sig):
-    c = held(vmscope, workdir, "raw until SIG" + sig.name[3:], "tty")
+def stopped_by_signal(vmscope, workdir, reader, sig):
+    c = held(vmscope, workdir, "%s: raw until SIG%s" % (reader, sig.name[3:]), READERS[reader])
     c.check(wait_for(lambda: is_raw(c.attrs()), 5), "the terminal is not raw while vmscope runs")
     os.write(c.master, b"\x03")  # Ctrl-C: a byte for the guest, not a SIGINT
     time.sleep(0.3)
@@ -117,8 +128,8 @@ def stopped_by_signal(vmscope, workdir, sig):
 
 
 def left_alone(vmscope, workdir):
-    c = held(vmscope, workdir, "no reader, no raw mode", "null")
-    c.check(wait_for(lambda: os.path.exists(os.path.join(workdir, c.name + ".sock")), 5),
+    c = held(vmscope, workdir, "no reader, no raw mode", NO_READER)
+    c.check(wait_for(lambda: os.path.exists(case_file(workdir, c.name, ".sock")), 5),
             "vmscope did not start")
     time.sleep(0.2)  # devices are set up after the socket appears
     c.check(c.attrs() == c.before, "the terminal changed though nothing reads it")
@@ -131,21 +142,23 @@ def main():
         print("usage: %s VMSCOPE" % sys.argv[0], file=sys.stderr)
         return 1
     vmscope = sys.argv[1]
+    results = []
     with tempfile.TemporaryDirectory() as workdir:
         garbage = os.path.join(workdir, "not-a-kernel")
         with open(garbage, "wb") as f:
             f.write(b"\x7f" * 4096)
-        results = [
-            stopped_by_signal(vmscope, workdir, signal.SIGTERM),
-            stopped_by_signal(vmscope, workdir, signal.SIGINT),
-            # The test guest powers off by itself.
-            Case(vmscope, workdir, "restored after the guest's power-off",
-                 ["--serial", "null", "--console", "tty"]).finish(0),
-            # The kernel is refused after the devices, the console among them, are set up.
-            Case(vmscope, workdir, "restored after an error",
-                 ["--serial", "null", "--console", "tty", "--kernel", garbage]).finish(2),
-            left_alone(vmscope, workdir),
-        ]
+        for reader, options in READERS.items():
+            results += [
+                stopped_by_signal(vmscope, workdir, reader, signal.SIGTERM),
+                stopped_by_signal(vmscope, workdir, reader, signal.SIGINT),
+                # The test guest powers off by itself.
+                Case(vmscope, workdir, "%s: restored after the guest's power-off" % reader,
+                     options).finish(0),
+                # The kernel is refused after the devices, the reader among them, are set up.
+                Case(vmscope, workdir, "%s: restored after an error" % reader,
+                     options + ["--kernel", garbage]).finish(2),
+            ]
+        results.append(left_alone(vmscope, workdir))
     failed = results.count(False)
     print("%d passed, %d failed" % (len(results) - failed, failed))
     return 1 if failed else 0
