@@ -35,18 +35,6 @@ uint8_t *mem__lookup(const struct vmscope *vm, uint64_t gpa, uint64_t *avail)
 	return r[lo].host + (gpa - r[lo].gpa);
 }
 
-int mem__read_u64(const struct vmscope *vm, uint64_t gpa, uint64_t *out)
-{
-	uint64_t avail;
-	const uint8_t *p = mem__lookup(vm, gpa, &avail);
-
-	if (!p || avail < sizeof(*out))
-		return -EFAULT;
-	/* One 8-byte load on x86-64: a racing guest write is seen whole or not at all. */
-	memcpy(out, p, sizeof(*out));
-	return 0;
-}
-
 static int region_cmp(const void *a, const void *b)
 {
 	const struct vmscope_region *x = a, *y = b;
@@ -189,9 +177,17 @@ void *vmscope_map_pa(vmscope_t *vm, uint64_t gpa, size_t len)
 
 /* ---- Virtual memory ------------------------------------------------------- */
 
+/* The walker's read function (pagewalk_read_fn) over the target's regions. */
 static bool read_entry(void *vm, uint64_t gpa, uint64_t *entry)
 {
-	return mem__read_u64(vm, gpa, entry) == 0;
+	uint64_t avail;
+	const uint8_t *p = mem__lookup(vm, gpa, &avail);
+
+	if (!p || avail < sizeof(*entry))
+		return false;
+	/* One 8-byte load on x86-64: a racing guest write is seen whole or not at all. */
+	memcpy(entry, p, sizeof(*entry));
+	return true;
 }
 
 /* An uncached walk (common/pagewalk.c); -EFAULT with the reason recorded in vm. */

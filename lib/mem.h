@@ -17,9 +17,6 @@
  */
 uint8_t *mem__lookup(const struct vmscope *vm, uint64_t gpa, uint64_t *avail);
 
-/* Reads the 64-bit little-endian word at gpa (a page-table entry); 0 or -EFAULT. */
-int mem__read_u64(const struct vmscope *vm, uint64_t gpa, uint64_t *out);
-
 /*
  * Takes over regions[0..n) (malloc'ed), sorts them by gpa, drops empty ones
  * and checks that none wraps or overlaps another; 0, or -EINVAL with the
