@@ -2,22 +2,26 @@
  * bench_read: libvmscope read throughput against a plain memcpy of the same
  * bytes, in the same run.  64 MiB of guest memory (a memfd, opened as a raw
  * image), read by physical address in 1 MiB and 4 KiB chunks, and by virtual
- * address through a 2 MiB-page mapping.  Each case alternates with its
- * memcpy baseline (same source pages, same destination, same chunk size);
- * figures are medians of RUNS runs.  Target: >= 0.8 of memcpy.
+ * address in the same chunks through two mappings of it: one of 2 MiB pages,
+ * one of 4 KiB pages (16384 of them, four times what the translation cache
+ * holds, so every page is walked in every pass).  Each case alternates with
+ * its memcpy baseline (same source pages, same destination, same chunk size);
+ * figures are medians of RUNS runs.  Target: >= 0.8 of memcpy, except through
+ * 4 KiB pages, where the figure shows what uncached walks cost.
  */
 #include "bench_common.h"
 
 #define TOTAL (64 * MIB)
 #define RUNS 11
 #define TARGET_RATIO 0.8
-#define KVA 0xffff888000000000ULL /* a direct map, as Linux has one */
+#define KVA_2M 0xffff888000000000ULL /* a direct map, as Linux has one */
+#define KVA_4K 0xffffc90000000000ULL /* the same bytes in 4 KiB pages, as vmalloc maps them */
 
 enum how { MEMCPY, READ_PA, READ_VA };
 
 struct ctx {
 	vmscope_t *vm;
-	uint64_t cr3;
+	uint64_t cr3, kva; /* the mapping READ_VA reads through */
 	const uint8_t *src; /* the library's own mapping of guest-physical 0 */
 	uint8_t *dst;
 };
@@ -38,7 +42,7 @@ static double pass(struct ctx *c, enum how how, size_t chunk)
 			n = vmscope_read_pa(c->vm, off, c->dst + off, chunk);
 			break;
 		case READ_VA:
-			n = vmscope_read_va(c->vm, c->cr3, KVA + off, c->dst + off, chunk);
+			n = vmscope_read_va(c->vm, c->cr3, c->kva + off, c->dst + off, chunk);
 			break;
 		}
 		if (n != (int64_t)chunk) {
@@ -50,7 +54,8 @@ static double pass(struct ctx *c, enum how how, size_t chunk)
 	return now_sec() - t0;
 }
 
-static int run_case(struct ctx *c, const char *name, enum how how, size_t chunk)
+/* Prints the medians; returns 0 when a target (> 0) is not met. */
+static int run_case(struct ctx *c, const char *name, enum how how, size_t chunk, double target)
 {
 	double lib[RUNS], base[RUNS], ratio[RUNS], mlib, mbase, mratio;
 	int met;
@@ -65,10 +70,12 @@ static int run_case(struct ctx *c, const char *name, enum how how, size_t chunk)
 	mlib = (double)TOTAL / MIB / median(lib, RUNS);
 	mbase = (double)TOTAL / MIB / median(base, RUNS);
 	mratio = median(ratio, RUNS);
-	met = mratio >= TARGET_RATIO;
 	printf("%-28s %8.0f MB/s   memcpy %8.0f MB/s   ratio %.2f\n", name, mlib, mbase, mratio);
+	if (target <= 0)
+		return 1;
+	met = mratio >= target;
 	printf("  verdict: %s: %s (%.2f of memcpy, target >= %.2f)\n", name,
-	       met ? "met" : "NOT MET", mratio, TARGET_RATIO);
+	       met ? "met" : "NOT MET", mratio, target);
 	return met;
 }
 
@@ -87,7 +94,9 @@ int main(void)
 	}
 	c.cr3 = bmem_page(&g);
 	for (uint64_t off = 0; off < TOTAL; off += 2 * MIB)
-		bmem_map(&g, c.cr3, KVA + off, off, 2 * MIB, 0);
+		bmem_map(&g, c.cr3, KVA_2M + off, off, 2 * MIB, 0);
+	for (uint64_t off = 0; off < TOTAL; off += 4 * KIB)
+		bmem_map(&g, c.cr3, KVA_4K + off, off, 4 * KIB, 0);
 	c.vm = bmem_open(&g);
 	c.src = vmscope_map_pa(c.vm, 0, TOTAL);
 	c.dst = malloc(TOTAL);
@@ -99,10 +108,14 @@ int main(void)
 
 	printf("bench_read: %llu MiB per pass, median of %d runs (MB = MiB)\n",
 	       (unsigned long long)(TOTAL / MIB), RUNS);
-	all &= run_case(&c, "read_pa 1 MiB chunks", READ_PA, MIB);
-	all &= run_case(&c, "read_pa 4 KiB chunks", READ_PA, 4 * KIB);
-	all &= run_case(&c, "read_va 1 MiB chunks (2M pg)", READ_VA, MIB);
-	all &= run_case(&c, "read_va 4 KiB chunks (2M pg)", READ_VA, 4 * KIB);
+	all &= run_case(&c, "read_pa 1 MiB chunks", READ_PA, MIB, TARGET_RATIO);
+	all &= run_case(&c, "read_pa 4 KiB chunks", READ_PA, 4 * KIB, TARGET_RATIO);
+	c.kva = KVA_2M;
+	all &= run_case(&c, "read_va 1 MiB chunks (2M pg)", READ_VA, MIB, TARGET_RATIO);
+	all &= run_case(&c, "read_va 4 KiB chunks (2M pg)", READ_VA, 4 * KIB, TARGET_RATIO);
+	c.kva = KVA_4K;
+	all &= run_case(&c, "read_va 1 MiB chunks (4K pg)", READ_VA, MIB, 0);
+	all &= run_case(&c, "read_va 4 KiB chunks (4K pg)", READ_VA, 4 * KIB, 0);
 	if (memcmp(c.dst, c.src, TOTAL) != 0) {
 		fprintf(stderr, "data mismatch\n");
 		return 1;
