@@ -161,7 +161,7 @@ static void vm_resume(struct api *api)
 		api->halted = false;
 	}
 	if (vm_client_paused(vm)) {
-		/* As a client's VMSCOPE_MSG_RESUME does (src/vmi/control.c). */
+		/* As a client's VMSCOPE_MSG_RESUME does (src/vmi/requests.c). */
 		pthread_mutex_lock(&core->lock);
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			atomic_store(&vm->vcpus[i]->vmi.pause_req, false);

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "vmi/vmi.h"
 
@@ -65,16 +66,70 @@ struct vmi_core {
 	bool sync_regs;           /* KVM_CAP_SYNC_REGS has regs and sregs */
 };
 
-/* hook.c */
+static inline uint64_t vmi__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* regs.c: one MSR of a vCPU out of KVM_RUN. */
+int vmi__msr_access(struct vcpu *vcpu, uint32_t index, uint64_t *value, bool write);
+
+/* ring.c: an event being sent, and the response it got. */
+struct vmi_ev_ctx {
+	struct vmscope_event ev;
+	struct vmscope_response rsp;
+	bool have_regs;
+};
+
+/*
+ * Sends an event of kind, c->ev's kind data filled.  Returns true with
+ * c->rsp filled when a synchronous response came back (false: continue by
+ * default).
+ */
+bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c);
+/* Applies SET_REGS from a response (general registers, RIP, RFLAGS). */
+void vmi__apply_regs(struct vcpu *vcpu, const struct vmi_ev_ctx *c);
+
+/* exits.c */
 void vmi__update_watch(struct vmi_core *core);
-int vmi__quiesce(struct vmi_core *core);   /* lock held; all vCPUs out of KVM_RUN */
-void vmi__unquiesce(struct vmi_core *core);/* lock held */
-int vmi__rebuild_slots(struct vmi_core *core); /* lock held, quiesced */
+
+/* msr.c */
 int vmi__update_msr_filter(struct vmi_core *core); /* lock held */
+enum vmi_verdict vmi__hook_msr(struct vcpu *vcpu, unsigned kind);
+
+/* protect.c */
+int vmi__rebuild_slots(struct vmi_core *core); /* lock held, quiesced */
+enum vmi_verdict vmi__hook_ram_access(struct vcpu *vcpu);
+
+/* breakpoints.c */
 struct vmi_bp *vmi__find_bp(struct vmi_core *core, uint64_t gpa); /* lock held */
 int vmi__bp_add_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa);
 int vmi__bp_remove_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa);
-void vmi__detach(struct vmi_core *core, const char *why);
+enum vmi_verdict vmi__bp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t gpa);
+
+/* step.c */
+uint32_t vmi__dbg_control(struct vcpu *vcpu); /* lock held */
 void vmi__refresh_dbg(struct vmi_core *core);
+void vmi__step_over_begin(struct vcpu *vcpu);
+enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu);
+
+/* park.c */
+void vmi__park(struct vcpu *vcpu);
+int vmi__quiesce(struct vmi_core *core);    /* lock held; all vCPUs out of KVM_RUN */
+void vmi__unquiesce(struct vmi_core *core); /* lock held */
+
+/* detach.c */
+void vmi__detach(struct vmi_core *core, const char *why);
+
+/* channel.c */
+int vmi__channel_create(struct vmi_core *core, unsigned nr_vcpus);
+void vmi__channel_reset(struct vmi_core *core);
+
+/* socket.c */
+int vmi__socket_listen(struct vmi_core *core, const char *path);
+int vmi__socket_start(struct vmi_core *core);
 
 #endif

@@ -1,10 +1,26 @@
 /*
- * Virtual machine introspection, hypervisor side.  Every exit of every vCPU
- * passes vmi__exit_hook() (inline, below) before the device model: when no
- * client watches that kind of exit, the cost is one table load and one
- * predictable branch.  The rest lives in src/vmi/: hook.c (events, breakpoints,
- * MSRs, protected pages, pausing), control.c (the control socket), msg.c (the
- * pure message parser), chan.c (the event-channel memfd).
+ * Virtual machine introspection, hypervisor side: the introspection core.
+ * The vCPU loop (src/vcpu.c) passes every exit whose kind is in watch_mask
+ * to vmi__hook() before the device model: when nobody watches that kind of
+ * exit, the cost is one table load and one predictable branch.
+ *
+ * src/vmi/, one job a file (core.h: the state they share):
+ *   exits.c        the hook: watch mask, one handler per exit kind
+ *   ring.c         an event into a vCPU's ring, the wait for its response
+ *   regs.c         registers, FPU and MSRs of a vCPU out of KVM_RUN
+ *   breakpoints.c  software breakpoints with owners, and their hits
+ *   step.c         guest-debug flags, debug exits, stepping over a breakpoint
+ *   park.c         pausing: the one park for pauses, quiesce, holds, all-stop
+ *   msr.c          the MSR filter and MSR exits
+ *   protect.c      protected pages: read-only memory slots and their writes
+ *   consumers.c    in-process consumers (GDB stub, REST API)
+ *   pagewalk.c     guest page tables
+ *   core.c         set-up and tear-down, host capabilities
+ *   channel.c      the event-channel memfd (header, per-vCPU rings)
+ *   socket.c       the control socket (--vmi-socket): attach, its thread
+ *   msg.c          the pure control-message parser
+ *   requests.c     what each control request does (requests.h)
+ *   detach.c       undoing a client's hooks when it leaves
  */
 #ifndef VMSCOPE_VMI_H
 #define VMSCOPE_VMI_H

@@ -1,0 +1,324 @@
+/*
+ * What each control-socket request does, once vmi_msg__parse (msg.c) has
+ * checked it; called on the control thread with the core's lock held.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "vcpu.h"
+#include "vm.h"
+#include "vmi/core.h"
+#include "vmi/requests.h"
+
+/*
+ * True when the instruction at gpa may return to user mode (sysret, sysexit,
+ * iret, with or without a REX prefix).  Bytes past the end of RAM read as 0.
+ */
+static bool returns_to_user_mode(struct vm *vm, uint64_t gpa)
+{
+	uint8_t insn[3] = { 0 };
+
+	for (unsigned i = 0; i < sizeof(insn); i++) {
+		const uint8_t *b = vm__gpa_ptr(vm, gpa + i, 1);
+
+		insn[i] = b ? *b : 0;
+	}
+	const uint8_t *p = (insn[0] & 0xf0) == 0x40 ? insn + 1 : insn;
+
+	return p[0] == 0xcf || (p[0] == 0x0f && (p[1] == 0x07 || p[1] == 0x35));
+}
+
+int vmi__reply_fail(struct vmi_reply *rp, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rp->h.error, sizeof(rp->h.error), fmt, ap);
+	va_end(ap);
+	rp->h.status = err;
+	return 0;
+}
+
+static bool vcpu_stopped(struct vcpu *v)
+{
+	return v->vmi.state != VMI_VCPU_RUNNING;
+}
+
+/*
+ * Stopped for the pause just requested: held in a synchronous event, or
+ * parked and, when the client listens for PAUSE events, having announced
+ * this pause.  (A vCPU still asleep in its park from before a resume has
+ * not, and must wake to do it: only its thread writes its event ring.)
+ */
+static bool vcpu_paused(struct vmi_core *core, struct vcpu *v)
+{
+	bool listens = atomic_load(&core->sub_mask) & (1u << VMSCOPE_EV_PAUSE);
+
+	if (v->vmi.state == VMI_VCPU_HELD)
+		return true;
+	return v->vmi.state == VMI_VCPU_PARKED &&
+	       (!listens || v->vmi.pause_announced == atomic_load(&v->vmi.pause_gen));
+}
+
+int vmi__pause_vcpus(struct vmi_core *core, uint32_t which, bool pause, struct vmi_reply *rp)
+{
+	struct vm *vm = core->vm;
+	struct timespec ts;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (which != VMSCOPE_ALL_VCPUS && which != i)
+			continue;
+		if (pause)
+			atomic_fetch_add(&vm->vcpus[i]->vmi.pause_gen, 1);
+		atomic_store(&vm->vcpus[i]->vmi.pause_req, pause);
+		if (pause)
+			vcpu__kick(vm->vcpus[i]);
+	}
+	pthread_cond_broadcast(&core->cond);
+	if (!pause)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	for (;;) {
+		bool all = true;
+
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (which == VMSCOPE_ALL_VCPUS || which == i)
+				all &= vcpu_paused(core, vm->vcpus[i]);
+		if (all)
+			return 0;
+		if (vm__stopping(vm))
+			return vmi__reply_fail(rp, -ESHUTDOWN, "the VM is stopping");
+		if (pthread_cond_timedwait(&core->cond, &core->lock, &ts) == ETIMEDOUT)
+			return vmi__reply_fail(rp, -ETIMEDOUT, "vCPUs did not stop within 5 s");
+	}
+}
+
+static int add_protect(struct vmi_core *core, uint64_t gpa, bool add, struct vmi_reply *rp)
+{
+	unsigned i, n = core->nr_prot;
+	int r;
+
+	for (i = 0; i < n && core->prot[i] < gpa; i++)
+		;
+	if (add) {
+		if (i < n && core->prot[i] == gpa)
+			return 0;
+		if (n == VMI_MAX_PROTECTED)
+			return vmi__reply_fail(rp, -ENOSPC, "at most %d protected pages", VMI_MAX_PROTECTED);
+		memmove(&core->prot[i + 1], &core->prot[i], (n - i) * sizeof(core->prot[0]));
+		core->prot[i] = gpa;
+		core->nr_prot++;
+	} else {
+		if (i == n || core->prot[i] != gpa)
+			return vmi__reply_fail(rp, -ENOENT, "page is not protected");
+		memmove(&core->prot[i], &core->prot[i + 1], (n - i - 1) * sizeof(core->prot[0]));
+		core->nr_prot--;
+	}
+	r = vmi__quiesce(core);
+	if (r < 0)
+		return vmi__reply_fail(rp, r, "vCPUs did not stop to change the memory slots");
+	r = vmi__rebuild_slots(core);
+	vmi__unquiesce(core);
+	vmi__update_watch(core);
+	return r < 0 ? vmi__reply_fail(rp, r, "KVM refused the memory slots") : 0;
+}
+
+size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struct vmi_reply *rp)
+{
+	struct vm *vm = core->vm;
+	struct vcpu *v = NULL;
+	int r;
+
+	switch (m->hdr.type) {
+	case VMSCOPE_MSG_GET_REGS:
+	case VMSCOPE_MSG_SINGLESTEP:
+		v = vm->vcpus[m->u.vcpu.vcpu];
+		break;
+	case VMSCOPE_MSG_SET_REGS:
+		v = vm->vcpus[m->u.regs.vcpu];
+		break;
+	case VMSCOPE_MSG_GET_MSR:
+	case VMSCOPE_MSG_SET_MSR:
+		v = vm->vcpus[m->u.msr.vcpu];
+		break;
+	case VMSCOPE_MSG_INJECT:
+		v = vm->vcpus[m->u.inject.vcpu];
+		break;
+	}
+	if (v && m->hdr.type != VMSCOPE_MSG_SINGLESTEP && !vcpu_stopped(v)) {
+		vmi__reply_fail(rp, -EBUSY, "vCPU %u is running: pause it first", v->id);
+		return 0;
+	}
+
+	switch (m->hdr.type) {
+	case VMSCOPE_MSG_SUBSCRIBE: {
+		unsigned kind = m->u.subscribe.kind, bit = 1u << kind;
+
+		if (!(core->caps & bit)) {
+			const char *why = "this host's KVM cannot deliver it";
+
+			if (kind == VMSCOPE_EV_HLT)
+				why = "HLT stays in KVM (in-kernel irqchip): use --irqchip off";
+			else if (kind == VMSCOPE_EV_HYPERCALL)
+				why = vm->host->emulated
+					? "kvm_pvm never completes a vmcall (see the README)"
+					: "KVM_CAP_EXIT_HYPERCALL is absent";
+			else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
+				why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
+			vmi__reply_fail(rp, -ENOTSUP, "%s", why);
+			return 0;
+		}
+		if (m->u.subscribe.sync && kind == VMSCOPE_EV_SHUTDOWN) {
+			vmi__reply_fail(rp, -EINVAL, "shutdown events are asynchronous only");
+			return 0;
+		}
+		atomic_fetch_or(&core->sub_mask, bit);
+		if (m->u.subscribe.sync)
+			atomic_fetch_or(&core->sync_mask, bit);
+		else
+			atomic_fetch_and(&core->sync_mask, ~bit);
+		vmi__update_watch(core);
+		if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE) {
+			r = vmi__update_msr_filter(core);
+			if (r < 0)
+				vmi__reply_fail(rp, r, "KVM refused the MSR filter");
+		}
+		return 0;
+	}
+	case VMSCOPE_MSG_UNSUBSCRIBE: {
+		unsigned bit = 1u << m->u.subscribe.kind;
+
+		atomic_fetch_and(&core->sub_mask, ~bit);
+		atomic_fetch_and(&core->sync_mask, ~bit);
+		vmi__update_watch(core);
+		vmi__update_msr_filter(core);
+		return 0;
+	}
+	case VMSCOPE_MSG_PAUSE:
+		vmi__pause_vcpus(core, m->u.vcpu.vcpu, true, rp);
+		return 0;
+	case VMSCOPE_MSG_RESUME:
+		vmi__pause_vcpus(core, m->u.vcpu.vcpu, false, rp);
+		return 0;
+	case VMSCOPE_MSG_GET_REGS: {
+		struct vmscope_msg_regs *out = (void *)rp->payload;
+
+		memset(out, 0, sizeof(*out));
+		out->vcpu = v->id;
+		r = vmi__get_regs(v, &out->regs, true);
+		if (r < 0)
+			vmi__reply_fail(rp, r, "KVM_GET_REGS failed");
+		return sizeof(*out);
+	}
+	case VMSCOPE_MSG_SET_REGS:
+		r = vmi__set_regs(v, &m->u.regs.regs, true);
+		if (r < 0)
+			vmi__reply_fail(rp, r, "KVM refused the registers");
+		return 0;
+	case VMSCOPE_MSG_GET_MSR:
+	case VMSCOPE_MSG_SET_MSR: {
+		bool write = m->hdr.type == VMSCOPE_MSG_SET_MSR;
+		struct {
+			struct kvm_msrs hdr;
+			struct kvm_msr_entry e;
+		} k = { .hdr.nmsrs = 1, .e.index = m->u.msr.index, .e.data = m->u.msr.value };
+		struct vmscope_msg_msr *out = (void *)rp->payload;
+
+		if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &k) != 1) {
+			vmi__reply_fail(rp, -EINVAL, "KVM refused MSR 0x%x", m->u.msr.index);
+			return 0;
+		}
+		*out = m->u.msr;
+		out->value = k.e.data;
+		return sizeof(*out);
+	}
+	case VMSCOPE_MSG_SET_BP: {
+		uint64_t gpa = m->u.gpa.gpa;
+		struct vmi_bp *bp = vmi__find_bp(core, gpa);
+		uint8_t *p = vm__gpa_ptr(vm, gpa, 1);
+
+		if (!vm->host->cap_guest_debug) {
+			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
+			return 0;
+		}
+		if (bp && (bp->owners & VMI_OWNER_CLIENT)) {
+			vmi__reply_fail(rp, -EEXIST, "a breakpoint is already there");
+			return 0;
+		}
+		if (!bp && *p == 0xcc) {
+			vmi__reply_fail(rp, -EINVAL, "the guest already has an int3 there");
+			return 0;
+		}
+		if (vm->host->emulated && !bp && returns_to_user_mode(vm, gpa)) {
+			/* At most 63 characters travel in the reply (abi.h). */
+			vmi__reply_fail(rp, -ENOTSUP, "sysret/sysexit/iret: no step to user mode here");
+			return 0;
+		}
+		r = vmi__bp_add_locked(core, VMI_OWNER_CLIENT, gpa);
+		if (r == -ENOSPC)
+			vmi__reply_fail(rp, r, "at most %d breakpoints", VMI_MAX_BPS);
+		else if (r < 0)
+			vmi__reply_fail(rp, r, "cannot plant a breakpoint there");
+		return 0;
+	}
+	case VMSCOPE_MSG_CLEAR_BP:
+		if (vmi__bp_remove_locked(core, VMI_OWNER_CLIENT, m->u.gpa.gpa) < 0)
+			vmi__reply_fail(rp, -ENOENT, "no breakpoint there");
+		return 0;
+	case VMSCOPE_MSG_SINGLESTEP:
+		if (!vm->host->cap_guest_debug) {
+			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
+			return 0;
+		}
+		v->vmi.client_ss = m->u.vcpu.enable;
+		atomic_store(&v->vmi.dbg_dirty, true);
+		vcpu__kick(v);
+		return 0;
+	case VMSCOPE_MSG_PROTECT:
+	case VMSCOPE_MSG_UNPROTECT:
+		if (!vm->host->cap_readonly_mem) {
+			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_READONLY_MEM is absent");
+			return 0;
+		}
+		add_protect(core, m->u.gpa.gpa, m->hdr.type == VMSCOPE_MSG_PROTECT, rp);
+		return 0;
+	case VMSCOPE_MSG_INJECT: {
+		struct kvm_vcpu_events ev;
+
+		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+			vmi__reply_fail(rp, -errno, "KVM_GET_VCPU_EVENTS failed");
+			return 0;
+		}
+		if (ev.exception.injected || ev.exception.pending) {
+			vmi__reply_fail(rp, -EBUSY, "an exception is already pending");
+			return 0;
+		}
+		ev.exception.injected = 1;
+		ev.exception.nr = m->u.inject.vector;
+		ev.exception.has_error_code = m->u.inject.has_error;
+		ev.exception.error_code = m->u.inject.error_code;
+		ev.flags = 0;
+		if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+			vmi__reply_fail(rp, -errno, "KVM refused the exception");
+		return 0;
+	}
+	case VMSCOPE_MSG_MSR_WATCH:
+		if (!core->usermsr_enabled) {
+			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent");
+			return 0;
+		}
+		core->nr_msrs = m->u.msr_watch.nr;
+		memcpy(core->msrs, m->u.msr_watch.index, sizeof(core->msrs));
+		r = vmi__update_msr_filter(core);
+		if (r < 0)
+			vmi__reply_fail(rp, r, "KVM refused the MSR filter");
+		return 0;
+	}
+	vmi__reply_fail(rp, -EINVAL, "unexpected request");
+	return 0;
+}
