@@ -239,6 +239,22 @@ static int run_loop(vmscope_t *vm, int timeout_ms)
 	return r < 0 ? die_vm("events", r) : 0;
 }
 
+/*
+ * Streams events (events, break).  A guest held before its first instruction
+ * (--vmi-wait) starts once the subscriptions are in place: this client is
+ * the only one, so nobody else could start it.
+ */
+static int stream_events(vmscope_t *vm, int timeout_ms)
+{
+	if (vmscope_attach_flags(vm) & VMSCOPE_ATTACH_PAUSED) {
+		int r = vmscope_resume(vm, VMSCOPE_ALL_VCPUS);
+
+		if (r < 0)
+			return die_vm("resume", r);
+	}
+	return run_loop(vm, timeout_ms);
+}
+
 static int kind_of(const char *name)
 {
 	for (unsigned k = 0; k < VMSCOPE_EV_NR; k++)
@@ -438,7 +454,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vmscope-ctl: breakpoint at gpa 0x%" PRIx64 "%s\n", gpa,
 				(vmscope_attach_flags(vm) & VMSCOPE_ATTACH_EMULATED)
 					? " (this host sees kernel-mode hits only)" : "");
-			status = run_loop(vm, timeout_ms);
+			status = stream_events(vm, timeout_ms);
 		}
 	} else if (!strcmp(cmd, "events")) {
 		uint64_t caps = vmscope_caps(vm);
@@ -457,7 +473,7 @@ int main(int argc, char **argv)
 		for (unsigned k = 0; argc == 0 && k < VMSCOPE_EV_NR && r == 0; k++)
 			if ((caps & (1u << k)) && k != VMSCOPE_EV_BREAKPOINT && k != VMSCOPE_EV_SINGLESTEP)
 				r = vmscope_subscribe(vm, k, 0, print_event, NULL);
-		status = r < 0 ? die_vm("subscribe", r) : run_loop(vm, timeout_ms);
+		status = r < 0 ? die_vm("subscribe", r) : stream_events(vm, timeout_ms);
 	} else if (!strcmp(cmd, "stats")) {
 		uint64_t counts[VMSCOPE_EV_NR + 1];
 

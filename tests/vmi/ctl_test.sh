@@ -15,7 +15,7 @@ fail() { echo "FAIL: $*"; cat "$dir/log" 2>/dev/null; exit 1; }
 start() {
 	rm -f "$dir/s"
 	timeout 60 "$VMSCOPE" --serial file="$dir/serial" --memory size=64M \
-		--vmi-socket "$dir/s" --vmi-wait 2>"$dir/log" &
+		--vmi-socket "$dir/s" --vmi-wait "$@" 2>"$dir/log" &
 	vm=$!
 	for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
 	[ "$(stat -c %a "$dir/s")" = 600 ] || fail "socket mode is not 0600"
@@ -46,6 +46,15 @@ start
 out=$("$CTL" -s "$dir/s" regs) || fail "regs: $out"
 echo "$out" | grep -q "^rip " || fail "regs: $out"
 finish
+# events starts a guest held at its start; without the in-kernel irqchip,
+# vCPU 1 parking itself (cli; hlt past tg_park) is an HLT event.
+start --irqchip off --cpus boot=2
+park=$(printf '0x%x' $((0x$(nm "$ELF" | awk '$3 == "tg_park" { print $1 }') + 2)))
+out=$("$CTL" -s "$dir/s" --timeout 20000 events hlt) || fail "events hlt: $out"
+[ "$(echo "$out" | grep -c "vcpu 1 .* hlt .*rip $park\$")" = 1 ] ||
+	fail "want one HLT event of vCPU 1 at $park: $out"
+finish
+
 # On a host that does not single-step user mode (kvm_pvm), a breakpoint on
 # sysret could never be stepped over: it is refused, with the reason.
 if grep -qwE 'vmx|svm' /proc/cpuinfo; then
