@@ -31,7 +31,7 @@ import time
 PROMPT = b"vmscope# "  # PS1 from the guest image's /etc/profile
 STEP_TIMEOUT = 60      # seconds for each step after the login prompt
 PASSWORD_DELAY = 1     # seconds
-RESULT = rb"^RESULT((?: [a-z_]+=[\w/.:-]+)+)\r?$"
+RESULT = rb"^RESULT((?: [a-z_]+=[\w/.:-]+)+)\r*\n"  # a whole line, however many CRs
 
 
 def take_terminal():
