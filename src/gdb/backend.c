@@ -376,23 +376,22 @@ static bool step_enters_user(struct gdb_stub *st, unsigned id)
 {
 	struct vcpu *v = vcpu_of(st, id);
 	struct vmscope_regs r;
-	uint8_t insn[3] = { 0 }, *p = insn;
-	long n;
+	uint8_t insn[3] = { 0 };
+	uint64_t cs = 0;
+	unsigned cs_at;
 
 	if (!v || vmi__get_regs(v, &r, true) < 0 || (r.cs.selector & 3) != 0)
 		return false;
-	n = access_mem(st, id, r.rip, insn, sizeof(insn), false);
-	if (n < 2)
+	if (access_mem(st, id, r.rip, insn, sizeof(insn), false) < 2)
 		return false;
-	if ((p[0] & 0xf0) == 0x40 && n >= 3) /* REX prefix */
-		p++;
-	if (p[0] == 0x0f && (p[1] == 0x07 || p[1] == 0x35)) /* sysret, sysexit */
+	switch (vmi__user_return(insn, &cs_at)) {
+	case VMI_RET_USER:
 		return true;
-	if (p[0] == 0xcf) { /* iret: where to depends on the CS it pops */
-		uint64_t cs = 0;
-
-		return access_mem(st, id, r.rsp + ((insn[0] & 0xf8) == 0x48 ? 8 : 4), &cs, 2,
-				  false) == 2 && (cs & 3) == 3;
+	case VMI_RET_IRET:
+		/* The vCPU is stopped at it: the CS it pops is there to read. */
+		return access_mem(st, id, r.rsp + cs_at, &cs, 2, false) == 2 && (cs & 3) == 3;
+	case VMI_RET_NONE:
+		break;
 	}
 	return false;
 }

@@ -15,8 +15,11 @@
 #include "vmi/requests.h"
 
 /*
- * True when the instruction at gpa may return to user mode (sysret, sysexit,
- * iret, with or without a REX prefix).  Bytes past the end of RAM read as 0.
+ * True when the step over a breakpoint at gpa may end in user mode.  Every
+ * iret counts, whatever CS it will pop: that stack does not exist yet when
+ * the breakpoint is planted.  (The GDB stub's step check, which runs from
+ * a stopped vCPU, reads the CS and refuses only an iret to user mode.)
+ * Bytes past the end of RAM read as 0.
  */
 static bool returns_to_user_mode(struct vm *vm, uint64_t gpa)
 {
@@ -27,9 +30,7 @@ static bool returns_to_user_mode(struct vm *vm, uint64_t gpa)
 
 		insn[i] = b ? *b : 0;
 	}
-	const uint8_t *p = (insn[0] & 0xf0) == 0x40 ? insn + 1 : insn;
-
-	return p[0] == 0xcf || (p[0] == 0x0f && (p[1] == 0x07 || p[1] == 0x35));
+	return vmi__user_return(insn, NULL) != VMI_RET_NONE;
 }
 
 int vmi__reply_fail(struct vmi_reply *rp, int err, const char *fmt, ...)

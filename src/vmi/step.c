@@ -159,3 +159,16 @@ enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 	}
 	return VMI_HANDLED;
 }
+
+enum vmi_user_return vmi__user_return(const uint8_t insn[3], unsigned *iret_cs)
+{
+	const uint8_t *p = (insn[0] & 0xf0) == 0x40 ? insn + 1 : insn;
+
+	if (p[0] == 0x0f && (p[1] == 0x07 || p[1] == 0x35))
+		return VMI_RET_USER;
+	if (p[0] != 0xcf)
+		return VMI_RET_NONE;
+	if (iret_cs)
+		*iret_cs = (insn[0] & 0xf8) == 0x48 ? 8 : 4; /* REX.W: iretq pops 8-byte slots */
+	return VMI_RET_IRET;
+}

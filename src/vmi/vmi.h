@@ -159,6 +159,16 @@ void vmi__release_consumer(struct vm *vm, int c);
 /* vCPU thread, when it leaves its loop. */
 void vmi__vcpu_exit(struct vcpu *vcpu);
 
+/*
+ * Whether the instruction whose first bytes are insn (those that could not
+ * be read: 0) leaves kernel mode for user mode, which kvm_pvm runs natively
+ * and never single-steps: sysret and sysexit do (VMI_RET_USER); iret does
+ * when the CS it pops, at RSP + *iret_cs (when not NULL), has RPL 3
+ * (VMI_RET_IRET).  With or without a REX prefix.
+ */
+enum vmi_user_return { VMI_RET_NONE, VMI_RET_USER, VMI_RET_IRET };
+enum vmi_user_return vmi__user_return(const uint8_t insn[3], unsigned *iret_cs);
+
 /* Fallbacks for exits that only exist because of us, when no hook took them. */
 bool vmi__fallback(struct vcpu *vcpu);
 
