@@ -36,6 +36,7 @@ struct virtio_dev;
 #define VIRTIO_STATUS_FAILED      0x80
 
 #define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX     29
 #define VIRTIO_F_VERSION_1     32
 
 #define VIRTIO_MSI_NO_VECTOR 0xffff
@@ -90,6 +91,15 @@ struct virtq {
 	struct virtq_used *used;
 	uint16_t last_avail; /* next avail entry the device will take */
 	uint16_t used_idx;
+	/*
+	 * VIRTIO_F_EVENT_IDX: the driver says after which used entry it wants
+	 * an interrupt (used_event) and the device after which avail entry it
+	 * wants a notification (avail_event).  signalled_used is used_idx at
+	 * the last interrupt decision; invalid until the first one.
+	 */
+	bool event_idx;
+	bool signalled_valid;
+	uint16_t signalled_used;
 	int efd;             /* notification eventfd (ioeventfd and MMIO path) */
 	uint64_t ioeventfd_addr; /* where KVM_IOEVENTFD is registered; 0: not */
 };

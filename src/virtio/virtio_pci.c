@@ -37,7 +37,8 @@ static struct virtio_dev *registry[VIRTIO_MAX_DEVICES];
 
 static uint64_t virtio__offered(const struct virtio_dev *dev)
 {
-	return (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_INDIRECT_DESC) | dev->ops->features;
+	return (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_INDIRECT_DESC) |
+	       (1ULL << VIRTIO_F_EVENT_IDX) | dev->ops->features;
 }
 
 static uint16_t virtio__msix_ctrl(const struct virtio_dev *dev)
@@ -308,6 +309,8 @@ static void common_apply(struct virtio_dev *dev, const uint8_t *buf, const struc
 			break;
 		}
 		vq->last_avail = vq->used_idx = 0;
+		vq->event_idx = dev->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
+		vq->signalled_valid = false;
 		vq->ready = true;
 		break;
 	case VIRTIO_PCI_Q_DESC:

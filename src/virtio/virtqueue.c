@@ -36,6 +36,34 @@ static uint16_t load16(const uint16_t *p)
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
+/* VIRTIO_F_EVENT_IDX fields: one past the end of the avail and of the used ring. */
+static uint16_t *used_event(const struct virtq *vq)
+{
+	return &vq->avail->ring[vq->size];
+}
+
+static uint16_t *avail_event(const struct virtq *vq)
+{
+	return (uint16_t *)(void *)&vq->used->ring[vq->size];
+}
+
+/*
+ * An empty ring, as far as the device can tell.  With EVENT_IDX the driver
+ * notifies only when it makes entry avail_event available, so that is set
+ * to the next entry before the device goes to sleep, and the ring is looked
+ * at once more: an entry added meanwhile was either seen here or notified.
+ */
+static bool ring_empty(struct virtq *vq)
+{
+	if (load16(&vq->avail->idx) != vq->last_avail)
+		return false;
+	if (!vq->event_idx)
+		return true;
+	__atomic_store_n(avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return load16(&vq->avail->idx) == vq->last_avail;
+}
+
 /* Copies descriptor i of a table of n, read once so the guest cannot change it under us. */
 static struct virtq_desc read_desc(const struct virtq_desc *table, unsigned i)
 {
@@ -108,11 +136,9 @@ int virtq__pop(struct vm *vm, struct virtq *vq, struct virtq_chain *c)
 	uint16_t avail_idx, head, i;
 	unsigned steps = 0;
 
-	if (!vq->ready)
+	if (!vq->ready || ring_empty(vq))
 		return 0;
 	avail_idx = load16(&vq->avail->idx);
-	if (avail_idx == vq->last_avail)
-		return 0;
 	/* More entries than the ring holds: the index is garbage. */
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size)
 		return -EINVAL;
@@ -164,10 +190,18 @@ void virtq__push(struct virtq *vq, uint16_t head, uint32_t len)
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
 }
 
-bool virtq__wants_interrupt(const struct virtq *vq)
+bool virtq__wants_interrupt(struct virtq *vq)
 {
+	uint16_t old = vq->signalled_used, now = vq->used_idx;
+	bool valid = vq->signalled_valid;
+
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return !(load16(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	if (!vq->event_idx)
+		return !(load16(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	vq->signalled_used = now;
+	vq->signalled_valid = true;
+	/* The driver asked to hear of used entry used_event: is it in [old, now)? */
+	return !valid || (uint16_t)(now - load16(used_event(vq)) - 1) < (uint16_t)(now - old);
 }
 
 /*

@@ -75,8 +75,12 @@ void virtq__unpop(struct virtq *vq);
 /* Returns a chain to the driver with len bytes written into its writable part. */
 void virtq__push(struct virtq *vq, uint16_t head, uint32_t len);
 
-/* True when the driver wants an interrupt for used buffers. */
-bool virtq__wants_interrupt(const struct virtq *vq);
+/*
+ * True when the driver wants an interrupt for the buffers used since the
+ * last call (VIRTIO_F_EVENT_IDX: its used_event; else the avail ring's
+ * NO_INTERRUPT flag).  Called by the one thread that pushes to vq.
+ */
+bool virtq__wants_interrupt(struct virtq *vq);
 
 /* Copies between a buffer and the iovecs [iov, iov + n), starting skip bytes in. */
 size_t iov__to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);

@@ -522,6 +522,9 @@ static void test_msix_mask(void **state)
 	struct fixture *f = *state;
 	uint64_t entry = f->d.msix_table + 16;
 
+	/* The avail ring's NO_INTERRUPT flag counts only without EVENT_IDX (test_event_idx). */
+	assert_int_equal(vdrv__init(&f->d, ~(1ULL << VIRTIO_F_EVENT_IDX), 1, 128), 0);
+
 	/* Masked: the interrupt is held in the PBA, and sent on unmask. */
 	vdrv__wr(f->v.vm, entry + 12, 4, 1);
 	assert_int_equal(blk_req(&f->d, 0, 1, 512, false, NULL), 0);
@@ -541,6 +544,35 @@ static void test_msix_mask(void **state)
 	assert_false(vdrv__wait_irq(&f->d, 1, 200));
 	vdrv__cfg_write(f->v.vm, f->d.devfn, f->d.msix_cap + 2, 2, 0x8000);
 	assert_true(vdrv__wait_irq(&f->d, 1, 2000));
+}
+
+/*
+ * VIRTIO_F_EVENT_IDX, as Linux drives it: the device interrupts only once it
+ * has used the entry the driver names in used_event, and before it sleeps
+ * it names in avail_event the next entry it wants to be notified of.
+ */
+static void test_event_idx(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t *used_event = vdrv__used_event(&f->d, 0);
+	uint16_t *avail_event = vdrv__avail_event(&f->d, 0);
+	uint16_t third;
+
+	assert_true(f->d.features & (1ULL << VIRTIO_F_EVENT_IDX));
+	assert_int_equal(blk_req(&f->d, 0, 1, 512, false, NULL), 0);
+	assert_true(vdrv__wait_irq(&f->d, 1, 2000));
+	/* Only the third of the next three completions interrupts. */
+	third = (uint16_t)(f->d.q[0].last_used + 2);
+	for (int i = 0; i < 3; i++) {
+		__atomic_store_n(used_event, third, __ATOMIC_SEQ_CST);
+		assert_int_equal(blk_req(&f->d, 0, 1, 512, false, NULL), 0);
+		assert_int_equal(vdrv__wait_irq(&f->d, 1, i < 2 ? 150 : 2000), i == 2);
+	}
+	/* The device asks to be notified of the next entry, once it has used them all. */
+	for (int ms = 0; __atomic_load_n(avail_event, __ATOMIC_ACQUIRE) != f->d.q[0].avail_idx; ms++) {
+		assert_true(ms < 2000);
+		usleep(1000);
+	}
 }
 
 static void test_ioeventfd(void **state)
@@ -699,6 +731,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_chains, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_rings, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_mask, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_event_idx, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_ioeventfd, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_intx, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_random_rings, setup_one, teardown),

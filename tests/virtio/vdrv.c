@@ -156,6 +156,7 @@ int vdrv__init(struct vdrv *d, uint64_t want, unsigned nr_queues, uint16_t qsize
 	vdrv__wr(vm, C(d, VIRTIO_PCI_STATUS), 1, 0xb);
 	if (!(vdrv__status(d) & VIRTIO_STATUS_FEATURES_OK))
 		return -1;
+	d->features = feat;
 
 	/* MSI-X: vector v to the LAPIC with vector 0x40 + v, unmasked, then enabled. */
 	for (unsigned v = 0; v <= nr_queues; v++) {
@@ -278,7 +279,23 @@ int vdrv__wait_used(struct vdrv *d, unsigned q, int timeout_ms, uint32_t *id, ui
 	if (len)
 		*len = used->ring[vq->last_used % vq->size].len;
 	vq->last_used++;
+	if (d->features & (1ULL << VIRTIO_F_EVENT_IDX))
+		__atomic_store_n(vdrv__used_event(d, q), vq->last_used, __ATOMIC_SEQ_CST);
 	return 0;
+}
+
+uint16_t *vdrv__used_event(struct vdrv *d, unsigned q)
+{
+	struct vdrv_queue *vq = &d->q[q];
+
+	return vdrv__ptr(d, vq->avail + 4 + 2ULL * vq->size, 2);
+}
+
+uint16_t *vdrv__avail_event(struct vdrv *d, unsigned q)
+{
+	struct vdrv_queue *vq = &d->q[q];
+
+	return vdrv__ptr(d, vq->used + 4 + 8ULL * vq->size, 2);
 }
 
 bool vdrv__wait_irq(struct vdrv *d, unsigned v, int timeout_ms)

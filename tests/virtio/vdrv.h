@@ -38,6 +38,7 @@ struct vdrv {
 	uint32_t notify_mult;
 	uint64_t msix_table;
 	unsigned msix_cap;
+	uint64_t features; /* negotiated */
 	unsigned irq_seen[VIRTIO_MAX_VECTORS + 1];
 	struct vdrv_queue q[VIRTIO_MAX_QUEUES];
 };
@@ -81,7 +82,11 @@ void vdrv__make_available(struct vdrv *d, unsigned q, uint16_t head);
 void vdrv__notify(struct vdrv *d, unsigned q);
 struct virtq_desc *vdrv__desc(struct vdrv *d, unsigned q);
 
-/* Waits for the next used element; returns 0 with id/len, -1 on timeout. */
+/*
+ * Waits for the next used element; returns 0 with id/len, -1 on timeout.
+ * With VIRTIO_F_EVENT_IDX it then asks for an interrupt at the next one,
+ * as Linux does when it re-enables callbacks.
+ */
 int vdrv__wait_used(struct vdrv *d, unsigned q, int timeout_ms, uint32_t *id, uint32_t *len);
 
 /* Waits for an interrupt on vector v (counted by the device model). */
@@ -91,5 +96,9 @@ bool vdrv__wait_irq(struct vdrv *d, unsigned v, int timeout_ms);
 bool vdrv__wait_status(struct vdrv *d, uint8_t bit, int timeout_ms);
 
 void *vdrv__ptr(struct vdrv *d, uint64_t gpa, uint64_t len);
+
+/* VIRTIO_F_EVENT_IDX: the driver's used_event and the device's avail_event of queue q. */
+uint16_t *vdrv__used_event(struct vdrv *d, unsigned q);
+uint16_t *vdrv__avail_event(struct vdrv *d, unsigned q);
 
 #endif
