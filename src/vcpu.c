@@ -12,6 +12,7 @@
 
 #include "boot/longmode.h"
 #include "exit_status.h"
+#include "host_quirks.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
@@ -255,6 +256,8 @@ static void vcpu__dispatch_exit(struct vcpu *vcpu)
 		vcpu__handle_system_event(vcpu);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (host_quirks__complete_int3(vcpu))
+			break;
 		vcpu__report_internal_error(vcpu);
 		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
 		break;

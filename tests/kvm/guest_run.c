@@ -81,6 +81,7 @@ int code_run(const uint8_t *code, size_t len, struct guest_run *out)
 		.memory_size = 16 << 20,
 		.serial = SERIAL_NULL,
 		.log_level = LOG_ERROR,
+		.host_quirks = true, /* as vmscope runs by default */
 	};
 	struct code c = { code, len };
 

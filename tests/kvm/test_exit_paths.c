@@ -81,17 +81,45 @@ static void test_refused_instruction(void **state)
 
 	(void)state;
 	/*
-	 * int3 in kernel mode: the emulation-based KVM refuses it (an internal
-	 * error); hardware KVM delivers #BP to a guest without an IDT, which
-	 * ends in a triple fault.
+	 * clac in kernel mode: the emulation-based KVM refuses it (an internal
+	 * error); hardware KVM without SMAP raises #UD in a guest without an
+	 * IDT, which ends in a triple fault.
 	 */
-	RUN(0xcc);
+	RUN(0x0f, 0x01, 0xca);
 	if (kvm_host_is_emulated()) {
 		assert_int_equal(r.stop_reason, VM_STOP_ERROR);
 		assert_int_equal(r.status, EXIT_ERROR);
 	} else {
 		assert_int_equal(r.stop_reason, VM_STOP_TRIPLE_FAULT);
 	}
+}
+
+/*
+ * The guest's own int3 in kernel mode is a #BP trap on every host: the
+ * emulation-based KVM refuses it, and vmscope then delivers it itself.
+ * The handler exits with the offset of the RIP it was given.
+ */
+static void test_guest_int3(void **state)
+{
+	static const uint8_t code[0x70] = {
+		0xbc, 0x00, 0x00, 0x20, 0x00,             /* 0x00 mov $0x200000, %esp */
+		0x0f, 0x01, 0x1d, 0x10, 0x00, 0x00, 0x00, /* 0x05 lidt 0x1c(%rip-relative) */
+		0xcc,                                     /* 0x0c int3 */
+		0xf4,                                     /* 0x0d hlt (not reached) */
+		0x8b, 0x04, 0x24,                         /* 0x0e #BP: mov (%rsp), %eax */
+		0x2d, 0x00, 0x00, 0x10, 0x00,             /* 0x11 sub $0x100000, %eax */
+		0x66, 0xba, 0x01, 0x05, 0xef, 0xf4,       /* 0x16 mov $0x501, %dx; out; hlt */
+		/* 0x1c IDTR: limit, base 0x100030 */
+		0x3f, 0x00, 0x30, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00,
+		/* 0x60 IDT entry 3: handler 0x10000e, CS 0x10, interrupt gate */
+		[0x60] = 0x0e, 0x00, 0x10, 0x00, 0x00, 0x8e, 0x10, 0x00,
+	};
+	struct guest_run r;
+
+	(void)state;
+	assert_int_equal(code_run(code, sizeof(code), &r), 0);
+	assert_int_equal(r.stop_reason, VM_STOP_GUEST_EXIT);
+	assert_int_equal(r.status, 0x0d); /* past the int3 */
 }
 
 int main(void)
@@ -103,6 +131,7 @@ int main(void)
 		cmocka_unit_test(test_triple_fault),
 		cmocka_unit_test(test_keyboard_controller_reset),
 		cmocka_unit_test(test_refused_instruction),
+		cmocka_unit_test(test_guest_int3),
 	};
 
 	kvm_required();
