@@ -1,6 +1,7 @@
 /*
- * The introspection core's state, private to src/vmi: what the hook, the
- * in-process consumers and the control socket share.
+ * The introspection core's state: what the hook, the in-process consumers
+ * and the control socket share.  Private to src/vmi, but for the REST API's
+ * vm.resume (api.c), which takes its lock.
  */
 #ifndef VMSCOPE_VMI_CORE_H
 #define VMSCOPE_VMI_CORE_H

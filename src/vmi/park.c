@@ -1,7 +1,8 @@
 /*
- * Pausing: a client's pause, the core's quiesce, a consumer's all-stop or
- * hold and a step over a breakpoint all park the vCPU in one place, before
- * its next KVM_RUN.
+ * What a vCPU does before each KVM_RUN (vmi__before_run): park while anyone
+ * wants it out of the guest (a client's pause, the core's quiesce, a
+ * consumer's all-stop or hold, another vCPU's step over a breakpoint), then
+ * begin its own step over, announce its start, load its guest-debug flags.
  */
 #include <errno.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 /*
- * Guest debugging: the one KVM_SET_GUEST_DEBUG value of a vCPU, debug exits
- * (int3 on hardware KVM, single-steps), and stepping over a breakpoint with
- * the other vCPUs out of the guest.
+ * Guest debugging: the guest-debug flags of a vCPU, debug exits (int3 on
+ * hardware KVM, single-steps), stepping over a breakpoint with the other
+ * vCPUs out of the guest, and the instructions a step would leave the
+ * kernel through.
  */
 #include <sys/ioctl.h>
 #include <time.h>
