@@ -1,8 +1,9 @@
 /*
  * A 16550A UART at COM1 (port 0x3f8, IRQ 4): the guest's console.
  * Transmit is immediate, so the transmitter is always empty; received bytes
- * come from stdin when --serial tty.  String output (rep outsb) arrives as one
- * exit carrying many bytes, which is how the test guest prints cheaply.
+ * come from stdin when --serial tty, a terminal in raw mode meanwhile (tty.h).
+ * String output (rep outsb) arrives as one exit carrying many bytes, which is
+ * how the test guest prints cheaply.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "tty.h"
 #include "vm.h"
 
 #define COM1_PORT 0x3f8
@@ -249,8 +251,11 @@ static int serial8250__init(struct vm *vm)
 		return r;
 	}
 	r = io__register(&vm->pio, COM1_PORT, 8, serial8250__io, s, "serial8250");
-	if (r == 0 && vm->cfg->serial == SERIAL_TTY && isatty(STDIN_FILENO))
+	if (r == 0 && vm->cfg->serial == SERIAL_TTY && isatty(STDIN_FILENO)) {
 		r = vm__register_pollfd(vm, STDIN_FILENO, serial8250__input, s);
+		if (r == 0)
+			r = tty__raw_stdin(vm);
+	}
 	return r;
 }
 

@@ -107,6 +107,7 @@ class Case:
 # The devices that read stdin for the guest, with the options that make each the reader.
 READERS = {
     "console": ["--serial", "null", "--console", "tty"],
+    "serial": ["--serial", "tty", "--console", "null"],
 }
 NO_READER = ["--serial", "null", "--console", "null"]
 
