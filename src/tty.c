@@ -20,6 +20,18 @@ static void tty__restore(void *opaque)
 	free(saved);
 }
 
+bool tty__stdin_in_background(void)
+{
+	static bool said;
+	bool background = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) != getpgrp();
+
+	if (background && !said) {
+		log_info("vmscope runs in the background of its terminal: no guest input from it");
+		said = true;
+	}
+	return background;
+}
+
 int tty__raw_stdin(struct vm *vm)
 {
 	struct termios raw, *saved;

@@ -5,6 +5,8 @@
 #ifndef VMSCOPE_TTY_H
 #define VMSCOPE_TTY_H
 
+#include <stdbool.h>
+
 struct vm;
 
 /*
@@ -15,5 +17,13 @@ struct vm;
  * Returns 0 (also when stdin is no terminal) or -errno after logging why.
  */
 int tty__raw_stdin(struct vm *vm);
+
+/*
+ * True when stdin is a terminal and vmscope is not in its foreground (started
+ * with & from an interactive shell): reading it or changing its settings
+ * would stop vmscope (SIGTTIN, SIGTTOU), so the guest gets no input from it.
+ * Logs that once.
+ */
+bool tty__stdin_in_background(void);
 
 #endif

@@ -251,7 +251,8 @@ static int serial8250__init(struct vm *vm)
 		return r;
 	}
 	r = io__register(&vm->pio, COM1_PORT, 8, serial8250__io, s, "serial8250");
-	if (r == 0 && vm->cfg->serial == SERIAL_TTY && isatty(STDIN_FILENO)) {
+	if (r == 0 && vm->cfg->serial == SERIAL_TTY && isatty(STDIN_FILENO) &&
+	    !tty__stdin_in_background()) {
 		r = vm__register_pollfd(vm, STDIN_FILENO, serial8250__input, s);
 		if (r == 0)
 			r = tty__raw_stdin(vm);

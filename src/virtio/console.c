@@ -206,7 +206,7 @@ static int console__init(struct vm *vm)
 	} else if (cfg->console == CONSOLE_TTY) {
 		con->out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
 		/* One reader of stdin: the serial port has it when it is a tty too. */
-		if (cfg->serial != SERIAL_TTY) {
+		if (cfg->serial != SERIAL_TTY && !tty__stdin_in_background()) {
 			/* Read only when poll says so: stdin is left blocking, as the shell set it. */
 			con->in_fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 		}

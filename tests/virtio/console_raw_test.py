@@ -7,7 +7,8 @@ the guest is held before its first instruction (--vmi-wait), the pty must be
 raw (no echo, no canonical mode, no signal characters: a Ctrl-C typed there
 goes to the guest and vmscope keeps running); after vmscope ends, by SIGTERM,
 SIGINT, the guest's power-off or an error, its settings must equal those from
-before.  Where nothing reads stdin for the guest, the terminal is left alone.
+before.  Where nothing reads stdin for the guest, or vmscope runs in the
+background of the terminal, the terminal is left alone.
 
 usage: console_raw_test.py VMSCOPE
 Exit: 0 pass, 1 fail.
@@ -128,6 +129,16 @@ def stopped_by_signal(vmscope, workdir, reader, sig):
     return c.finish(128 + sig)
 
 
+def in_background(vmscope, workdir, reader):
+    """Started with & from a shell with job control, as a user would: vmscope is
+    not in the terminal's foreground, so it leaves the terminal alone instead of
+    being stopped (SIGTTOU, SIGTTIN), and the guest runs to its power-off."""
+    script = 'set -m; "$0" "$@" & wait $!'
+    c = Case("/bin/bash", workdir, "%s: in the background, the terminal left alone" % reader,
+             ["-c", script, vmscope] + READERS[reader])
+    return c.finish(0)
+
+
 def left_alone(vmscope, workdir):
     c = held(vmscope, workdir, "no reader, no raw mode", NO_READER)
     c.check(wait_for(lambda: os.path.exists(case_file(workdir, c.name, ".sock")), 5),
@@ -158,6 +169,7 @@ def main():
                 # The kernel is refused after the devices, the reader among them, are set up.
                 Case(vmscope, workdir, "%s: restored after an error" % reader,
                      options + ["--kernel", garbage]).finish(2),
+                in_background(vmscope, workdir, reader),
             ]
         results.append(left_alone(vmscope, workdir))
     failed = results.count(False)
