@@ -185,9 +185,16 @@ int vmscope_event_loop(vmscope_t *vm, int timeout_ms)
 				(void)!read(l->stop_efd, &v, sizeof(v));
 				return delivered;
 			}
-			if (r > 0 && (pfd[2].revents & (POLLHUP | POLLERR)))
+			if (r > 0 && (pfd[2].revents & (POLLHUP | POLLERR))) {
+				/* What it published before it went is still in the rings. */
+				while (pop_event(l, &next, &ev)) {
+					delivered++;
+					if (deliver(vm, &ev))
+						return delivered;
+				}
 				return delivered ? delivered
 						 : target__fail(vm, -ECONNRESET, "the hypervisor went away");
+			}
 			idle_since = now_ns() - SPIN_NS; /* go straight back to sleep if still idle */
 			continue;
 		}

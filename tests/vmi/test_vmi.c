@@ -73,7 +73,7 @@ static void loop_until_exit(void)
 
 /* ---- port I/O, asynchronous ------------------------------------------------------ */
 
-static long io_events, io_ucalls, pause_events, start_events;
+static long io_events, io_ucalls, io_exits, pause_events, start_events;
 
 static int on_io(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
 {
@@ -83,6 +83,8 @@ static int on_io(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_re
 	io_events++;
 	if (ev->u.io.port == TG_PORT_UCALL && ev->u.io.is_write)
 		io_ucalls++;
+	if (ev->u.io.port == TG_PORT_DEBUG_EXIT)
+		io_exits++;
 	return 0;
 }
 
@@ -112,8 +114,10 @@ static void case_io(void)
 	CHECK(regs.cr0 & 1 && regs.efer & 0x400, "long mode: cr0 %" PRIx64 " efer %" PRIx64, regs.cr0, regs.efer);
 	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
 	loop_until_exit();
-	/* Ucalls: BOOT, 4 TASK_DONE, CPUS, DONE at least. */
-	CHECK(io_ucalls >= 7, "%ld ucall events", io_ucalls);
+	/* Ucalls: BOOT, 4 TASK_DONE, CPUS, DONE; none lost, not even the last exit. */
+	CHECK(io_ucalls == 7, "%ld ucall events, want 7", io_ucalls);
+	CHECK(io_exits == 1, "%ld debug-exit events: the guest's last exit must reach the client",
+	      io_exits);
 	CHECK(io_events > io_ucalls, "%ld I/O events", io_events);
 	CHECK(start_events == 1, "%ld vcpu-start events", start_events);
 	CHECK(pause_events >= 1, "%ld pause events", pause_events);
