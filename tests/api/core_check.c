@@ -3,7 +3,7 @@
  * and the paused VM with a live attach, and compares them: vCPU count, RAM
  * size, every vCPU's registers, and every byte of RAM.  Prints one line
  * "core_check: vcpus=N ram=BYTES rip0=0x..." and exits 0 when they match.
- * Detaching the live client resumes what a client paused (src/vmi/control.c),
+ * Detaching the live client resumes what a client paused (src/vmi/detach.c),
  * not a vm.pause of the REST API.
  */
 #include <inttypes.h>
