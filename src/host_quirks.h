@@ -2,7 +2,8 @@
  * Work-arounds for KVM without hardware virtualization (HOST-NOTES): its
  * emulator refuses some instructions that Linux uses when CPUID offers them,
  * and CPUID cannot be changed there, so the kernel command line must say so.
- * It also refuses int3 in kernel mode, which vmscope then performs itself.
+ * It also refuses a few instructions in kernel mode (int3, fwait) that
+ * vmscope then performs itself.
  */
 #ifndef VMSCOPE_HOST_QUIRKS_H
 #define VMSCOPE_HOST_QUIRKS_H
@@ -12,7 +13,7 @@
 struct vcpu;
 
 #define HOST_QUIRKS_LINUX_CMDLINE \
-	"noxsave clearcpuid=cx16,xsave,avx,avx2,avx512f,smap,smep,umip nosmap nosmep"
+	"noxsave clearcpuid=cx16,xsave,avx,avx2,avx512f,smap,smep,umip,popcnt nosmap nosmep"
 
 /*
  * The command line a Linux guest gets: cmdline, followed by the quirk options
@@ -21,11 +22,13 @@ struct vcpu;
 char *host_quirks__linux_cmdline(const char *cmdline, bool apply);
 
 /*
- * For an emulation failure on an int3 that is the guest's own (not a
- * breakpoint of vmscope's: the introspection hook has seen it first): does
- * what the CPU would, a #BP trap with RIP past the int3, and returns true.
- * Returns false, changing nothing, for any other failure.
+ * For an emulation failure on an instruction this KVM refuses in kernel mode
+ * and vmscope can do in its place: does what the CPU would and returns true.
+ * int3 (the guest's own: the introspection hook sees vmscope's breakpoints
+ * first) becomes a #BP trap with RIP past it; fwait moves on, or raises #MF
+ * when the x87 unit has an unmasked exception pending.  Returns false,
+ * changing nothing, for any other failure, or with --no-host-quirks.
  */
-bool host_quirks__complete_int3(struct vcpu *vcpu);
+bool host_quirks__complete_insn(struct vcpu *vcpu);
 
 #endif

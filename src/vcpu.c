@@ -256,7 +256,7 @@ static void vcpu__dispatch_exit(struct vcpu *vcpu)
 		vcpu__handle_system_event(vcpu);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		if (host_quirks__complete_int3(vcpu))
+		if (host_quirks__complete_insn(vcpu))
 			break;
 		vcpu__report_internal_error(vcpu);
 		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
