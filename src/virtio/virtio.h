@@ -1,9 +1,9 @@
 /*
  * Virtio 1.x devices over PCI (the modern transport, as Cloud Hypervisor
  * presents them).  A device type supplies a struct virtio_ops; the transport
- * (virtio_pci.c) owns the PCI function, the common configuration, MSI-X and
- * the device's worker thread, which runs every queue handler so that I/O that
- * blocks never runs on a vCPU thread.
+ * (virtio_pci.c and the files virtio_internal.h lists) owns the PCI function,
+ * the common configuration, MSI-X and the device's worker thread, which runs
+ * every queue handler so that I/O that blocks never runs on a vCPU thread.
  *
  * Queue notifications arrive on one eventfd per queue: KVM signals it directly
  * (KVM_IOEVENTFD) or, when that is unavailable or the access is not the one
