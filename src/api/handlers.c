@@ -1,0 +1,385 @@
+/*
+ * One function per path of the REST API (api.h lists them), the route table
+ * that names them, and the VM's state as the API sees it: vm.pause and
+ * vm.resume go through the introspection core (vmi__halt).
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acpi/pm.h"
+#include "api/api_internal.h"
+#include "api/coredump.h"
+#include "exit_status.h"
+#include "log.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vmi/core.h"
+
+#ifndef VMSCOPE_VERSION
+#define VMSCOPE_VERSION "0.0.0"
+#endif
+
+#define PAUSE_TIMEOUT_S 5
+
+/* ---- VM state ------------------------------------------------------------------ */
+
+/* Every vCPU is held by a control-socket client's pause (or --vmi-wait). */
+static bool vm_client_paused(const struct vm *vm)
+{
+	if (vm->nr_vcpus == 0)
+		return false;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (!atomic_load(&vm->vcpus[i]->vmi.pause_req))
+			return false;
+	return true;
+}
+
+static bool vm_paused(const struct api *api)
+{
+	return api->halted || vm_client_paused(api->vm);
+}
+
+static const char *vm_state(const struct api *api)
+{
+	if (vm__stopping(api->vm))
+		return "Shutdown";
+	return vm_paused(api) ? "Paused" : "Running";
+}
+
+/*
+ * vm.pause is the API's all-stop as an in-process consumer of the
+ * introspection core (vmi__halt, src/vmi/): it holds until vm.resume, whatever
+ * control-socket clients do.  vm.resume also lifts a client's pause of every
+ * vCPU (--vmi-wait), as the VM is then paused as far as the API can tell.
+ */
+static int vm_pause(struct api *api)
+{
+	int r;
+
+	vmi__halt(api->vm, api->consumer, true);
+	r = vmi__wait_stopped(api->vm, PAUSE_TIMEOUT_S * 1000);
+	if (r == 0 && vm__stopping(api->vm))
+		r = -ESHUTDOWN;
+	if (r < 0) {
+		vmi__halt(api->vm, api->consumer, false);
+		return r;
+	}
+	api->halted = true;
+	return 0;
+}
+
+static void vm_resume(struct api *api)
+{
+	struct vm *vm = api->vm;
+	struct vmi_core *core = vm->vmi.core;
+
+	if (api->halted) {
+		vmi__halt(vm, api->consumer, false);
+		api->halted = false;
+	}
+	if (vm_client_paused(vm)) {
+		/* As a client's VMSCOPE_MSG_RESUME does (src/vmi/requests.c). */
+		pthread_mutex_lock(&core->lock);
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			atomic_store(&vm->vcpus[i]->vmi.pause_req, false);
+		pthread_cond_broadcast(&core->cond);
+		pthread_mutex_unlock(&core->lock);
+	}
+}
+
+/* ---- Handlers ------------------------------------------------------------------ */
+
+static void api__ping(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	json_object *o = json_object_new_object(), *f = json_object_new_array();
+
+	(void)api, (void)req;
+	json_object_object_add(o, "build_version", json_object_new_string(VMSCOPE_VERSION));
+	json_object_object_add(o, "version", json_object_new_string(VMSCOPE_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_array_add(f, json_object_new_string("kvm"));
+	json_object_array_add(f, json_object_new_string("acpi"));
+	json_object_array_add(f, json_object_new_string("vmi"));
+	json_object_array_add(f, json_object_new_string("gdb"));
+	json_object_object_add(o, "features", f);
+	api_reply__json(rp, MHD_HTTP_OK, o);
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static void api__info(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	const struct vm_config *cfg = api->vm->cfg;
+	static const char *const serial_modes[] = {
+		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_NULL] = "Null",
+		[SERIAL_OFF] = "Off",
+	};
+	json_object *o = json_object_new_object(), *c = json_object_new_object();
+	json_object *cpus = json_object_new_object(), *mem = json_object_new_object();
+	json_object *payload = json_object_new_object(), *serial = json_object_new_object();
+
+	(void)req;
+	json_object_object_add(cpus, "boot_vcpus", json_object_new_int64(cfg->cpus_boot));
+	json_object_object_add(cpus, "max_vcpus", json_object_new_int64(cfg->cpus_boot));
+	json_object_object_add(c, "cpus", cpus);
+	json_object_object_add(mem, "size", json_object_new_int64((int64_t)cfg->memory_size));
+	json_object_object_add(mem, "shared", json_object_new_boolean(true));
+	json_object_object_add(c, "memory", mem);
+	json_object_object_add(payload, "kernel", str_or_null(cfg->kernel));
+	json_object_object_add(payload, "initramfs", str_or_null(cfg->initramfs));
+	json_object_object_add(payload, "cmdline", str_or_null(cfg->cmdline));
+	json_object_object_add(c, "payload", payload);
+	json_object_object_add(serial, "mode",
+			       json_object_new_string(cfg->serial < ARRAY_SIZE(serial_modes) &&
+							      serial_modes[cfg->serial]
+						      ? serial_modes[cfg->serial] : "Off"));
+	json_object_object_add(serial, "file", str_or_null(cfg->serial_path));
+	json_object_object_add(c, "serial", serial);
+	json_object_object_add(o, "config", c);
+	json_object_object_add(o, "state", json_object_new_string(vm_state(api)));
+	json_object_object_add(o, "memory_actual_size",
+			       json_object_new_int64((int64_t)api->vm->map.ram_size));
+	api_reply__json(rp, MHD_HTTP_OK, o);
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+/* Exit kinds (VMSCOPE_EV_*, VMSCOPE_STAT_OTHER) that are exits, by their counter name. */
+static const char *const exit_kind_names[VMSCOPE_STAT_OTHER + 1] = {
+	[VMSCOPE_EV_IO] = "io",
+	[VMSCOPE_EV_MMIO] = "mmio",
+	[VMSCOPE_EV_HLT] = "hlt",
+	[VMSCOPE_EV_BREAKPOINT] = "breakpoint",
+	[VMSCOPE_EV_SINGLESTEP] = "singlestep",
+	[VMSCOPE_EV_HYPERCALL] = "hypercall",
+	[VMSCOPE_EV_MSR_READ] = "msr_read",
+	[VMSCOPE_EV_MSR_WRITE] = "msr_write",
+	[VMSCOPE_EV_PAGE_WRITE] = "page_write",
+	[VMSCOPE_EV_SHUTDOWN] = "shutdown",
+	[VMSCOPE_EV_INTERNAL_ERROR] = "internal_error",
+	[VMSCOPE_STAT_OTHER] = "other",
+};
+
+static void api__counters(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	struct vm *vm = api->vm;
+	struct acpi_pm_counters pm;
+	json_object *o = json_object_new_object();
+
+	(void)req;
+	if (acpi_pm__counters(vm, &pm) == 0) {
+		json_object *d = json_object_new_object();
+
+		add_u64(d, "power_button_presses", pm.power_button_presses);
+		add_u64(d, "sci_raised", pm.sci_raised);
+		add_u64(d, "pm1_reads", pm.pm1_reads);
+		add_u64(d, "pm1_writes", pm.pm1_writes);
+		add_u64(d, "timer_reads", pm.timer_reads);
+		json_object_object_add(o, "acpi_pm", d);
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		json_object *d = json_object_new_object();
+		char name[32];
+
+		add_u64(d, "exits", atomic_load_explicit(&vm->vcpus[i]->nr_exits,
+							 memory_order_relaxed));
+		/* By kind, as the exit hook counts them (vmscope-ctl stats shows the same). */
+		for (unsigned k = 0; k < ARRAY_SIZE(exit_kind_names); k++) {
+			char key[48];
+
+			if (!exit_kind_names[k] || !vm->vcpus[i]->vmi.stats)
+				continue;
+			snprintf(key, sizeof(key), "exits_%s", exit_kind_names[k]);
+			add_u64(d, key, __atomic_load_n(&vm->vcpus[i]->vmi.stats[k],
+							__ATOMIC_RELAXED));
+		}
+		snprintf(name, sizeof(name), "vcpu%u", i);
+		json_object_object_add(o, name, d);
+	}
+	api_reply__json(rp, MHD_HTTP_OK, o);
+}
+
+static void api__pause_resume(struct api *api, bool pause, struct api_reply *rp)
+{
+	int r = 0;
+
+	if (api->consumer < 0) {
+		api_reply__text(rp, MHD_HTTP_NOT_IMPLEMENTED,
+				"vm.%s is unavailable: vmscope pauses vCPUs through its "
+				"introspection core, which did not start",
+				pause ? "pause" : "resume");
+		return;
+	}
+	if (vm_paused(api) == pause) {
+		api_reply__text(rp, MHD_HTTP_CONFLICT, "the VM is already %s",
+				pause ? "paused" : "running");
+		return;
+	}
+	if (pause)
+		r = vm_pause(api);
+	else
+		vm_resume(api);
+	if (r < 0) {
+		api_reply__text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "vm.pause failed: %s",
+				strerror(-r));
+		return;
+	}
+	log_info("api: VM %s", pause ? "paused" : "resumed");
+	api_reply__none(rp);
+}
+
+static void api__pause(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	(void)req;
+	api__pause_resume(api, true, rp);
+}
+
+static void api__resume(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	(void)req;
+	api__pause_resume(api, false, rp);
+}
+
+static void api__shutdown(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	(void)req;
+	log_info("api: vm.shutdown: stopping the guest");
+	vm__stop(api->vm, VM_STOP_POWEROFF, EXIT_POWEROFF);
+	api_reply__none(rp);
+}
+
+static void api__vmm_shutdown(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	(void)req;
+	log_info("api: vmm.shutdown: stopping the guest and exiting");
+	vm__stop(api->vm, VM_STOP_POWEROFF, EXIT_POWEROFF);
+	api_reply__none(rp);
+}
+
+static void api__reboot(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	(void)req;
+	log_info("api: vm.reboot: vmscope does not reboot guests, stopping with status %d",
+		 EXIT_REBOOT);
+	vm__stop(api->vm, VM_STOP_REBOOT, EXIT_REBOOT);
+	api_reply__none(rp);
+}
+
+static void api__power_button(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	(void)req;
+	if (acpi_pm__power_button(api->vm) < 0) {
+		api_reply__text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				"this VM has no ACPI PM device");
+		return;
+	}
+	api_reply__none(rp);
+}
+
+/* Parses req's body as a JSON object; replies 400 and returns NULL when it is not one. */
+static json_object *body_object(const struct api_req *req, struct api_reply *rp)
+{
+	json_tokener *tok;
+	json_object *o;
+	enum json_tokener_error e;
+
+	if (!req->body || req->len == 0) {
+		api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "a JSON body is required");
+		return NULL;
+	}
+	tok = json_tokener_new();
+	if (!tok) {
+		api_reply__text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, req->body, (int)req->len);
+	e = json_tokener_get_error(tok);
+	if (!o || e != json_tokener_success || (size_t)json_tokener_get_parse_end(tok) != req->len) {
+		/* Trailing white space is fine; anything else after the object is not. */
+		size_t end = o ? json_tokener_get_parse_end(tok) : 0;
+
+		while (o && end < req->len && strchr(" \t\r\n", req->body[end]))
+			end++;
+		if (!o || e != json_tokener_success || end != req->len) {
+			api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "invalid JSON: %s",
+					e != json_tokener_success ? json_tokener_error_desc(e)
+								  : "trailing data");
+			json_object_put(o);
+			json_tokener_free(tok);
+			return NULL;
+		}
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(o, json_type_object)) {
+		api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void api__coredump(struct api *api, const struct api_req *req, struct api_reply *rp)
+{
+	json_object *o = body_object(req, rp), *url;
+	const char *s, *path;
+	char err[512];
+	int r;
+
+	if (!o)
+		return;
+	if (!json_object_object_get_ex(o, "destination_url", &url) ||
+	    !json_object_is_type(url, json_type_string)) {
+		api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "destination_url (a string) is required");
+		goto out;
+	}
+	s = json_object_get_string(url);
+	if (strncmp(s, "file://", 7) != 0 || s[7] != '/' ||
+	    strlen(s) != (size_t)json_object_get_string_len(url)) {
+		api_reply__text(rp, MHD_HTTP_BAD_REQUEST,
+				"destination_url must be file:///ABSOLUTE/PATH");
+		goto out;
+	}
+	path = s + 7;
+	/* As in Cloud Hypervisor, only a paused VM is dumped: its state holds still. */
+	if (!vm_paused(api) || vmi__wait_stopped(api->vm, PAUSE_TIMEOUT_S * 1000) < 0) {
+		api_reply__text(rp, MHD_HTTP_CONFLICT,
+				"vm.coredump needs a paused VM (vm.pause first)");
+		goto out;
+	}
+	r = coredump__write(api->vm, path, err, sizeof(err));
+	if (r < 0) {
+		api_reply__text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "vm.coredump: %s", err);
+		goto out;
+	}
+	log_info("api: wrote a core dump to %s", path);
+	api_reply__none(rp);
+out:
+	json_object_put(o);
+}
+
+/* ---- Routes ------------------------------------------------------------------- */
+
+const struct api_route api_routes[] = {
+	{ "vmm.ping", "GET", api__ping },
+	{ "vmm.shutdown", "PUT", api__vmm_shutdown },
+	{ "vm.info", "GET", api__info },
+	{ "vm.counters", "GET", api__counters },
+	{ "vm.pause", "PUT", api__pause },
+	{ "vm.resume", "PUT", api__resume },
+	{ "vm.shutdown", "PUT", api__shutdown },
+	{ "vm.reboot", "PUT", api__reboot },
+	{ "vm.power-button", "PUT", api__power_button },
+	{ "vm.coredump", "PUT", api__coredump },
+};
+const size_t api_nr_routes = ARRAY_SIZE(api_routes);
