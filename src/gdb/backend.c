@@ -129,6 +129,18 @@ static struct vcpu *vcpu_of(struct gdb_stub *st, unsigned id)
 	return id < st->nr_vcpus ? vmi__vcpu(st->vm, id) : NULL;
 }
 
+/* The registers of vCPU id, and the vCPU into *vp unless vp is NULL; -ESRCH: no such vCPU. */
+static int vcpu_regs(struct gdb_stub *st, unsigned id, struct vmscope_regs *r, struct vcpu **vp)
+{
+	struct vcpu *v = vcpu_of(st, id);
+
+	if (!v)
+		return -ESRCH;
+	if (vp)
+		*vp = v;
+	return vmi__get_regs(v, r, true);
+}
+
 static unsigned op_nr_vcpus(void *t)
 {
 	return ((struct gdb_stub *)t)->nr_vcpus;
@@ -136,15 +148,12 @@ static unsigned op_nr_vcpus(void *t)
 
 static int op_get_regs(void *t, unsigned id, struct gdb_regs *g)
 {
-	struct vcpu *v = vcpu_of(t, id);
+	struct vcpu *v;
 	struct vmscope_regs r;
 	struct kvm_fpu f;
 	const struct vmscope_segment *segs[6];
-	int err;
+	int err = vcpu_regs(t, id, &r, &v);
 
-	if (!v)
-		return -ESRCH;
-	err = vmi__get_regs(v, &r, true);
 	if (err < 0)
 		return err;
 	memset(g, 0, sizeof(*g));
@@ -182,15 +191,12 @@ static int op_get_regs(void *t, unsigned id, struct gdb_regs *g)
 
 static int op_set_regs(void *t, unsigned id, const struct gdb_regs *g)
 {
-	struct vcpu *v = vcpu_of(t, id);
+	struct vcpu *v;
 	struct vmscope_regs r;
 	struct kvm_fpu f;
 	bool special;
-	int err;
+	int err = vcpu_regs(t, id, &r, &v);
 
-	if (!v)
-		return -ESRCH;
-	err = vmi__get_regs(v, &r, true);
 	if (err < 0)
 		return err;
 	r.rax = g->gpr[0]; r.rbx = g->gpr[1]; r.rcx = g->gpr[2]; r.rdx = g->gpr[3];
@@ -235,14 +241,11 @@ static int op_set_regs(void *t, unsigned id, const struct gdb_regs *g)
 static long access_mem(struct gdb_stub *st, unsigned id, uint64_t va, void *buf, size_t len,
 		       bool write)
 {
-	struct vcpu *v = vcpu_of(st, id);
 	struct vmscope_regs s;
 	size_t done = 0;
-	int err;
+	int err = vcpu_regs(st, id, &s, NULL);
 
-	if (!v)
-		return -ESRCH;
-	if ((err = vmi__get_regs(v, &s, true)) < 0)
+	if (err < 0)
 		return err;
 	while (done < len) {
 		uint64_t a = va + done;
@@ -277,7 +280,6 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 			const char **why)
 {
 	struct gdb_stub *st = t;
-	struct vcpu *v = vcpu_of(st, id);
 	struct vmscope_regs s;
 	struct gdb_bp *bp;
 	int64_t gpa;
@@ -298,9 +300,7 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 		}
 		return -EOPNOTSUPP;
 	}
-	if (!v)
-		return -ESRCH;
-	if ((err = vmi__get_regs(v, &s, true)) < 0)
+	if ((err = vcpu_regs(st, id, &s, NULL)) < 0)
 		return err;
 	gpa = vmi__gva_to_gpa(st->vm, &s, va, &user);
 	if (gpa < 0 || !(p = vm__gpa_ptr(st->vm, (uint64_t)gpa, 1))) {
@@ -374,13 +374,12 @@ static int op_remove_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
  */
 static bool step_enters_user(struct gdb_stub *st, unsigned id)
 {
-	struct vcpu *v = vcpu_of(st, id);
 	struct vmscope_regs r;
 	uint8_t insn[3] = { 0 };
 	uint64_t cs = 0;
 	unsigned cs_at;
 
-	if (!v || vmi__get_regs(v, &r, true) < 0 || (r.cs.selector & 3) != 0)
+	if (vcpu_regs(st, id, &r, NULL) < 0 || (r.cs.selector & 3) != 0)
 		return false;
 	if (access_mem(st, id, r.rip, insn, sizeof(insn), false) < 2)
 		return false;
