@@ -14,7 +14,9 @@ if [ -n "$clang" ]; then
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I"$src/include" -I"$src/src" \
 		"$src/tests/fuzz/fuzz_gdb_packet.c" "$src/src/gdb/packet.c" \
-		"$src/src/gdb/commands.c" "$src/src/gdb/target_xml.c" \
+		"$src/src/gdb/commands.c" "$src/src/gdb/exec.c" "$src/src/gdb/query.c" \
+		"$src/src/gdb/regs_mem.c" "$src/src/gdb/reply.c" "$src/src/gdb/threads.c" \
+		"$src/src/gdb/target_xml.c" \
 		-o "$tmp/fuzz" 2>"$tmp/build.log"; then
 		mkdir "$tmp/corpus"
 		for s in '?' g 'm1000,10' 'M10,2:abcd' 'Z0,10,1' 'vCont;s:1;c' \
