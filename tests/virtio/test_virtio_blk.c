@@ -561,10 +561,15 @@ static void test_event_idx(void **state)
 	assert_true(f->d.features & (1ULL << VIRTIO_F_EVENT_IDX));
 	assert_int_equal(blk_req(&f->d, 0, 1, 512, false, NULL), 0);
 	assert_true(vdrv__wait_irq(&f->d, 1, 2000));
-	/* Only the third of the next three completions interrupts. */
+	/*
+	 * Only the third of the next three completions interrupts.  used_event
+	 * stays as set here: a driver re-arming it as it consumes would race
+	 * with the device's decision.
+	 */
+	f->d.manual_used_event = true;
 	third = (uint16_t)(f->d.q[0].last_used + 2);
+	__atomic_store_n(used_event, third, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 3; i++) {
-		__atomic_store_n(used_event, third, __ATOMIC_SEQ_CST);
 		assert_int_equal(blk_req(&f->d, 0, 1, 512, false, NULL), 0);
 		assert_int_equal(vdrv__wait_irq(&f->d, 1, i < 2 ? 150 : 2000), i == 2);
 	}
@@ -593,8 +598,14 @@ static void test_ioeventfd(void **state)
 static void test_intx(void **state)
 {
 	struct fixture *f = *state;
-	unsigned seen = atomic_load(&f->d.dev->irq_count[VIRTIO_MAX_VECTORS]);
+	unsigned seen;
 
+	/*
+	 * Without EVENT_IDX every completion interrupts; with it, one the driver
+	 * has already consumed (blk_req polls) may rightly not.
+	 */
+	assert_int_equal(vdrv__init(&f->d, ~(1ULL << VIRTIO_F_EVENT_IDX), 1, 128), 0);
+	seen = atomic_load(&f->d.dev->irq_count[VIRTIO_MAX_VECTORS]);
 	/* With MSI-X off the device raises INTx and sets the ISR, which reading clears. */
 	vdrv__cfg_write(f->v.vm, f->d.devfn, f->d.msix_cap + 2, 2, 0);
 	assert_int_not_equal(vdrv__cfg_read(f->v.vm, f->d.devfn, 0x3d, 1), 0); /* INTA# */

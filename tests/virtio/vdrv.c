@@ -279,7 +279,7 @@ int vdrv__wait_used(struct vdrv *d, unsigned q, int timeout_ms, uint32_t *id, ui
 	if (len)
 		*len = used->ring[vq->last_used % vq->size].len;
 	vq->last_used++;
-	if (d->features & (1ULL << VIRTIO_F_EVENT_IDX))
+	if ((d->features & (1ULL << VIRTIO_F_EVENT_IDX)) && !d->manual_used_event)
 		__atomic_store_n(vdrv__used_event(d, q), vq->last_used, __ATOMIC_SEQ_CST);
 	return 0;
 }

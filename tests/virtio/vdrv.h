@@ -39,6 +39,7 @@ struct vdrv {
 	uint64_t msix_table;
 	unsigned msix_cap;
 	uint64_t features; /* negotiated */
+	bool manual_used_event; /* EVENT_IDX: the test sets used_event itself */
 	unsigned irq_seen[VIRTIO_MAX_VECTORS + 1];
 	struct vdrv_queue q[VIRTIO_MAX_QUEUES];
 };
@@ -85,7 +86,7 @@ struct virtq_desc *vdrv__desc(struct vdrv *d, unsigned q);
 /*
  * Waits for the next used element; returns 0 with id/len, -1 on timeout.
  * With VIRTIO_F_EVENT_IDX it then asks for an interrupt at the next one,
- * as Linux does when it re-enables callbacks.
+ * as Linux does when it re-enables callbacks (unless manual_used_event).
  */
 int vdrv__wait_used(struct vdrv *d, unsigned q, int timeout_ms, uint32_t *id, uint32_t *len);
 
