@@ -279,6 +279,12 @@ static void api__reboot(struct api *api, const struct api_req *req, struct api_r
 static void api__power_button(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	(void)req;
+	if (api->vm->cfg->no_irqchip) {
+		/* The press would set PM1_STS, but no SCI could tell the guest. */
+		api_reply__text(rp, MHD_HTTP_CONFLICT,
+				"the guest gets no interrupts (--irqchip off): no power button");
+		return;
+	}
 	if (acpi_pm__power_button(api->vm) < 0) {
 		api_reply__text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				"this VM has no ACPI PM device");

@@ -232,6 +232,15 @@ if start --vmi-socket "$vmi" --vmi-wait; then
 	finish 0
 fi
 
+# ---- B2: without interrupts (--irqchip off) there is no power button to press -----
+if start --vmi-socket "$vmi" --vmi-wait --irqchip off; then
+	expect PUT vm.power-button 409
+	echo "$body" | grep -q "irqchip off" && ok "power-button says why" ||
+		fail "power-button reply: $body"
+	expect PUT vm.resume 204
+	finish 0
+fi
+
 # ---- C, D, E: vm.shutdown, vm.reboot, vmm.shutdown and their exit statuses --------
 for case in "vm.shutdown 0" "vm.reboot 4" "vmm.shutdown 0"; do
 	set -- $case
