@@ -308,7 +308,6 @@ def sc_robust(c, kind, vmscope, elf, baseline):
 def sc_coexist(c, kind, vmscope, elf, baseline):
     """GDB and a libvmscope client at once: each gets only its own breakpoint's events."""
     import subprocess
-    import tempfile
     client = os.environ.get("VMSCOPE_GDB_COEXIST")
     if kind != "vmscope":
         return "skipped for " + kind
@@ -316,21 +315,10 @@ def sc_coexist(c, kind, vmscope, elf, baseline):
         c.failures.append("VMSCOPE_GDB_COEXIST (the gdb_coexist client) not set")
         return ""
     cw = symbol(elf, "console_write")  # kernel: identity mapped, gva == gpa
-    with tempfile.TemporaryDirectory() as d:
-        sock = os.path.join(d, "vmi.sock")
-        vm = subprocess.Popen([vmscope, "--vmi-socket", sock, "--vmi-wait", "--serial", "null"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while not os.path.exists(sock) and time.time() < deadline:
-            time.sleep(0.02)
-        cout = subprocess.run([client, sock, "0x%x" % cw, "20"], capture_output=True,
-                              text=True, timeout=60).stdout
-        vm.wait(timeout=60)
-    m = re.search(r"^client: (\d+) events, 0 foreign", cout, re.M)
-    if not m or int(m.group(1)) == 0:
+    alone, cout = client_alone(client, vmscope, cw)
+    if alone == 0:
         c.failures.append("the client alone: %s" % cout)
         return cout
-    alone = int(m.group(1))
     t = Target(kind, vmscope, elf, extra=["--vmi-socket", "{tmp}/vmi.sock", "--vmi-wait"])
     vmi = os.path.join(t.tmp, "vmi.sock")
     try:
