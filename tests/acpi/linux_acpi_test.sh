@@ -18,29 +18,10 @@ if [ ! -s "$fixtures/vmlinux" ]; then
 	exit 1
 fi
 
-work=$(mktemp -d)
-log=$work/serial.log
-"$vmscope" --kernel "$fixtures/vmlinux" --cpus boot=2 --memory size=256M \
-	--cmdline "console=ttyS0 earlyprintk=ttyS0" --serial "file=$log" > "$work/vm.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/../integration/linux_serial.sh"
+boot_until "smpboot: Allowing" "$timeout" "$vmscope" --kernel "$fixtures/vmlinux" --cpus boot=2 \
+	--memory size=256M --cmdline "console=ttyS0 earlyprintk=ttyS0"
 
-for _ in $(seq "$timeout"); do
-	grep -q "smpboot: Allowing" "$log" 2>/dev/null && break
-	kill -0 $pid 2>/dev/null || break
-	sleep 1
-done
-kill $pid 2>/dev/null
-
-failures=0
-want() {
-	if grep -aqE "$1" "$log"; then
-		echo "ok: $1"
-	else
-		echo "FAIL: no line matching /$1/"
-		failures=$((failures + 1))
-	fi
-}
 want "ACPI: RSDP 0x00000000000E0000 000024 \(v02 VMSCOP\)"
 want "ACPI: XSDT 0x00000000000E"
 want "ACPI: FACP 0x00000000000E[0-9A-F]{4} 000114 \(v06 VMSCOP"
@@ -60,7 +41,7 @@ fi
 if [ $failures -ne 0 ]; then
 	echo "--- serial log (ACPI lines) ---"
 	grep -a "ACPI" "$log" | head -40
-	sed 's/^/vmscope: /' "$work/vm.log" | tail -5
+	sed 's/^/vmscope: /' "$vm_log" | tail -5
 	exit 1
 fi
 echo "Linux accepted the ACPI tables"

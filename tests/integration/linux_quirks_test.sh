@@ -25,36 +25,17 @@ if [ ! -s "$fixtures/vmlinux" ]; then
 	exit 1
 fi
 
-work=$(mktemp -d)
-log=$work/serial.log
-"$vmscope" --kernel "$fixtures/vmlinux" --memory size=256M --cmdline "console=ttyS0" \
-	--serial "file=$log" >"$work/vm.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-
+. "$(dirname "$0")/linux_serial.sh"
 start=$SECONDS
-for _ in $(seq "$timeout"); do
-	grep -aq "devtmpfs: initialized" "$log" 2>/dev/null && break
-	kill -0 $pid 2>/dev/null || break
-	sleep 1
-done
-kill $pid 2>/dev/null
+boot_until "devtmpfs: initialized" "$timeout" "$vmscope" --kernel "$fixtures/vmlinux" \
+	--memory size=256M --cmdline "console=ttyS0"
 
-failures=0
-want() {
-	if grep -aqE "$1" "$log"; then
-		echo "ok: $2"
-	else
-		echo "FAIL: $2 (no line matching /$1/)"
-		failures=$((failures + 1))
-	fi
-}
 want "Freeing SMP alternatives memory" "the int3 self-test passed"
 want "smpboot: Total of 1 processors activated" "past popcnt"
 want "devtmpfs: initialized" "past the first fwait"
-if grep -q "internal error" "$work/vm.log"; then
+if grep -q "internal error" "$vm_log"; then
 	echo "FAIL: vmscope stopped the guest on an instruction KVM refused:"
-	sed 's/^/    /' "$work/vm.log"
+	sed 's/^/    /' "$vm_log"
 	failures=$((failures + 1))
 fi
 if [ $failures -ne 0 ]; then
