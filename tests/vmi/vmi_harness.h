@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,12 +115,6 @@ static inline void vmi_child__cleanup(struct vmi_child *c)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", c->dir);
 	(void)!system(cmd);
-}
-
-/* kvm_pvm: KVM without hardware virtualization (see HOST-NOTES). */
-static inline bool host_is_kvm_pvm(void)
-{
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
 /* Address of a symbol in the guest ELF (its kernel is identity-mapped: va == pa). */
