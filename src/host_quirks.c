@@ -44,7 +44,7 @@ static bool complete(struct vcpu *vcpu, int vector)
 	struct kvm_regs regs;
 
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &events) < 0)
+	    (vector >= 0 && ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &events) < 0))
 		return false;
 	regs.rip += 1;
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
