@@ -4,10 +4,11 @@
 # exists, the ratio to it measured in the same run.  Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 scripts/deps.sh test
 b=build-release
-[ -f "$b/build.ninja" ] || meson setup "$b" -Dbuildtype=release >/dev/null
-ninja -C "$b" >/dev/null
+configure "$b" -Dbuildtype=release
+build "$b"
 
 section() { printf '\n== %s\n' "$1"; }
 

@@ -2,9 +2,13 @@
 # Builds vmscope and runs the whole test suite twice: a normal build (all
 # suites), then an AddressSanitizer + UndefinedBehaviorSanitizer build (the
 # suites that exercise vmscope's own code: unit, kvm, fuzz).
+#   scripts/test.sh              every suite
+#   scripts/test.sh SUITE...     only these (the sanitizer run takes those of
+#                                unit, kvm and fuzz among them)
 # Installs missing Debian packages first.  Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 scripts/deps.sh test || exit 1
 
@@ -21,15 +25,6 @@ print(p, f, s)
 PY
 }
 
-setup() { # dir, options...
-	local dir=$1; shift
-	if [ -f "$dir/build.ninja" ]; then
-		meson setup --reconfigure "$dir" "$@" >/dev/null
-	else
-		meson setup "$dir" "$@" >/dev/null
-	fi
-}
-
 status=0
 passed=0 failed=0 skipped=0
 
@@ -42,18 +37,32 @@ run() { # dir, meson test args...
 	fi
 }
 
-if setup build && ninja -C build; then
-	run build
+# A failed configure or build is counted as a failure and the other build
+# still runs (configure and build die in a subshell).
+built() { # dir, meson options...
+	(configure "$@" && build "$1")
+}
+
+normal=() asan=()
+for s in "$@"; do
+	normal+=(--suite "$s")
+	case $s in unit|kvm|fuzz) asan+=(--suite "$s") ;; esac
+done
+[ $# -gt 0 ] || asan=(--suite unit --suite kvm --suite fuzz)
+
+if built build; then
+	run build "${normal[@]}"
 else
-	echo "vmscope: the normal build failed" >&2; status=1; failed=$((failed + 1))
+	status=1 failed=$((failed + 1))
 fi
 
-if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug &&
-   ninja -C build-asan; then
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		run build-asan --suite unit --suite kvm --suite fuzz
-else
-	echo "vmscope: the sanitizer build failed" >&2; status=1; failed=$((failed + 1))
+if [ ${#asan[@]} -gt 0 ]; then
+	if built build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug; then
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			run build-asan "${asan[@]}"
+	else
+		status=1 failed=$((failed + 1))
+	fi
 fi
 
 [ "$failed" -eq 0 ] || status=1
