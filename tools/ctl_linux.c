@@ -16,6 +16,10 @@
 
 #include "vmscope/vmscope.h"
 #include "ctl_linux.h"
+#include "ctl_num.h"
+
+/* The most one read prints: a hex dump, not a memory dump. */
+#define CTL_LINUX_MAX_READ (1u << 24)
 
 static void usage(FILE *f)
 {
@@ -294,9 +298,10 @@ int ctl_linux(int argc, char **argv)
 	vmscope_t *vm;
 	vmscope_linux_t *lx;
 	const char *cmd;
+	uint64_t pid, va, len;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': core = optarg; break;
 		case 'r': raw = optarg; break;
@@ -339,11 +344,14 @@ int ctl_linux(int argc, char **argv)
 		r = cmd_dmesg(lx, json);
 	else if (!strcmp(cmd, "syscalls"))
 		r = cmd_syscalls(lx, json);
-	else if (!strcmp(cmd, "cmdline") && argc - optind == 2)
-		r = cmd_cmdline(lx, atoi(argv[optind + 1]), json);
-	else if (!strcmp(cmd, "read") && argc - optind == 4)
-		r = cmd_read(lx, atoi(argv[optind + 1]), strtoull(argv[optind + 2], NULL, 0),
-			     strtoul(argv[optind + 3], NULL, 0), json);
+	else if (!strcmp(cmd, "cmdline") && argc - optind == 2 &&
+		 !ctl__parse_u64(argv[optind + 1], INT32_MAX, &pid))
+		r = cmd_cmdline(lx, (int)pid, json);
+	else if (!strcmp(cmd, "read") && argc - optind == 4 &&
+		 !ctl__parse_u64(argv[optind + 1], INT32_MAX, &pid) &&
+		 !ctl__parse_u64(argv[optind + 2], UINT64_MAX, &va) &&
+		 !ctl__parse_u64(argv[optind + 3], CTL_LINUX_MAX_READ, &len))
+		r = cmd_read(lx, (int)pid, va, (size_t)len, json);
 	else if (!strcmp(cmd, "sym") && argc - optind == 2) {
 		uint64_t a;
 

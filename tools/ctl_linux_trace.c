@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl_linux.h"
+#include "ctl_num.h"
 
 struct trace {
 	vmscope_linux_t *lx;
@@ -60,9 +61,14 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 		    char **argv, int json)
 {
 	struct trace t = { .json = json };
-	int seconds = argc > 1 ? atoi(argv[1]) : 0, err = 0, r;
-	uint64_t va;
+	int err = 0, r;
+	uint64_t va, seconds = 0;
 	vmscope_t *vm;
+
+	if (argc > 2 || (argc == 2 && ctl__parse_u64(argv[1], 86400, &seconds))) {
+		fprintf(stderr, "vmscope-ctl: trace [SECONDS], at most 86400\n");
+		return 2;
+	}
 
 	if (!socket_path) {
 		fprintf(stderr, "vmscope-ctl: trace needs a live guest (--socket)\n");
@@ -103,7 +109,7 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	vmscope_resume(vm, VMSCOPE_ALL_VCPUS);
-	r = vmscope_event_loop(vm, seconds > 0 ? seconds * 1000 : -1);
+	r = vmscope_event_loop(vm, seconds > 0 ? (int)seconds * 1000 : -1);
 	if (r > 0)
 		r = 0; /* the number of events delivered */
 	vmscope_pause(vm, VMSCOPE_ALL_VCPUS);

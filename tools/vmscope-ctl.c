@@ -17,6 +17,7 @@
 
 #include "ctl_api.h"
 #include "ctl_linux.h"
+#include "ctl_num.h"
 #include "ctl_testguest.h"
 #include "ctl_watch.h"
 
@@ -58,6 +59,7 @@ static void usage(FILE *f)
 	      "  sym NAME                       run-time address of a kernel symbol\n"
 	      "  trace [SECONDS]                trace a live guest's system calls\n", f);
 	ctl_api__usage(f);
+	fputs("Options may stand before or after the command.\n", f);
 }
 
 static int die_vm(const char *what, int r)
@@ -69,11 +71,7 @@ static int die_vm(const char *what, int r)
 
 static int parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return (errno || *end || !*s) ? -1 : 0;
+	return ctl__parse_u64(s, UINT64_MAX, out);
 }
 
 static void hexdump(uint64_t addr, const uint8_t *p, size_t n)
@@ -263,26 +261,49 @@ static int kind_of(const char *name)
 	return -1;
 }
 
-/*
- * Where the command word is: the first argument that is neither an option
- * nor an option's value (-1 when there is none).  Decides who handles the
- * command line.
- */
-static int command_index(int argc, char **argv)
+static bool takes_value(const char *arg)
 {
 	static const char *const with_value[] = {
 		"--socket", "--vcpu", "--cr3", "--count", "--timeout", "--guest-elf", "--api-socket",
 		"--core", "--raw", "--vmlinux", "--system-map", "-s", "-c", "-r", "-n", "-t", "-g",
 	};
 
-	for (int i = 1; i < argc; i++) {
-		bool takes_value = false;
+	for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+		if (strcmp(arg, with_value[k]) == 0)
+			return true;
+	return false;
+}
 
+/*
+ * The arguments that are neither options nor options' values, in order,
+ * gathered into out (which has room for argc): the command word and its
+ * arguments, wherever the options stand.  Returns how many.
+ */
+static int positional_args(int argc, char **argv, char **out)
+{
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				out[n++] = argv[i];
+			break;
+		}
+		if (argv[i][0] != '-')
+			out[n++] = argv[i];
+		else
+			i += takes_value(argv[i]);
+	}
+	return n;
+}
+
+/* Where the command word is: the first positional argument (-1 when there is none). */
+static int command_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] != '-')
 			return i;
-		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
-			takes_value |= strcmp(argv[i], with_value[k]) == 0;
-		i += takes_value;
+		i += takes_value(argv[i]);
 	}
 	return -1;
 }
@@ -337,18 +358,20 @@ int main(int argc, char **argv)
 	uint64_t v;
 
 	const char *api_socket = api_socket_option(argc, argv);
-	int ci = command_index(argc, argv);
 
 	/* The REST API (--api-socket) and the Linux views have their own verbs. */
 	if (api_socket) {
-		if (!api_socket[0] || ci < 0)
+		char *args[argc > 0 ? argc : 1];
+		int n = positional_args(argc, argv, args);
+
+		if (!api_socket[0] || n == 0)
 			goto bad;
-		return ctl_api__run(api_socket, argv[ci], argc - ci - 1, argv + ci + 1);
+		return ctl_api__run(api_socket, args[0], n - 1, args + 1);
 	}
 	if (is_linux_command_line(argc, argv))
 		return ctl_linux(argc, argv);
 	sock_path = getenv("VMSCOPE_SOCKET");
-	while ((c = getopt_long(argc, argv, "+s:c:r:jn:t:g:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:r:jn:t:g:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': sock_path = optarg; break;
 		case 'c': if (parse_u64(optarg, &v) || v >= VMSCOPE_MAX_VCPUS) goto bad; vcpu_opt = (unsigned)v; break;

@@ -46,6 +46,12 @@ start
 out=$("$CTL" -s "$dir/s" regs) || fail "regs: $out"
 echo "$out" | grep -q "^rip " || fail "regs: $out"
 finish
+# Options stand before or after the command, as in other tools.
+start
+out=$("$CTL" events io --json --count 2 --socket "$dir/s") || fail "events io --json after the command: $out"
+[ "$(echo "$out" | grep -c '^{"kind":"io",')" = 2 ] || fail "want two JSON io events: $out"
+finish
+
 # events starts a guest held at its start; without the in-kernel irqchip,
 # vCPU 1 parking itself (cli; hlt past tg_park) is an HLT event.
 start --irqchip off --cpus boot=2
