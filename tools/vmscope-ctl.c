@@ -59,7 +59,18 @@ static void usage(FILE *f)
 	      "  sym NAME                       run-time address of a kernel symbol\n"
 	      "  trace [SECONDS]                trace a live guest's system calls\n", f);
 	ctl_api__usage(f);
-	fputs("Options may stand before or after the command.\n", f);
+	fputs("Options may stand before or after the command.\n"
+	      "\n"
+	      "Examples:\n"
+	      "  vmscope-ctl --socket /tmp/vm.sock watch\n"
+	      "                                 follow the test guest's system calls (vmscope\n"
+	      "                                 started with --vmi-socket /tmp/vm.sock --vmi-wait)\n"
+	      "  vmscope-ctl --socket /tmp/vm.sock events io msr --json\n"
+	      "                                 stream its port I/O and MSR events as JSON\n"
+	      "  vmscope-ctl --socket /tmp/vm.sock ps\n"
+	      "                                 the processes of a running Linux guest\n"
+	      "  vmscope-ctl --core guest.core ps\n"
+	      "                                 the same in a core dump\n", f);
 }
 
 static int die_vm(const char *what, int r)
@@ -350,6 +361,7 @@ int main(int argc, char **argv)
 		{ "cr3", required_argument, 0, 'r' },    { "json", no_argument, 0, 'j' },
 		{ "count", required_argument, 0, 'n' },  { "timeout", required_argument, 0, 't' },
 		{ "guest-elf", required_argument, 0, 'g' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
 	int timeout_ms = -1, c, err = 0, status = 0;
@@ -371,7 +383,7 @@ int main(int argc, char **argv)
 	if (is_linux_command_line(argc, argv))
 		return ctl_linux(argc, argv);
 	sock_path = getenv("VMSCOPE_SOCKET");
-	while ((c = getopt_long(argc, argv, "s:c:r:jn:t:g:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:r:jn:t:g:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': sock_path = optarg; break;
 		case 'c': if (parse_u64(optarg, &v) || v >= VMSCOPE_MAX_VCPUS) goto bad; vcpu_opt = (unsigned)v; break;
@@ -381,6 +393,7 @@ int main(int argc, char **argv)
 		case 't': if (parse_u64(optarg, &v) || v > 86400000) goto bad; timeout_ms = (int)v; break;
 		case 'g': guest_elf = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("vmscope-ctl " VMSCOPE_VERSION "\n"); return 0;
 		default: goto bad;
 		}
 	}
