@@ -124,6 +124,35 @@ uint64_t vcpu__rip(struct vcpu *vcpu)
 	return ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ? 0 : regs.rip;
 }
 
+/*
+ * KVM finishes an I/O, MMIO, MSR or hypercall exit (an IN's data into RAX, RIP past the
+ * instruction) only when KVM_RUN is entered again, as the KVM API says of
+ * KVM_RUN; until then the registers are those before the instruction.  Some
+ * hosts (kvm_pvm) finish at once, hardware KVM does not.  A KVM_RUN with
+ * immediate_exit set finishes it and runs no guest instruction.
+ */
+void vcpu__complete_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+	case KVM_EXIT_MMIO:
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+	case KVM_EXIT_HYPERCALL:
+		break;
+	default:
+		return;
+	}
+	run->immediate_exit = 1;
+	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0 || errno != EINTR)
+		log_warn("vCPU %u: completing exit %u: %s", vcpu->id, run->exit_reason,
+			 strerror(errno));
+	run->immediate_exit = 0;
+	run->exit_reason = KVM_EXIT_INTR; /* what that KVM_RUN reports: nothing pending */
+}
+
 static void vcpu__handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -314,6 +343,7 @@ static void *vcpu__thread(void *arg)
 		}
 		vcpu__dispatch_exit(vcpu);
 	}
+	vcpu__complete_exit(vcpu); /* its final registers, for a core dump or a client */
 	vmi__vcpu_exit(vcpu);
 	return NULL;
 }

@@ -35,5 +35,11 @@ void vcpu__kick(struct vcpu *vcpu);
 
 /* Reads the instruction pointer, for messages; 0 when it cannot. */
 uint64_t vcpu__rip(struct vcpu *vcpu);
+/*
+ * Completes the last exit if KVM has not yet (I/O, MMIO, MSR): see vcpu.c.
+ * Before the registers of a vCPU that stays out of the guest are read or
+ * written.  Its own thread only.
+ */
+void vcpu__complete_exit(struct vcpu *vcpu);
 
 #endif

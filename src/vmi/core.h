@@ -93,6 +93,12 @@ struct vmi_ev_ctx {
 bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c);
 /* Applies SET_REGS from a response (general registers, RIP, RFLAGS). */
 void vmi__apply_regs(struct vcpu *vcpu, const struct vmi_ev_ctx *c);
+/*
+ * The same for a response to an exit KVM completes on the next KVM_RUN (I/O,
+ * MMIO, MSR): the registers are set after that completion, in
+ * vmi__before_run, or the instruction skip would land on the client's RIP.
+ */
+void vmi__apply_regs_after_exit(struct vcpu *vcpu, const struct vmi_ev_ctx *c);
 
 /* exits.c */
 void vmi__update_watch(struct vmi_core *core);

@@ -68,7 +68,7 @@ static enum vmi_verdict hook_io(struct vcpu *vcpu)
 	if (!vmi__send(vcpu, VMSCOPE_EV_IO, &c))
 		return VMI_PASS;
 	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
-		vmi__apply_regs(vcpu, &c);
+		vmi__apply_regs_after_exit(vcpu, &c);
 	if ((c.rsp.flags & VMSCOPE_RSP_SET_DATA) && !c.ev.u.io.is_write) {
 		for (uint32_t i = 0; i < run->io.count; i++)
 			memcpy(data + i * size, c.rsp.data, size);
@@ -94,7 +94,7 @@ static enum vmi_verdict hook_mmio(struct vcpu *vcpu)
 	if (!vmi__send(vcpu, VMSCOPE_EV_MMIO, &c))
 		return VMI_PASS;
 	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
-		vmi__apply_regs(vcpu, &c);
+		vmi__apply_regs_after_exit(vcpu, &c);
 	if ((c.rsp.flags & VMSCOPE_RSP_SET_DATA) && !run->mmio.is_write) {
 		memcpy(run->mmio.data, c.rsp.data, run->mmio.len);
 		return VMI_HANDLED;
@@ -166,7 +166,7 @@ static enum vmi_verdict hook_hypercall(struct vcpu *vcpu)
 	run->hypercall.ret = (uint64_t)-1000; /* -KVM_ENOSYS unless the client says */
 	if (vmi__send(vcpu, VMSCOPE_EV_HYPERCALL, &c)) {
 		if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
-			vmi__apply_regs(vcpu, &c);
+			vmi__apply_regs_after_exit(vcpu, &c);
 		if (c.rsp.flags & VMSCOPE_RSP_SET_DATA)
 			memcpy(&run->hypercall.ret, c.rsp.data, 8);
 	}

@@ -59,7 +59,7 @@ enum vmi_verdict vmi__hook_msr(struct vcpu *vcpu, unsigned kind)
 		sent = vmi__send(vcpu, kind, &c);
 	}
 	if (sent && (c.rsp.flags & VMSCOPE_RSP_SET_REGS))
-		vmi__apply_regs(vcpu, &c);
+		vmi__apply_regs_after_exit(vcpu, &c);
 	run->msr.error = 0;
 	if (write) {
 		if (sent && (c.rsp.flags & (VMSCOPE_RSP_DENY | VMSCOPE_RSP_SKIP)))

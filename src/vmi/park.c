@@ -67,8 +67,15 @@ void vmi__before_run(struct vcpu *vcpu)
 
 	if (!core)
 		return;
+	if (vcpu->vmi.regs_after_exit) {
+		vcpu__complete_exit(vcpu);
+		vcpu->vmi.regs_after_exit = false;
+		if (vmi__set_regs(vcpu, &vcpu->vmi.regs_pending, false) < 0)
+			log_warn("vmi: vCPU %u: setting registers from a response failed", vcpu->id);
+	}
 	if (must_park(core, vcpu)) {
-		/* An exit the kernel has not completed yet (I/O in, MSR read) completes first. */
+		/* Whoever reads or writes its registers while it is parked sees them whole. */
+		vcpu__complete_exit(vcpu);
 		vmi__park(vcpu);
 	}
 	if (vcpu->vmi.step_pending)

@@ -206,3 +206,9 @@ void vmi__apply_regs(struct vcpu *vcpu, const struct vmi_ev_ctx *c)
 		log_warn("vmi: vCPU %u: setting registers from a response failed: %s", vcpu->id,
 			 strerror(-r));
 }
+
+void vmi__apply_regs_after_exit(struct vcpu *vcpu, const struct vmi_ev_ctx *c)
+{
+	vcpu->vmi.regs_pending = c->rsp.regs;
+	vcpu->vmi.regs_after_exit = true;
+}

@@ -63,6 +63,8 @@ struct vmi_vcpu {
 	bool step_pending;        /* a breakpoint at step_gpa was hit: step over it next */
 	uint64_t step_gpa;
 	uint32_t dbg_control;     /* KVM_SET_GUEST_DEBUG flags in force */
+	bool regs_after_exit;     /* set regs_pending once the exit is complete */
+	struct vmscope_regs regs_pending;
 	uint64_t seq;             /* last event sequence number */
 	struct vmscope_ring *ev, *rsp;
 	struct vmscope_event *ev_slots;
