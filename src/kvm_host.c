@@ -85,6 +85,7 @@ int kvm_host__open(struct kvm_host *host)
 		close(fd);
 		return -ENOTSUP;
 	}
+	host_debug__probe(host);
 	return 0;
 }
 

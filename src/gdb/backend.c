@@ -300,6 +300,16 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 		}
 		return -EOPNOTSUPP;
 	}
+	if (!host_debug__sw_bp_ok(st->vm->host)) {
+		*why = st->vm->host->sw_bp == HOST_DBG_TO_GUEST
+			       ? "software breakpoints cannot work on this host: its KVM lets the guest "
+				 "take int3 itself (probed at start-up; QEMU's emulated SVM does this)"
+			       : "software breakpoints cannot work on this host: its KVM does not "
+				 "intercept int3 (probed at start-up; see 'monitor host')";
+		log_warn("gdb: breakpoint at 0x%llx refused: int3 %s on this host",
+			 (unsigned long long)va, host_debug__name(st->vm->host->sw_bp));
+		return -EOPNOTSUPP;
+	}
 	if ((err = vcpu_regs(st, id, &s, NULL)) < 0)
 		return err;
 	gpa = vmi__gva_to_gpa(st->vm, &s, va, &user);
@@ -416,7 +426,8 @@ static int op_resume(void *t, const enum gdb_action *acts, const char **why)
 
 		if (err < 0 && acts[i] == GDB_ACT_STEP) {
 			pthread_mutex_unlock(&st->lock);
-			*why = "single-step is not available: KVM_CAP_SET_GUEST_DEBUG is absent";
+			*why = "single-step is not available: this host's KVM does not intercept it "
+			       "(probed at start-up; see 'monitor host')";
 			return err;
 		}
 	}
@@ -481,13 +492,15 @@ static int op_monitor(void *t, const char *cmd, char *out, size_t outsz)
 		return 0;
 	}
 	if (strcmp(cmd, "host") == 0) {
-		OUT("KVM: %s; software breakpoints: yes (%s); single-step: KVM_GUESTDBG_SINGLESTEP; "
-		    "hardware breakpoints/watchpoints: %d\n",
-		    st->vm->host->emulated ? "kvm_pvm (guest CPL0 emulated, CPL3 native)" : "hardware",
-		    st->vm->host->emulated ? "int3 at CPL0 seen as an emulation failure; "
-					     "CPL3 breakpoints cannot be intercepted"
-					   : "KVM_GUESTDBG_USE_SW_BP",
-		    st->vm->host->cap_guest_debug_hw_bps);
+		const struct kvm_host *h = st->vm->host;
+
+		OUT("KVM: %s\n", h->emulated ? "kvm_pvm (guest CPL0 emulated, CPL3 native)"
+					     : "hardware-assisted");
+		OUT("int3 (software breakpoints): %s%s\n", host_debug__name(h->sw_bp),
+		    h->sw_bp == HOST_DBG_EMULATION_FAILURE
+			    ? ", recognised by vmscope; kernel-mode breakpoints only" : "");
+		OUT("single-step: %s\n", host_debug__name(h->singlestep));
+		OUT("debug registers: %s (not used by vmscope yet)\n", host_debug__name(h->hw_bp));
 		return 0;
 	}
 	if (strncmp(cmd, "phys ", 5) == 0) {

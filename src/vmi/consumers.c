@@ -80,7 +80,7 @@ int vmi__step(struct vm *vm, int c, unsigned id, bool on)
 
 	if (!v)
 		return -ESRCH;
-	if (on && !vm->host->cap_guest_debug)
+	if (on && !host_debug__step_ok(vm->host))
 		return -ENOTSUP;
 	if (on)
 		atomic_fetch_or(&v->vmi.consumer_ss, 1u << c);

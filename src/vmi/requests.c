@@ -169,6 +169,10 @@ size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struc
 				why = vm->host->emulated
 					? "kvm_pvm never completes a vmcall (see the README)"
 					: "KVM_CAP_EXIT_HYPERCALL is absent";
+			else if (kind == VMSCOPE_EV_BREAKPOINT)
+				why = host_debug__why(vm->host->sw_bp);
+			else if (kind == VMSCOPE_EV_SINGLESTEP)
+				why = host_debug__why(vm->host->singlestep);
 			else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
 				why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
 			vmi__reply_fail(rp, -ENOTSUP, "%s", why);
@@ -243,8 +247,8 @@ size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struc
 		struct vmi_bp *bp = vmi__find_bp(core, gpa);
 		uint8_t *p = vm__gpa_ptr(vm, gpa, 1);
 
-		if (!vm->host->cap_guest_debug) {
-			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
+		if (!host_debug__sw_bp_ok(vm->host)) {
+			vmi__reply_fail(rp, -ENOTSUP, "int3: %s", host_debug__why(vm->host->sw_bp));
 			return 0;
 		}
 		if (bp && (bp->owners & VMI_OWNER_CLIENT)) {
@@ -272,8 +276,9 @@ size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struc
 			vmi__reply_fail(rp, -ENOENT, "no breakpoint there");
 		return 0;
 	case VMSCOPE_MSG_SINGLESTEP:
-		if (!vm->host->cap_guest_debug) {
-			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_SET_GUEST_DEBUG is absent");
+		if (!host_debug__step_ok(vm->host)) {
+			vmi__reply_fail(rp, -ENOTSUP, "single-step: %s",
+					host_debug__why(vm->host->singlestep));
 			return 0;
 		}
 		v->vmi.client_ss = m->u.vcpu.enable;

@@ -1,0 +1,36 @@
+/*
+ * Whether this host's KVM intercepts int3, single-step and debug-register
+ * breakpoints, probed at start-up (host_debug.c): capabilities do not say.
+ */
+#ifndef VMSCOPE_HOST_DEBUG_H
+#define VMSCOPE_HOST_DEBUG_H
+
+#include <stdbool.h>
+
+enum host_dbg {
+	HOST_DBG_INTERCEPTED,       /* KVM_EXIT_DEBUG where it should be */
+	HOST_DBG_EMULATION_FAILURE, /* kvm_pvm: int3 in emulated kernel mode */
+	HOST_DBG_TO_GUEST,          /* the guest takes the exception itself */
+	HOST_DBG_IGNORED,           /* nothing happens: the guest runs past it */
+	HOST_DBG_REFUSED,           /* KVM_SET_GUEST_DEBUG fails, or is absent */
+	HOST_DBG_OTHER,             /* anything else: treated as not working */
+};
+
+struct kvm_host;
+
+/* Fills host->sw_bp, singlestep and hw_bp; logs them at info level. */
+void host_debug__probe(struct kvm_host *host);
+/* A few words for the log. */
+const char *host_debug__name(enum host_dbg d);
+
+/* Whether a planted int3 reaches vmscope: intercepted, or kvm_pvm's emulation failure. */
+bool host_debug__sw_bp_ok(const struct kvm_host *host);
+/* Whether KVM_GUESTDBG_SINGLESTEP stops the vCPU after each instruction. */
+bool host_debug__step_ok(const struct kvm_host *host);
+/*
+ * Why a facility that is not ok cannot be offered, in at most 63 characters
+ * (it travels in a control-socket reply, abi.h).
+ */
+const char *host_debug__why(enum host_dbg d);
+
+#endif
