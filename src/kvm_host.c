@@ -18,32 +18,34 @@ static int check_extension(int fd, long cap)
 }
 
 /*
- * KVM without VT-x or AMD-V: the kvm_pvm module, or a CPU whose flags show
- * neither vmx nor svm.  Such a host emulates guest kernel-mode code.
+ * Which virtualization the CPU offers KVM: "vmx", "svm", or NULL for neither
+ * (the kvm_pvm module, or a CPU whose flags show neither: guest kernel-mode
+ * code is then emulated).
  */
-static bool host_is_emulated(void)
+static const char *host_virt_flag(void)
 {
+	const char *flag = NULL;
 	char line[4096];
-	bool hw = false;
 	FILE *f;
 
 	if (access("/sys/module/kvm_pvm", F_OK) == 0)
-		return true;
+		return NULL;
 	f = fopen("/proc/cpuinfo", "r");
 	if (!f)
-		return false;
+		return NULL;
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "flags", 5) != 0)
 			continue;
-		hw = strstr(line, " vmx") || strstr(line, " svm");
+		flag = strstr(line, " vmx") ? "vmx" : strstr(line, " svm") ? "svm" : NULL;
 		break;
 	}
 	fclose(f);
-	return !hw;
+	return flag;
 }
 
 int kvm_host__open(struct kvm_host *host)
 {
+	const char *virt;
 	int fd, version;
 
 	memset(host, 0, sizeof(*host));
@@ -79,7 +81,9 @@ int kvm_host__open(struct kvm_host *host)
 	host->cap_msr_filter = check_extension(fd, KVM_CAP_X86_MSR_FILTER) > 0;
 	host->cap_user_space_msr = check_extension(fd, KVM_CAP_X86_USER_SPACE_MSR) > 0;
 	host->cap_immediate_exit = check_extension(fd, KVM_CAP_IMMEDIATE_EXIT) > 0;
-	host->emulated = host_is_emulated();
+	virt = host_virt_flag();
+	host->emulated = !virt;
+	host->svm = virt && strcmp(virt, "svm") == 0;
 	if (!host->cap_immediate_exit) {
 		log_error("this KVM lacks KVM_CAP_IMMEDIATE_EXIT, which vmscope needs to stop vCPUs");
 		close(fd);

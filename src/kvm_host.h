@@ -12,6 +12,12 @@ struct kvm_host {
 	int max_vcpus;
 	/* KVM without hardware virtualization (kvm_pvm): guest CPL0 code is emulated. */
 	bool emulated;
+	/*
+	 * AMD's SVM: on a guest triple fault KVM re-initialises the VMCB, so the
+	 * registers read afterwards are the reset state (RIP 0xfff0), not where
+	 * it happened.
+	 */
+	bool svm;
 	bool cap_guest_debug;
 	int cap_guest_debug_hw_bps;
 	bool cap_readonly_mem;

@@ -277,8 +277,12 @@ static void vcpu__dispatch_exit(struct vcpu *vcpu)
 		vcpu__halt(vcpu);
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		log_error("vCPU %u: guest triple fault at RIP 0x%llx", vcpu->id,
-			  (unsigned long long)vcpu__rip(vcpu));
+		if (vcpu->vm->host->svm)
+			log_error("vCPU %u: guest triple fault (where is unknown: on AMD SVM, KVM "
+				  "resets the vCPU's registers on a triple fault)", vcpu->id);
+		else
+			log_error("vCPU %u: guest triple fault at RIP 0x%llx", vcpu->id,
+				  (unsigned long long)vcpu__rip(vcpu));
 		vm__stop(vcpu->vm, VM_STOP_TRIPLE_FAULT, EXIT_TRIPLE_FAULT);
 		break;
 	case KVM_EXIT_SYSTEM_EVENT:

@@ -64,6 +64,12 @@ enum vmscope_event_kind {
 
 /* vmscope_event.flags */
 #define VMSCOPE_EVF_SYNC 1u /* the vCPU waits for a response with this seq */
+/*
+ * The snapshot is the vCPU's reset state, not the state of the event: a
+ * shutdown on AMD SVM hosts, where KVM re-initialises the vCPU after a
+ * triple fault (RIP 0xfff0) and the state where it happened is lost.
+ */
+#define VMSCOPE_EVF_REGS_RESET 2u
 
 struct vmscope_ev_io {
 	uint16_t port;

@@ -196,6 +196,8 @@ enum vmi_verdict vmi__hook(struct vcpu *vcpu, unsigned kind)
 	case VMSCOPE_EV_HLT:
 		return hook_hlt(vcpu);
 	case VMSCOPE_EV_SHUTDOWN:
+		if (vcpu->vm->host->svm)
+			c.ev.flags = VMSCOPE_EVF_REGS_RESET;
 		vmi__send(vcpu, kind, &c);
 		return VMI_PASS;
 	}

@@ -166,7 +166,7 @@ bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c)
 	c->ev.kind = kind;
 	c->ev.vcpu = vcpu->id;
 	c->ev.seq = ++vcpu->vmi.seq;
-	c->ev.flags = sync ? VMSCOPE_EVF_SYNC : 0;
+	c->ev.flags |= sync ? VMSCOPE_EVF_SYNC : 0; /* beside what the hook set */
 	slot = ev_slot(vcpu, sync, gen);
 	if (!slot)
 		return false;
