@@ -3,6 +3,7 @@
  * debug-exit, an out-of-range debug-exit value, a triple fault, a reset
  * through the keyboard controller, and an instruction KVM refuses.
  */
+#include <cpuid.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,20 +76,32 @@ static void test_keyboard_controller_reset(void **state)
 	assert_int_equal(r.status, EXIT_REBOOT);
 }
 
+/* Whether this CPU has SMAP (CPUID.7.0:EBX bit 20), which makes clac a real instruction. */
+static bool cpu_has_smap(void)
+{
+	unsigned a, b, c, d;
+
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 20));
+}
+
 static void test_refused_instruction(void **state)
 {
 	struct guest_run r;
 
 	(void)state;
 	/*
-	 * clac in kernel mode: the emulation-based KVM refuses it (an internal
-	 * error); hardware KVM without SMAP raises #UD in a guest without an
-	 * IDT, which ends in a triple fault.
+	 * clac in kernel mode, then an exit with 42: the emulation-based KVM
+	 * refuses clac (an internal error); hardware runs it where the CPU has
+	 * SMAP (the guest exits with 42) and raises #UD where it has not, which
+	 * in a guest without an IDT ends in a triple fault.
 	 */
-	RUN(0x0f, 0x01, 0xca);
+	RUN(0x0f, 0x01, 0xca, 0xb8, 42, 0, 0, 0, 0x66, 0xba, 0x01, 0x05, 0xef, 0xf4);
 	if (kvm_host_is_emulated()) {
 		assert_int_equal(r.stop_reason, VM_STOP_ERROR);
 		assert_int_equal(r.status, EXIT_ERROR);
+	} else if (cpu_has_smap()) {
+		assert_int_equal(r.stop_reason, VM_STOP_GUEST_EXIT);
+		assert_int_equal(r.status, 42);
 	} else {
 		assert_int_equal(r.stop_reason, VM_STOP_TRIPLE_FAULT);
 	}

@@ -60,6 +60,38 @@ static void finish(int want_status)
 	      slurp(child.log));
 }
 
+/*
+ * Whether this host's KVM intercepts int3 (vmscope probes it at start-up):
+ * QEMU's emulated SVM lets the guest take it, and vmscope then refuses
+ * breakpoints, saying why.
+ */
+static bool have_sw_bp(void)
+{
+	return vmscope_caps(vm) & (1u << VMSCOPE_EV_BREAKPOINT);
+}
+
+static int on_nothing(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp,
+		      void *o)
+{
+	(void)v; (void)ev; (void)rsp; (void)o;
+	return 0;
+}
+
+/* Breakpoints are refused with the probe's reason, and the guest is unharmed. */
+static void check_bp_refused(void)
+{
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_nothing, NULL) == -ENOTSUP,
+	      "breakpoint events offered where int3 is not intercepted");
+	CHECK(strstr(vmscope_last_error(vm), "probed at start-up"), "reason: %s",
+	      vmscope_last_error(vm));
+	CHECK(vmscope_set_bp_pa(vm, elf_sym(guest_elf, "tg_syscall_entry")) == -ENOTSUP,
+	      "breakpoint planted where int3 is not intercepted");
+	CHECK(strstr(vmscope_last_error(vm), "int3: "), "reason: %s", vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	finish(0);
+	check_results(); /* no stray #BP reached the guest */
+}
+
 /* Runs the event loop until the guest ends (the hypervisor goes away). */
 static void loop_until_exit(void)
 {
@@ -210,6 +242,10 @@ static void case_breakpoint(void)
 	uint64_t gpa;
 
 	start(NULL);
+	if (!have_sw_bp()) {
+		check_bp_refused();
+		return;
+	}
 	entry = elf_sym(guest_elf, "tg_syscall_entry");
 	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_bp, NULL) == 0, "%s", vmscope_last_error(vm));
 	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_SINGLESTEP, 1, on_step, NULL) == 0, "%s", vmscope_last_error(vm));
@@ -276,6 +312,10 @@ static int on_io_end(vmscope_t *v, const struct vmscope_event *ev, struct vmscop
 static void case_setregs(void)
 {
 	start(NULL);
+	if (!have_sw_bp()) {
+		check_bp_refused(); /* setregs_io sets registers on every host */
+		return;
+	}
 	task_table_gpa = elf_sym(guest_elf, "tg_task_table");
 	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_bp_setreg, NULL) == 0, "%s", vmscope_last_error(vm));
 	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_IO, 1, on_io_end, NULL) == 0, "%s", vmscope_last_error(vm));
@@ -284,6 +324,77 @@ static void case_setregs(void)
 	loop_until_exit();
 	CHECK(changed && task1_result == 0x1234567890abcdefULL, "the result register change did not reach the guest");
 	finish(0);
+}
+
+/*
+ * Registers set in the response to an exit that KVM completes only on the
+ * next KVM_RUN (the KVM API's KVM_RUN notes): an I/O exit (the guest's final
+ * debug-exit write) and an MSR write (its LSTAR write).  The exit is skipped
+ * (SKIP, DENY) and RIP sent to code planted over tg_park, which exits with
+ * 77.  Set before the completion, the new RIP would be lost to it: KVM on
+ * SVM then moves RIP to the instruction after the wrmsr, whatever it was.
+ */
+static void plant_exit_77(vmscope_t *v, const struct vmscope_event *ev,
+			  struct vmscope_response *rsp)
+{
+	/* mov eax, 77; mov dx, 0x501; out dx, eax; hlt */
+	static const uint8_t code[] = { 0xb8, 77, 0, 0, 0, 0x66, 0xba, 0x01, 0x05, 0xef, 0xf4 };
+	uint64_t park = elf_sym(guest_elf, "tg_park");
+
+	CHECK(vmscope_write_pa(v, park, code, sizeof(code)) == (int64_t)sizeof(code), "%s",
+	      vmscope_last_error(v));
+	rsp->regs = ev->regs;
+	rsp->regs.rip = park;
+	rsp->flags |= VMSCOPE_RSP_SET_REGS;
+	changed = 1;
+}
+
+static int on_io_redirect(vmscope_t *v, const struct vmscope_event *ev,
+			  struct vmscope_response *rsp, void *o)
+{
+	(void)o;
+	if (ev->u.io.port == TG_PORT_DEBUG_EXIT && !changed) {
+		plant_exit_77(v, ev, rsp);
+		rsp->flags |= VMSCOPE_RSP_SKIP;
+	}
+	return 0;
+}
+
+static int on_msr_redirect(vmscope_t *v, const struct vmscope_event *ev,
+			   struct vmscope_response *rsp, void *o)
+{
+	(void)o;
+	if (!changed) {
+		plant_exit_77(v, ev, rsp);
+		rsp->flags |= VMSCOPE_RSP_DENY;
+	}
+	return 0;
+}
+
+static void case_setregs_io(void)
+{
+	start(NULL);
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_IO, 1, on_io_redirect, NULL) == 0, "%s",
+	      vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	CHECK(changed, "no debug-exit event");
+	finish(77);
+	check_results();
+}
+
+static void case_setregs_msr(void)
+{
+	uint32_t lstar = 0xc0000082;
+
+	start(NULL);
+	CHECK(vmscope_watch_msrs(vm, &lstar, 1) == 0, "%s", vmscope_last_error(vm));
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_MSR_WRITE, 1, on_msr_redirect, NULL) == 0, "%s",
+	      vmscope_last_error(vm));
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	CHECK(changed, "no LSTAR write event");
+	finish(77); /* the guest never got to its tasks */
 }
 
 /* ---- page protection: writes seen, denied writes leave memory unchanged ------------ */
@@ -352,12 +463,16 @@ static void case_protect(void)
 
 static int kill_pipe = -1;
 
-/* Announces the event, then never answers: the parent kills this client here. */
-static int on_bp_block(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp,
-		       void *o)
+/*
+ * Announces the event, then never answers: the parent kills this client
+ * here.  It tells the parent what held the vCPU: 'b' a breakpoint, 'i' an
+ * I/O event (where int3 is not intercepted).
+ */
+static int on_event_block(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp,
+			  void *o)
 {
-	(void)v; (void)ev; (void)rsp; (void)o;
-	(void)!write(kill_pipe, "x", 1);
+	(void)v; (void)rsp; (void)o;
+	(void)!write(kill_pipe, ev->kind == VMSCOPE_EV_BREAKPOINT ? "b" : "i", 1);
 	for (;;)
 		pause();
 	return 0;
@@ -374,12 +489,14 @@ static void case_kill(void)
 	client = fork();
 	if (client == 0) {
 		vmscope_t *cv = vmi_child__attach(&child);
+		bool bp = vmscope_caps(cv) & (1u << VMSCOPE_EV_BREAKPOINT);
 
 		kill_pipe = pipefd[1];
 		entry = elf_sym(guest_elf, "tg_syscall_entry");
-		if (vmscope_subscribe(cv, VMSCOPE_EV_BREAKPOINT, 1, on_bp_block, NULL) < 0 ||
+		if (vmscope_subscribe(cv, bp ? VMSCOPE_EV_BREAKPOINT : VMSCOPE_EV_IO, 1, on_event_block,
+				      NULL) < 0 ||
 		    vmscope_protect_page(cv, elf_sym(guest_elf, "tg_task_table") & ~4095ULL) < 0 ||
-		    vmscope_set_bp_pa(cv, entry) < 0 || vmscope_resume(cv, VMSCOPE_ALL_VCPUS) < 0) {
+		    (bp && vmscope_set_bp_pa(cv, entry) < 0) || vmscope_resume(cv, VMSCOPE_ALL_VCPUS) < 0) {
 			fprintf(stderr, "client set-up failed: %s\n", vmscope_last_error(cv));
 			_exit(1);
 		}
@@ -394,11 +511,12 @@ static void case_kill(void)
 	check_results();
 	CHECK(strstr(slurp(child.log), "client detached (client closed the connection)"),
 	      "log:\n%s", slurp(child.log));
-	CHECK(strstr(slurp(child.log), "1 breakpoint(s) restored, 1 page(s) unprotected"),
+	CHECK(strstr(slurp(child.log), c == 'b' ? "1 breakpoint(s) restored, 1 page(s) unprotected"
+					       : "0 breakpoint(s) restored, 1 page(s) unprotected"),
 	      "log:\n%s", slurp(child.log));
 }
 
-static int on_bp_hang(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
+static int on_event_hang(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
 {
 	(void)v; (void)ev; (void)rsp; (void)o;
 	usleep(800 * 1000); /* past --vmi-timeout 200 */
@@ -408,8 +526,11 @@ static int on_bp_hang(vmscope_t *v, const struct vmscope_event *ev, struct vmsco
 static void case_timeout(void)
 {
 	start("200");
-	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_bp_hang, NULL) == 0, "%s", vmscope_last_error(vm));
-	CHECK(vmscope_set_bp_pa(vm, elf_sym(guest_elf, "tg_syscall_entry")) == 0, "%s", vmscope_last_error(vm));
+	/* A breakpoint holds the vCPU, or an I/O event where int3 is not intercepted. */
+	CHECK(vmscope_subscribe(vm, have_sw_bp() ? VMSCOPE_EV_BREAKPOINT : VMSCOPE_EV_IO, 1,
+				on_event_hang, NULL) == 0, "%s", vmscope_last_error(vm));
+	CHECK(!have_sw_bp() || vmscope_set_bp_pa(vm, elf_sym(guest_elf, "tg_syscall_entry")) == 0,
+	      "%s", vmscope_last_error(vm));
 	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
 	CHECK(vmscope_event_loop(vm, 10000) == 1, "no event");
 	finish(0);
@@ -534,9 +655,26 @@ static int on_mmio(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_
 	return 0;
 }
 
+/* Hardware KVM on AMD SVM: the CPU flags say svm and the host is not kvm_pvm. */
+static bool host_is_svm(void)
+{
+	const char *cpuinfo = slurp("/proc/cpuinfo");
+
+	return !emulated && strstr(cpuinfo, " svm");
+}
+
 static int on_end(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp, void *o)
 {
 	(void)v; (void)rsp; (void)o;
+	if (ev->kind == VMSCOPE_EV_SHUTDOWN && host_is_svm()) {
+		/* KVM re-initialises the vCPU after a triple fault on SVM: the state is lost. */
+		CHECK(ev->flags & VMSCOPE_EVF_REGS_RESET, "shutdown on SVM without REGS_RESET");
+		CHECK(ev->regs.rip == 0xfff0 && ev->regs.cs.base == 0xffff0000,
+		      "reset state: RIP 0x%" PRIx64 " CS base 0x%" PRIx64, ev->regs.rip, ev->regs.cs.base);
+		shutdowns++;
+		return 0;
+	}
+	CHECK(!(ev->flags & VMSCOPE_EVF_REGS_RESET), "REGS_RESET where the registers are kept");
 	CHECK(ev->regs.rip == SCRATCH_GPA, "event at RIP 0x%" PRIx64, ev->regs.rip);
 	if (ev->kind == VMSCOPE_EV_INTERNAL_ERROR) {
 		CHECK(ev->u.internal.suberror == 1, "suberror %u (want emulation)", ev->u.internal.suberror);
@@ -638,7 +776,9 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } cases[] = {
 		{ "io", case_io }, { "msr", case_msr }, { "breakpoint", case_breakpoint },
-		{ "setregs", case_setregs }, { "protect", case_protect }, { "kill", case_kill },
+		{ "setregs", case_setregs }, { "setregs_io", case_setregs_io },
+		{ "setregs_msr", case_setregs_msr },
+		{ "protect", case_protect }, { "kill", case_kill },
 		{ "timeout", case_timeout }, { "busy", case_busy }, { "hlt", case_hlt },
 		{ "all_halted", case_all_halted }, { "refused", case_refused },
 		{ "exits", case_exits },
