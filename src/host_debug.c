@@ -190,12 +190,12 @@ bool host_debug__step_ok(const struct kvm_host *host)
 const char *host_debug__why(enum host_dbg d)
 {
 	switch (d) {
-	case HOST_DBG_TO_GUEST: return "this KVM lets the guest take it (probed at start-up)";
-	case HOST_DBG_IGNORED: return "this KVM ignores it (probed at start-up)";
+	case HOST_DBG_TO_GUEST: return "this KVM lets the guest take it (probed at start)";
+	case HOST_DBG_IGNORED: return "this KVM ignores it (probed at start)";
 	case HOST_DBG_REFUSED: return "KVM_SET_GUEST_DEBUG is absent or refused";
 	case HOST_DBG_INTERCEPTED:
 	case HOST_DBG_EMULATION_FAILURE:
 	case HOST_DBG_OTHER: break;
 	}
-	return "this KVM does not intercept it (probed at start-up)";
+	return "this KVM does not stop on it (probed at start)";
 }

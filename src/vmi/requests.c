@@ -161,7 +161,7 @@ size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struc
 		unsigned kind = m->u.subscribe.kind, bit = 1u << kind;
 
 		if (!(core->caps & bit)) {
-			const char *why = "this host's KVM cannot deliver it";
+			const char *why = "this host's KVM cannot deliver it", *what = "";
 
 			if (kind == VMSCOPE_EV_HLT)
 				why = "HLT stays in KVM (in-kernel irqchip): use --irqchip off";
@@ -170,12 +170,12 @@ size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struc
 					? "kvm_pvm never completes a vmcall (see the README)"
 					: "KVM_CAP_EXIT_HYPERCALL is absent";
 			else if (kind == VMSCOPE_EV_BREAKPOINT)
-				why = host_debug__why(vm->host->sw_bp);
+				what = "int3: ", why = host_debug__why(vm->host->sw_bp);
 			else if (kind == VMSCOPE_EV_SINGLESTEP)
-				why = host_debug__why(vm->host->singlestep);
+				what = "single-step: ", why = host_debug__why(vm->host->singlestep);
 			else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
 				why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
-			vmi__reply_fail(rp, -ENOTSUP, "%s", why);
+			vmi__reply_fail(rp, -ENOTSUP, "%s%s", what, why);
 			return 0;
 		}
 		if (m->u.subscribe.sync && kind == VMSCOPE_EV_SHUTDOWN) {

@@ -82,7 +82,7 @@ static void check_bp_refused(void)
 {
 	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_nothing, NULL) == -ENOTSUP,
 	      "breakpoint events offered where int3 is not intercepted");
-	CHECK(strstr(vmscope_last_error(vm), "probed at start-up"), "reason: %s",
+	CHECK(strstr(vmscope_last_error(vm), "probed at start"), "reason: %s",
 	      vmscope_last_error(vm));
 	CHECK(vmscope_set_bp_pa(vm, elf_sym(guest_elf, "tg_syscall_entry")) == -ENOTSUP,
 	      "breakpoint planted where int3 is not intercepted");
