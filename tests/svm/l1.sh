@@ -73,6 +73,8 @@ if [ ! -s "$initrd" ] || [ "$initrd" -ot "$0" ]; then
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+# What udev would add, and bash's process substitution needs.
+ln -s /proc/self/fd /dev/fd; ln -s fd/0 /dev/stdin; ln -s fd/1 /dev/stdout; ln -s fd/2 /dev/stderr
 for m in /mods/*.ko; do insmod "$m" || echo "L1: insmod $m failed"; done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host
 mount -t tmpfs tmpfs /rw && mkdir -p /rw/up /rw/work
