@@ -121,21 +121,6 @@ static void print_regs(const struct vmscope_regs *r)
 	       r->ss.selector, r->fs.base, r->gs.base, r->kernel_gs_base);
 }
 
-/* Registers of a vCPU; pauses it for the read when it is running. */
-static int get_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs)
-{
-	int r = vmscope_get_regs(vm, vcpu, regs);
-
-	if (r != -EBUSY)
-		return r;
-	r = vmscope_pause(vm, vcpu);
-	if (r < 0)
-		return r;
-	r = vmscope_get_regs(vm, vcpu, regs);
-	vmscope_resume(vm, vcpu);
-	return r;
-}
-
 /* ---- The test guest's tasks ------------------------------------------------ */
 
 static int cmd_tasks(vmscope_t *vm)
@@ -420,7 +405,7 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "regs")) {
 		struct vmscope_regs regs;
-		int r = get_regs(vm, vcpu_opt, &regs);
+		int r = vmscope_sample_regs(vm, vcpu_opt, &regs);
 
 		if (r < 0)
 			status = die_vm("regs", r);

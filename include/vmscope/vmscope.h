@@ -130,6 +130,11 @@ int vmscope_read_u64_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, uint64_t *out
  * (raw images).
  */
 int vmscope_get_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs);
+/*
+ * The same, but a running vCPU of a live target is paused for the read and
+ * resumed: a sample of where it was.  Other targets: vmscope_get_regs.
+ */
+int vmscope_sample_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs);
 
 /* ---- Live targets: control (vmscope_attach only) --------------------------
  *

@@ -89,7 +89,8 @@ static unsigned cr3_candidates(struct vmscope *vm, uint64_t *out, unsigned max, 
 	for (unsigned c = 0; c < cpus && n + 2 <= max; c++) {
 		struct vmscope_regs r;
 
-		if (vmscope_get_regs(vm, c, &r) < 0 || !(r.cr0 & 0x80000000u))
+		/* A live guest's running vCPU is paused for the read. */
+		if (vmscope_sample_regs(vm, c, &r) < 0 || !(r.cr0 & 0x80000000u))
 			continue;
 		out[n] = r.cr3 & 0x000ffffffffff000ULL;
 		from_cpu[n++] = c;
