@@ -6,9 +6,10 @@
 #   (tests/integration/make_linux_fixtures.sh FIXTURES_DIR makes them).
 #
 # On a host with hardware KVM (vmx or svm in /proc/cpuinfo) the kernel boots
-# to the initramfs's /init, which prints VMSCOPE-INITRAMFS-OK and powers off:
-# the test expects that marker and vmscope's exit status 0, once through the
-# vmlinux ELF and once through the bzImage.
+# to the initramfs's /init, which prints VMSCOPE-INITRAMFS-OK and the number
+# of CPUs it sees, and powers off (ACPI S5): the test expects the marker, as
+# many CPUs as --cpus boot=N gave, and vmscope's exit status 0, through the
+# vmlinux ELF and through the bzImage, each on 1 and on 2 vCPUs.
 #
 # On a host whose /dev/kvm emulates guest kernel code (kvm_pvm, see
 # /work/shared/HOST-NOTES.md: about 1.5 M instructions/s) a kernel cannot
@@ -192,26 +193,28 @@ boot_until_e820() {
 	done
 }
 
-# boot_to_init KERNEL: the hardware-KVM check, a whole boot to /init and power-off.
+# boot_to_init KERNEL CPUS: the hardware-KVM check, a whole boot to /init and power-off.
 boot_to_init() {
-	local kernel=$1 name out status
-	name=$(basename "$kernel")
+	local kernel=$1 cpus=$2 name out status seen
+	name=$(basename "$kernel")-$cpus
 	out=$work/serial-$name.log
 	: >"$out"
-	echo "booting $name to the initramfs"
+	echo "booting $(basename "$kernel") on $cpus vCPU(s) to the initramfs"
 	timeout "$TIMEOUT" "$vmscope" --kernel "$kernel" --initramfs "$fixtures/initramfs.cpio.gz" \
 		--cmdline "console=ttyS0 earlyprintk=ttyS0 VMSCOPE-LINUX-BOOT-$name" --memory size=512M \
-		--serial file="$out" </dev/null >"$work/stdout-$name" 2>"$work/stderr-$name"
+		--cpus boot="$cpus" --serial file="$out" </dev/null >"$work/stdout-$name" 2>"$work/stderr-$name"
 	status=$?
-	if grep -qa "$MARKER" "$out" && [ "$status" -eq 0 ]; then
-		echo "ok ($name): /init printed $MARKER and vmscope exited 0"
+	seen=$(tr -d '\r' <"$out" | sed -n 's/^cpus: \([0-9]*\)$/\1/p' | head -n1)
+	if grep -qa "$MARKER" "$out" && [ "$status" -eq 0 ] && [ "$seen" = "$cpus" ]; then
+		echo "ok ($name): /init printed $MARKER, saw $seen CPU(s), and vmscope exited 0"
 		return 0
 	fi
 	if [ "$status" -eq 124 ]; then
 		echo "FAIL ($name): timed out after $TIMEOUT s"
 	else
 		echo "FAIL ($name): vmscope exited with status $status," \
-			"$(grep -qa "$MARKER" "$out" && echo "marker seen" || echo "no $MARKER on the serial port")"
+			"$(grep -qa "$MARKER" "$out" && echo "marker seen" || echo "no $MARKER on the serial port")," \
+			"the guest saw ${seen:-no} CPUs (want $cpus)"
 	fi
 	echo "  vmscope stderr (last lines):"
 	tail -n 15 "$work/stderr-$name" | sed 's/^/    /'
@@ -223,8 +226,11 @@ boot_to_init() {
 fails=0
 if grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	echo "hardware virtualization present: full boots"
-	boot_to_init "$fixtures/vmlinux" || fails=$((fails + 1))
-	boot_to_init "$fixtures/bzImage" || fails=$((fails + 1))
+	for kernel in vmlinux bzImage; do
+		for cpus in 1 2; do
+			boot_to_init "$fixtures/$kernel" "$cpus" || fails=$((fails + 1))
+		done
+	done
 	for size in $SIZES; do
 		boot_until_e820 "$fixtures/vmlinux" "$size" || fails=$((fails + 1))
 	done

@@ -3,7 +3,8 @@
 #   OUTDIR/bzImage            the Debian kernel (copy of the newest /boot/vmlinuz-*)
 #   OUTDIR/vmlinux            the ELF kernel extracted from that bzImage
 #   OUTDIR/initramfs.cpio.gz  busybox (from busybox-static) with an /init that
-#                             prints VMSCOPE-INITRAMFS-OK and powers off
+#                             prints VMSCOPE-INITRAMFS-OK and the CPUs it sees
+#                             ("cpus: N"), and powers off
 # Installs the Debian packages it needs when they are missing.  Idempotent:
 # files that are already up to date are left alone.
 #
@@ -127,24 +128,28 @@ build_initramfs() {
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir -p "$tmp/root/bin" "$tmp/root/dev" "$tmp/root/proc" "$tmp/root/sys"
 	cp "$BUSYBOX" "$tmp/root/bin/busybox"
-	for app in sh echo mount cat sleep poweroff reboot; do
+	for app in sh echo mount cat grep sleep poweroff reboot; do
 		ln -s busybox "$tmp/root/bin/$app"
 	done
 	cat > "$tmp/root/init" <<-EOF
 	#!/bin/sh
 	# vmscope test initramfs: prove that userspace runs, then power off.
-	# With vmscope.linger=N on the command line, keep making system calls
-	# (a cat and a sleep each second) for N seconds first, for tracers.
+	# It lists its processes ("proc: PID COMM").  With vmscope.linger=N on the
+	# command line, it keeps making system calls (a tick line, a cat and a
+	# sleep each second) for N seconds first, for tracers and live views.
 	export PATH=/bin
 	mount -t proc proc /proc 2>/dev/null
 	echo "$MARKER"
 	echo "cmdline: \$(cat /proc/cmdline 2>/dev/null)"
+	echo "cpus: \$(grep -c ^processor /proc/cpuinfo)"
+	for p in /proc/[0-9]*; do echo "proc: \${p#/proc/} \$(cat \$p/comm 2>/dev/null)"; done
 	linger=0
 	for w in \$(cat /proc/cmdline); do
 		case \$w in vmscope.linger=*) linger=\${w#vmscope.linger=} ;; esac
 	done
 	i=0
 	while [ "\$i" -lt "\$linger" ]; do
+		echo "tick \$i"
 		cat /proc/version > /dev/null
 		sleep 1
 		i=\$((i + 1))
