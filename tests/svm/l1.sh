@@ -17,12 +17,15 @@
 #   77  this machine cannot boot an L1 (no QEMU or kernel), when
 #       VMSCOPE_REQUIRE_KVM is not 1; with it, 99.
 # The L1 console is written to $VMSCOPE_L1_CONSOLE when set, and its last
-# lines are printed when L1 fails.  $VMSCOPE_L1_QEMU names another QEMU (with
-# $VMSCOPE_L1_QEMU_ARGS, e.g. -L for its firmware).  The L1 initramfs is built
-# once per kernel into $VMSCOPE_L1_CACHE (default /var/tmp/vmscope-l1).
+# lines are printed when L1 fails.  QEMU is bookworm-backports' QEMU 10,
+# fetched once into the cache (backports_qemu.sh), unless $VMSCOPE_L1_QEMU
+# names another (with $VMSCOPE_L1_QEMU_ARGS, e.g. -L for its firmware).  The
+# cache is $VMSCOPE_L1_CACHE (default /var/tmp/vmscope-l1).
+# An L1 whose kernel dies is booted once more, saying so: that is QEMU's or
+# L1's failure, not the command's; every other outcome is final.
 set -uo pipefail
 
-cpus=2 mem=4096 tmo=900
+cpus=2 mem=6144 tmo=900
 while getopts c:m:t: o; do
 	case $o in
 	c) cpus=$OPTARG ;; m) mem=$OPTARG ;; t) tmo=$OPTARG ;;
@@ -39,7 +42,20 @@ cannot() {
 	echo "SKIP: $*"; exit 77
 }
 
-qemu=${VMSCOPE_L1_QEMU:-qemu-system-x86_64}
+# QEMU: $VMSCOPE_L1_QEMU if given, else bookworm-backports' QEMU 10 unpacked
+# into the cache (backports_qemu.sh says why), else Debian's own.
+cache_root=${VMSCOPE_L1_CACHE:-/var/tmp/vmscope-l1}
+qemu_args=${VMSCOPE_L1_QEMU_ARGS:-}
+if [ -n "${VMSCOPE_L1_QEMU:-}" ]; then
+	qemu=$VMSCOPE_L1_QEMU
+elif bpo=$("$(dirname "$0")/backports_qemu.sh" "$cache_root" 2>"/tmp/vmscope-l1-bpo.$$"); then
+	{ read -r qemu; read -r qemu_args; read -r QEMU_MODULE_DIR; } <<<"$bpo"
+	export QEMU_MODULE_DIR
+else
+	echo "note: $(cat "/tmp/vmscope-l1-bpo.$$"); using Debian's QEMU (debug registers are not armed in its L1)"
+	qemu=qemu-system-x86_64
+fi
+rm -f "/tmp/vmscope-l1-bpo.$$"
 command -v "$qemu" >/dev/null || cannot "no $qemu (apt-get install qemu-system-x86)"
 command -v busybox >/dev/null || [ -x /bin/busybox ] || cannot "no busybox (apt-get install busybox-static)"
 kver=$(ls /lib/modules 2>/dev/null | sort -V | tail -n1)
@@ -47,7 +63,7 @@ kernel=/boot/vmlinuz-$kver
 [ -n "$kver" ] && [ -r "$kernel" ] || cannot "no Debian kernel to boot L1 on (apt-get install linux-image-amd64)"
 
 # ---- The L1 initramfs: busybox, the modules L1 needs, and an init ----------
-cache=${VMSCOPE_L1_CACHE:-/var/tmp/vmscope-l1}/$kver
+cache=$cache_root/$kver
 initrd=$cache/l1.cpio.gz
 if [ ! -s "$initrd" ] || [ "$initrd" -ot "$0" ]; then
 	mkdir -p "$cache" || cannot "cannot create $cache"
@@ -116,26 +132,34 @@ trap 'rm -rf "$job"' EXIT
 } >"$job/run.sh"
 
 console=${VMSCOPE_L1_CONSOLE:-$job/console}
-t0=$SECONDS
-# shellcheck disable=SC2086 # VMSCOPE_L1_QEMU_ARGS is a list of words
-timeout "$tmo" "$qemu" ${VMSCOPE_L1_QEMU_ARGS:-} -accel tcg -cpu max -M q35 -m "$mem" -smp "$cpus" \
-	-nographic -no-reboot -nodefaults -serial stdio \
-	-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 quiet panic=-1 oops=panic" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs local,path="$job",mount_tag=job,security_model=none >"$console" 2>&1 </dev/null
-qemu_status=$?
-secs=$((SECONDS - t0))
+l1_died() { grep -qE 'Kernel panic|stack guard page|BUG:|general protection fault|Oops' "$console"; }
+for attempt in 1 2; do
+	rm -f "$job/out" "$job/rc" "$job/nokvm"
+	t0=$SECONDS
+	# shellcheck disable=SC2086 # qemu_args is a list of words
+	timeout "$tmo" "$qemu" $qemu_args -accel tcg -cpu max -M q35 -m "$mem" -smp "$cpus" \
+		-nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 quiet panic=-1 oops=panic" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs local,path="$job",mount_tag=job,security_model=none >"$console" 2>&1 </dev/null
+	qemu_status=$?
+	secs=$((SECONDS - t0))
+	[ -s "$job/rc" ] || ! l1_died || [ $attempt = 2 ] && break
+	keep=/tmp/vmscope-l1-died.$$.$attempt.log
+	cp "$console" "$keep"
+	echo "L1 died after ${secs} s ($(grep -m1 -E 'Kernel panic|stack guard page|BUG:|general protection fault|Oops' "$console" | tr -d '\r')); console kept in $keep; running the command again in a new L1"
+done
 
 [ -f "$job/out" ] && cat "$job/out"
 if [ -s "$job/rc" ]; then
-	echo "(L1: ${secs} s, $cpus CPUs, $("$qemu" --version | head -n1 | awk '{ print $4 }'))"
+	echo "(L1: ${secs} s, $cpus CPUs, QEMU $("$qemu" --version | head -n1 | awk '{ print $4 }'))"
 	exit "$(cat "$job/rc")"
 fi
 # No result: say why, from the console, and keep it.
 why="no result"
 if [ -f "$job/nokvm" ]; then
 	why="kvm_amd loaded but there is no /dev/kvm (does this QEMU offer SVM?)"
-elif grep -qE 'Kernel panic|stack guard page|BUG:|general protection fault|Oops' "$console"; then
+elif l1_died; then
 	why="L1's kernel died: $(grep -m1 -E 'Kernel panic|stack guard page|BUG:|general protection fault|Oops' "$console" | tr -d '\r')"
 elif [ $qemu_status = 124 ]; then
 	why="no result within $tmo s"
