@@ -128,7 +128,7 @@ build_initramfs() {
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir -p "$tmp/root/bin" "$tmp/root/dev" "$tmp/root/proc" "$tmp/root/sys"
 	cp "$BUSYBOX" "$tmp/root/bin/busybox"
-	for app in sh echo mount cat grep sleep poweroff reboot; do
+	for app in sh echo mount cat grep tr sleep poweroff reboot; do
 		ln -s busybox "$tmp/root/bin/$app"
 	done
 	cat > "$tmp/root/init" <<-EOF
@@ -143,6 +143,7 @@ build_initramfs() {
 	echo "cmdline: \$(cat /proc/cmdline 2>/dev/null)"
 	echo "cpus: \$(grep -c ^processor /proc/cpuinfo)"
 	for p in /proc/[0-9]*; do echo "proc: \${p#/proc/} \$(cat \$p/comm 2>/dev/null)"; done
+	echo "cmdline1: \$(tr '\\0' ' ' </proc/1/cmdline)"
 	linger=0
 	for w in \$(cat /proc/cmdline); do
 		case \$w in vmscope.linger=*) linger=\${w#vmscope.linger=} ;; esac
