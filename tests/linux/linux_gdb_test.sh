@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# GDB on a running Linux kernel: Debian's vmlinux on 2 vCPUs under vmscope
+# GDB on a running Linux kernel: Debian's vmlinux on $LINUX_CPUS vCPUs (default 2) under vmscope
 # with --gdb path=SOCKET,wait=off, its initramfs ticking once a second
 # (vmscope.linger).  Stock gdb, given nothing but the socket (Debian's vmlinux
-# has no symbols), must: attach (the guest stops), list 2 threads (vCPUs),
+# has no symbols), must: attach (the guest stops), list a thread per vCPU,
 # read RIP in the kernel's half of the address space, read memory at it,
 # single-step (RIP moves), continue and stop it again with Ctrl-C, detach;
 # and the guest then keeps running (ticks again) and powers off (status 0).
@@ -24,9 +24,10 @@ trap 'kill $vmm $gdb 2>/dev/null; rm -rf "$work"' EXIT
 fails=0
 check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1" | tee -a "$work/checks"; fails=$((fails + 1)); fi; }
 scale=${VMSCOPE_TIME_SCALE:-1}
+cpus=${LINUX_CPUS:-2} # vCPUs of the guest
 
 "$vmscope" --kernel "$fix/vmlinux" --initramfs "$fix/initramfs.cpio.gz" --memory size=512M \
-	--cpus boot=2 --cmdline "console=ttyS0 vmscope.linger=$((10 * scale))" --console off \
+	--cpus boot="$cpus" --cmdline "console=ttyS0 vmscope.linger=$((10 * scale))" --console off \
 	--serial file="$work/console" --gdb path="$work/gdb",wait=off 2>"$work/vmm.err" &
 vmm=$!
 for _ in $(seq $((600 * scale))); do
@@ -45,7 +46,8 @@ kill -INT $gdb
 wait $gdb
 ticks=$(grep -c "^tick" "$work/console")
 
-check "gdb lists 2 threads" 'grep -qE "^\*? +2 +Thread" "$work/gdb.out" && grep -qE "^\*? +1 +Thread" "$work/gdb.out"'
+threads=$(grep -cE "^\*? +[0-9]+ +Thread" "$work/gdb.out")
+check "gdb lists $cpus threads ($threads)" '[ "$threads" -eq "$cpus" ]'
 pcs=$(grep -oE '^\$[0-9]+ = 0x[0-9a-f]+' "$work/gdb.out" | awk '{ print $3 }')
 check "RIP in the kernel ($(echo $pcs))" '[ "$(echo "$pcs" | grep -c "^0xffffffff")" -eq 3 ]'
 check "memory at RIP read" 'grep -qE "^0xffffffff[0-9a-f]+:(\s+0x[0-9a-f]{2}){4}" "$work/gdb.out"'

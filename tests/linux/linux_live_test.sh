@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Live introspection of a running Linux guest, compared with what the guest
-# says of itself: Debian's vmlinux on 2 vCPUs under vmscope with
+# says of itself: Debian's vmlinux on $LINUX_CPUS vCPUs (default 2) under vmscope with
 # --vmi-socket, its initramfs listing its processes ("proc: PID COMM") and
 # then printing a tick a second (vmscope.linger).  While it runs:
 #   info      finds the kernel (release, KASLR) with no file from the user;
@@ -28,9 +28,10 @@ trap 'kill $vmm 2>/dev/null; rm -rf "$work"' EXIT
 fails=0
 check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1" | tee -a "$work/checks"; fails=$((fails + 1)); fi; }
 scale=${VMSCOPE_TIME_SCALE:-1}
+cpus=${LINUX_CPUS:-2} # vCPUs of the guest
 
 "$vmscope" --kernel "$fix/vmlinux" --initramfs "$fix/initramfs.cpio.gz" --memory size=512M \
-	--cpus boot=2 --cmdline "console=ttyS0 vmscope.linger=$((10 * scale))" --console off \
+	--cpus boot="$cpus" --cmdline "console=ttyS0 vmscope.linger=$((10 * scale))" --console off \
 	--serial file="$work/console" --vmi-socket "$work/vmi" 2>"$work/vmm.err" &
 vmm=$!
 for _ in $(seq $((600 * scale))); do
@@ -39,7 +40,7 @@ for _ in $(seq $((600 * scale))); do
 done
 tr -d '\r' <"$work/console" >"$work/guest"
 check "the guest reached its initramfs and ticks" 'grep -q "^tick 1" "$work/guest"'
-check "the guest sees 2 CPUs" 'grep -q "^cpus: 2$" "$work/guest"'
+check "the guest sees $cpus CPUs" 'grep -q "^cpus: $cpus$" "$work/guest"'
 
 "$ctl" --socket "$work/vmi" info >"$work/info" 2>&1
 check "info finds the kernel ($(grep -m1 release: "$work/info"))" \
