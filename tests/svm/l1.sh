@@ -5,8 +5,8 @@
 # to its guest.  This boots such a guest ("L1") on this machine's own Debian
 # kernel, loads kvm_amd there, so that /dev/kvm in L1 is the KVM of an AMD-V
 # machine, and runs COMMAND in L1 as root: same paths, same build trees (this
-# machine's root file system, read-only through 9p, under a tmpfs overlay),
-# the same working directory and the VMSCOPE_* environment.
+# machine's root file system, /tmp included, read-only through 9p under a
+# tmpfs overlay), the same working directory and the VMSCOPE_* environment.
 #
 #   l1.sh [-c CPUS] [-m MiB] [-t SECONDS] -- COMMAND [ARGS...]
 #
@@ -102,7 +102,6 @@ if [ -c /dev/kvm ]; then
 	mkdir -p /newroot/dev/pts /newroot/dev/shm
 	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /newroot/dev/pts
 	mount -t tmpfs tmpfs /newroot/dev/shm
-	mount -t tmpfs tmpfs /newroot/tmp
 	echo "L1: ready, kvm_amd loaded"
 	chroot /newroot /bin/bash /l1-job/run.sh
 else
@@ -126,7 +125,7 @@ trap 'rm -rf "$job"' EXIT
 	echo 'export VMSCOPE_IN_L1=1 VMSCOPE_TIME_SCALE=10'
 	env | grep -E '^(VMSCOPE_[A-Z0-9_]+|ASAN_OPTIONS|UBSAN_OPTIONS|MALLOC_PERTURB_)=' |
 		while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done
-	printf 'cd %q || exit 97\n' "$PWD"
+	printf 'cd %q || { echo "L1: cannot cd to %q" >/l1-job/out; echo 1 >/l1-job/rc; exit; }\n' "$PWD" "$PWD"
 	printf '%q ' "$@"
 	echo '>/l1-job/out 2>&1 </dev/null; echo $? >/l1-job/rc'
 } >"$job/run.sh"
