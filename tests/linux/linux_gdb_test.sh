@@ -12,29 +12,10 @@
 set -uo pipefail
 vmscope=$1 fix=$2
 
-if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	echo "SKIP: no hardware virtualization here (kvm_pvm emulates guest kernel code, so a"
-	echo "      Linux guest cannot reach its initramfs in a test's time); the svm suite runs"
-	echo "      this test on hardware-assisted KVM (svm_linux_gdb)"
-	exit 77
-fi
+. "$(dirname "$0")/running_linux.sh"
 command -v gdb >/dev/null || { echo "FAIL: no gdb (scripts/deps.sh test installs it)"; exit 1; }
-work=$(mktemp -d)
-trap 'kill $vmm $gdb 2>/dev/null; rm -rf "$work"' EXIT
-fails=0
-check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1" | tee -a "$work/checks"; fails=$((fails + 1)); fi; }
-scale=${VMSCOPE_TIME_SCALE:-1}
-cpus=${LINUX_CPUS:-2} # vCPUs of the guest
 
-"$vmscope" --kernel "$fix/vmlinux" --initramfs "$fix/initramfs.cpio.gz" --memory size=512M \
-	--cpus boot="$cpus" --cmdline "console=ttyS0 vmscope.linger=$((10 * scale))" --console off \
-	--serial file="$work/console" --gdb path="$work/gdb",wait=off 2>"$work/vmm.err" &
-vmm=$!
-for _ in $(seq $((600 * scale))); do
-	grep -q "^tick 1" "$work/console" 2>/dev/null && break
-	sleep 0.1
-done
-check "the guest reached its initramfs and ticks" 'grep -q "^tick 1" "$work/console"'
+start_linux --gdb path="$work/gdb",wait=off
 
 # All commands in one batch; Ctrl-C (SIGINT) comes while 'continue' runs.
 gdb -q -nx -batch -ex "set confirm off" -ex "set pagination off" -ex "target remote $work/gdb" \

@@ -17,29 +17,10 @@
 set -uo pipefail
 vmscope=$1 ctl=$2 fix=$3
 
-if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	echo "SKIP: no hardware virtualization here (kvm_pvm emulates guest kernel code, so a"
-	echo "      Linux guest cannot reach its initramfs in a test's time); the svm suite runs"
-	echo "      this test on hardware-assisted KVM (svm_linux_live)"
-	exit 77
-fi
-work=$(mktemp -d)
-trap 'kill $vmm 2>/dev/null; rm -rf "$work"' EXIT
-fails=0
-check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1" | tee -a "$work/checks"; fails=$((fails + 1)); fi; }
-scale=${VMSCOPE_TIME_SCALE:-1}
-cpus=${LINUX_CPUS:-2} # vCPUs of the guest
+. "$(dirname "$0")/running_linux.sh"
 
-"$vmscope" --kernel "$fix/vmlinux" --initramfs "$fix/initramfs.cpio.gz" --memory size=512M \
-	--cpus boot="$cpus" --cmdline "console=ttyS0 vmscope.linger=$((10 * scale))" --console off \
-	--serial file="$work/console" --vmi-socket "$work/vmi" 2>"$work/vmm.err" &
-vmm=$!
-for _ in $(seq $((600 * scale))); do
-	grep -q "^tick 1" "$work/console" 2>/dev/null && break
-	sleep 0.1
-done
+start_linux --vmi-socket "$work/vmi"
 tr -d '\r' <"$work/console" >"$work/guest"
-check "the guest reached its initramfs and ticks" 'grep -q "^tick 1" "$work/guest"'
 check "the guest sees $cpus CPUs" 'grep -q "^cpus: $cpus$" "$work/guest"'
 
 "$ctl" --socket "$work/vmi" info >"$work/info" 2>&1
