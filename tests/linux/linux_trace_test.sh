@@ -14,27 +14,10 @@
 set -uo pipefail
 vmscope=$1 ctl=$2 fix=$3
 
-if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	echo "SKIP: this host's KVM has no hardware virtualization (no vmx/svm: kvm_pvm emulates"
-	echo "      guest kernel code at about 1.5 M instructions/s), so a Linux guest cannot reach"
-	echo "      its initramfs within a test's time; run this on hardware KVM."
-	exit 77
-fi
-work=$(mktemp -d)
-trap 'kill $vmm 2>/dev/null; rm -rf "$work"' EXIT
-fails=0
-check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }
+. "$(dirname "$0")/running_linux.sh"
 
-# The fixtures' /init keeps running cat and sleep for vmscope.linger seconds.
-"$vmscope" --kernel "$fix/vmlinux" --initramfs "$fix/initramfs.cpio.gz" --memory size=512M \
-	--cmdline "console=ttyS0 vmscope.linger=20" --console off --serial file="$work/console" \
-	--vmi-socket "$work/vmi" 2>"$work/vmm.err" &
-vmm=$!
-for _ in $(seq 600); do
-	grep -q VMSCOPE-INITRAMFS-OK "$work/console" 2>/dev/null && break
-	sleep 0.1
-done
-check "the guest reached its initramfs" 'grep -q VMSCOPE-INITRAMFS-OK "$work/console"'
+# The fixtures' /init keeps running cat and sleep while it ticks.
+start_linux --vmi-socket "$work/vmi"
 # Where this host's KVM lets the guest take int3 (QEMU's emulated SVM; vmscope
 # probes it at start-up), trace cannot plant its breakpoint and must say why.
 probe=$("$vmscope" --log-level info --serial null 2>&1)

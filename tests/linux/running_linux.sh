@@ -1,5 +1,6 @@
 # Sourced by the tests of a Linux guest that runs while they look at it
-# (linux_live_test.sh, linux_gdb_test.sh): they need hardware-assisted KVM.
+# (linux_live_test.sh, linux_gdb_test.sh, linux_trace_test.sh): they need
+# hardware-assisted KVM.
 # Sets work (a temporary folder, removed on exit), scale, cpus, fails; the
 # test sets vmscope and fix (the fixtures folder) before sourcing.
 
