@@ -15,10 +15,13 @@
 #define SPIN_NS 100000ULL
 #define SPIN_PURE_NS 5000ULL
 
-static const char *const names[VMSCOPE_EV_NR] = {
+static const char *const names[] = {
 	"io", "mmio", "hlt", "breakpoint", "singlestep", "hypercall", "msr-read",
 	"msr-write", "page-write", "shutdown", "internal-error", "pause", "vcpu-start",
+	"hw-breakpoint",
 };
+
+static_assert(sizeof(names) / sizeof(names[0]) == VMSCOPE_EV_NR, "a name for every kind");
 
 const char *vmscope_event_name(unsigned kind)
 {

@@ -35,9 +35,10 @@
 #define PROBE_DB    0x12000
 #define PROBE_BP    0x13000
 #define PROBE_CODE  0x20000
+#define PROBE_DATA  0x30000 /* what the watchpoint probe writes */
 #define PROBE_RUNS  4 /* a probe ends within this many KVM_RUNs, or it is "other" */
 
-enum probe_kind { PROBE_SW_BP, PROBE_SINGLESTEP, PROBE_HW_BP };
+enum probe_kind { PROBE_SW_BP, PROBE_SINGLESTEP, PROBE_HW_BP, PROBE_HW_WATCH };
 
 /* Where a halt at rip (just past the hlt) leaves the event. */
 static enum host_dbg halted_at(uint64_t rip, uint64_t code_end)
@@ -52,7 +53,12 @@ static enum host_dbg halted_at(uint64_t rip, uint64_t code_end)
 static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 {
 	/* nop; int3 (a nop for the other kinds); nop; nop; hlt */
-	const uint8_t code[] = { 0x90, kind == PROBE_SW_BP ? 0xcc : 0x90, 0x90, 0x90, 0xf4 };
+	const uint8_t plain[] = { 0x90, kind == PROBE_SW_BP ? 0xcc : 0x90, 0x90, 0x90, 0xf4 };
+	/* nop; mov [PROBE_DATA], al; nop; nop; hlt */
+	const uint8_t store[] = { 0x90, 0x88, 0x04, 0x25, PROBE_DATA & 0xff, PROBE_DATA >> 8 & 0xff,
+				  PROBE_DATA >> 16 & 0xff, 0, 0x90, 0x90, 0xf4 };
+	const uint8_t *code = kind == PROBE_HW_WATCH ? store : plain;
+	size_t code_len = kind == PROBE_HW_WATCH ? sizeof(store) : sizeof(plain);
 	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE };
 	struct kvm_userspace_memory_region region = { .memory_size = PROBE_MEM };
 	struct kvm_regs regs = { .rip = PROBE_CODE, .rflags = 2, .rsp = PROBE_MEM - 16 };
@@ -80,7 +86,7 @@ static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 
 		memcpy(mem + PROBE_IDT + 16 * v, gate, sizeof(gate));
 	}
-	memcpy(mem + PROBE_CODE, code, sizeof(code));
+	memcpy(mem + PROBE_CODE, code, code_len);
 
 	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm < 0)
@@ -111,6 +117,11 @@ static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 		dbg.arch.debugreg[0] = PROBE_CODE + 2;
 		dbg.arch.debugreg[7] = 0x1; /* L0: execute, length 1 */
 	}
+	if (kind == PROBE_HW_WATCH) {
+		dbg.control |= KVM_GUESTDBG_USE_HW_BP;
+		dbg.arch.debugreg[0] = PROBE_DATA;
+		dbg.arch.debugreg[7] = 0x1 | 0x1 << 16; /* L0: write, length 1 */
+	}
 	if (ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
 		result = HOST_DBG_REFUSED;
 		goto out;
@@ -122,8 +133,11 @@ static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 		if (run->exit_reason == KVM_EXIT_DEBUG) {
 			unsigned want = kind == PROBE_SW_BP ? 3 : 1;
 			uint64_t at = kind == PROBE_HW_BP ? PROBE_CODE + 2 : 0;
+			/* A watchpoint is a trap: after the store, with DR6.B0. */
+			bool b0 = kind != PROBE_HW_WATCH || (run->debug.arch.dr6 & 1);
 
-			if (run->debug.arch.exception == want && (!at || run->debug.arch.pc == at))
+			if (run->debug.arch.exception == want && b0 &&
+			    (!at || run->debug.arch.pc == at))
 				result = HOST_DBG_INTERCEPTED;
 			break;
 		}
@@ -133,7 +147,7 @@ static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 		}
 		if (run->exit_reason == KVM_EXIT_HLT) {
 			if (ioctl(vcpu, KVM_GET_REGS, &regs) == 0)
-				result = halted_at(regs.rip, PROBE_CODE + sizeof(code));
+				result = halted_at(regs.rip, PROBE_CODE + code_len);
 			break;
 		}
 		if (run->exit_reason != KVM_EXIT_INTR)
@@ -153,15 +167,17 @@ out:
 void host_debug__probe(struct kvm_host *host)
 {
 	if (!host->cap_guest_debug) {
-		host->sw_bp = host->singlestep = host->hw_bp = HOST_DBG_REFUSED;
+		host->sw_bp = host->singlestep = host->hw_bp = host->hw_watch = HOST_DBG_REFUSED;
 		return;
 	}
 	host->sw_bp = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_SW_BP);
 	host->singlestep = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_SINGLESTEP);
 	host->hw_bp = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_HW_BP);
-	log_info("host KVM: int3 %s; single-step %s; debug registers %s",
+	host->hw_watch = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_HW_WATCH);
+	log_info("host KVM: int3 %s; single-step %s; debug-register breakpoints %s; "
+		 "debug-register watchpoints %s",
 		 host_debug__name(host->sw_bp), host_debug__name(host->singlestep),
-		 host_debug__name(host->hw_bp));
+		 host_debug__name(host->hw_bp), host_debug__name(host->hw_watch));
 }
 
 const char *host_debug__name(enum host_dbg d)
@@ -180,6 +196,16 @@ const char *host_debug__name(enum host_dbg d)
 bool host_debug__sw_bp_ok(const struct kvm_host *host)
 {
 	return host->sw_bp == HOST_DBG_INTERCEPTED || host->sw_bp == HOST_DBG_EMULATION_FAILURE;
+}
+
+bool host_debug__hw_bp_ok(const struct kvm_host *host)
+{
+	return host->hw_bp == HOST_DBG_INTERCEPTED;
+}
+
+bool host_debug__hw_watch_ok(const struct kvm_host *host)
+{
+	return host->hw_watch == HOST_DBG_INTERCEPTED;
 }
 
 bool host_debug__step_ok(const struct kvm_host *host)

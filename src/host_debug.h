@@ -18,13 +18,17 @@ enum host_dbg {
 
 struct kvm_host;
 
-/* Fills host->sw_bp, singlestep and hw_bp; logs them at info level. */
+/* Fills host->sw_bp, singlestep, hw_bp and hw_watch; logs them at info level. */
 void host_debug__probe(struct kvm_host *host);
 /* A few words for the log. */
 const char *host_debug__name(enum host_dbg d);
 
 /* Whether a planted int3 reaches vmscope: intercepted, or kvm_pvm's emulation failure. */
 bool host_debug__sw_bp_ok(const struct kvm_host *host);
+/* Whether a debug-register breakpoint (KVM_GUESTDBG_USE_HW_BP) stops the vCPU. */
+bool host_debug__hw_bp_ok(const struct kvm_host *host);
+/* Whether a debug-register data watchpoint stops the vCPU (kvm_pvm's emulator never checks one). */
+bool host_debug__hw_watch_ok(const struct kvm_host *host);
 /* Whether KVM_GUESTDBG_SINGLESTEP stops the vCPU after each instruction. */
 bool host_debug__step_ok(const struct kvm_host *host);
 /*

@@ -19,6 +19,7 @@
 #include "ctl_linux.h"
 #include "ctl_num.h"
 #include "ctl_testguest.h"
+#include "ctl_hwwatch.h"
 #include "ctl_watch.h"
 
 
@@ -27,6 +28,7 @@ static const char *guest_elf;
 static int json;
 static uint64_t cr3_opt;
 static int have_cr3;
+static int hw;
 static unsigned vcpu_opt;
 static vmscope_t *g_vm;
 
@@ -39,14 +41,21 @@ static void usage(FILE *f)
 	      "  read ADDR LEN                  hex dump; physical, or virtual with --cr3 X\n"
 	      "  write ADDR HEXBYTES            write bytes; physical, or virtual with --cr3 X\n"
 	      "  translate CR3 VA               virtual to physical\n"
-	      "  break ADDR                     breakpoint (virtual with --cr3), print hits\n"
+	      "  break ADDR                     breakpoint (virtual with --cr3), print hits;\n"
+	      "                                 --hw: a debug register, guest memory untouched\n"
 	      "  events [KIND...]               stream events (default: all async kinds); --json\n"
 	      "  stats                          exit counts by kind, per vCPU\n"
 	      "  tasks                          the test guest's task table (--guest-elf PATH)\n"
+	      "  watch ADDR LEN [w|rw]          hardware watchpoint on LEN (1, 2, 4, 8) bytes, writes\n"
+	      "                                 (w, default) or reads and writes (rw; x86 has no\n"
+	      "                                 read-only watch): each hit with RIP, old and new value\n"
 	      "  watch                          follow the test guest: its system-call entry (LSTAR),\n"
 	      "                                 every system call with its task, the task table\n"
 	      "Options: --socket PATH, --vcpu N, --cr3 X, --json, --count N, --timeout MS,\n"
-	      "         --guest-elf PATH\n"
+	      "         --guest-elf PATH, --hw\n"
+	      "A hardware breakpoint or watchpoint takes a virtual address with --cr3 X (any X:\n"
+	      "debug registers watch linear addresses), else a physical one, looked up in vCPU 0's\n"
+	      "page tables.\n"
 	      "Linux guests: on a dump (--core FILE, --raw FILE) or live (--socket PATH), with\n"
 	      "[--vmlinux FILE] [--system-map FILE] [--json]:\n"
 	      "  info                           what was found about the kernel, and how\n"
@@ -174,6 +183,11 @@ static int print_event(vmscope_t *vm, const struct vmscope_event *ev, struct vms
 		case VMSCOPE_EV_BREAKPOINT:
 			printf(",\"gpa\":%" PRIu64 ",\"gva\":%" PRIu64, ev->u.bp.gpa, ev->u.bp.gva);
 			break;
+		case VMSCOPE_EV_HW_BREAKPOINT:
+			printf(",\"addr\":%" PRIu64 ",\"slot\":%u,\"type\":%u,\"len\":%u,\"dr6\":%" PRIu64,
+			       ev->u.hw_bp.addr, ev->u.hw_bp.slot, ev->u.hw_bp.type, ev->u.hw_bp.len,
+			       ev->u.hw_bp.dr6);
+			break;
 		case VMSCOPE_EV_MSR_READ:
 		case VMSCOPE_EV_MSR_WRITE:
 			printf(",\"msr\":%u,\"value\":%" PRIu64, ev->u.msr.index, ev->u.msr.value);
@@ -199,6 +213,12 @@ static int print_event(vmscope_t *vm, const struct vmscope_event *ev, struct vms
 		case VMSCOPE_EV_BREAKPOINT:
 			printf(" gpa 0x%" PRIx64 " rax 0x%" PRIx64 " rdi 0x%" PRIx64 " rsi 0x%" PRIx64
 			       " rdx 0x%" PRIx64, ev->u.bp.gpa, ev->regs.rax, ev->regs.rdi,
+			       ev->regs.rsi, ev->regs.rdx);
+			break;
+		case VMSCOPE_EV_HW_BREAKPOINT:
+			printf(" addr 0x%" PRIx64 " slot %u dr6 0x%" PRIx64 " rax 0x%" PRIx64
+			       " rdi 0x%" PRIx64 " rsi 0x%" PRIx64 " rdx 0x%" PRIx64, ev->u.hw_bp.addr,
+			       ev->u.hw_bp.slot, ev->u.hw_bp.dr6, ev->regs.rax, ev->regs.rdi,
 			       ev->regs.rsi, ev->regs.rdx);
 			break;
 		case VMSCOPE_EV_MSR_READ:
@@ -346,7 +366,7 @@ int main(int argc, char **argv)
 		{ "cr3", required_argument, 0, 'r' },    { "json", no_argument, 0, 'j' },
 		{ "count", required_argument, 0, 'n' },  { "timeout", required_argument, 0, 't' },
 		{ "guest-elf", required_argument, 0, 'g' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' },
+		{ "version", no_argument, 0, 'V' },     { "hw", no_argument, &hw, 1 },
 		{ 0, 0, 0, 0 },
 	};
 	int timeout_ms = -1, c, err = 0, status = 0;
@@ -379,6 +399,7 @@ int main(int argc, char **argv)
 		case 'g': guest_elf = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vmscope-ctl " VMSCOPE_VERSION "\n"); return 0;
+		case 0: break; /* a flag (--hw) */
 		default: goto bad;
 		}
 	}
@@ -459,6 +480,25 @@ int main(int argc, char **argv)
 			status = die_vm("translate", r);
 		else
 			printf("0x%" PRIx64 " -> 0x%" PRIx64 " (page size 0x%" PRIx64 ")\n", va, pa, ps);
+	} else if (!strcmp(cmd, "break") && argc == 1 && hw) {
+		uint64_t addr, gva;
+		unsigned slot = 0;
+		int r;
+
+		if (parse_u64(argv[0], &addr))
+			goto bad_vm;
+		gva = addr;
+		r = vmscope_subscribe(vm, VMSCOPE_EV_HW_BREAKPOINT, 0, print_event, NULL);
+		if (r == 0)
+			r = have_cr3 ? vmscope_set_hwbp(vm, addr, VMSCOPE_HWBP_EXEC, 1, &slot)
+				     : vmscope_set_hwbp_pa(vm, addr, VMSCOPE_HWBP_EXEC, 1, &gva, &slot);
+		if (r < 0)
+			status = die_vm("break --hw", r);
+		else {
+			fprintf(stderr, "vmscope-ctl: hardware breakpoint at 0x%" PRIx64 " (slot %u)\n",
+				gva, slot);
+			status = stream_events(vm, timeout_ms);
+		}
 	} else if (!strcmp(cmd, "break") && argc == 1) {
 		uint64_t addr, gpa = 0;
 		int r;
@@ -509,7 +549,24 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "tasks")) {
 		status = cmd_tasks(vm);
-	} else if (!strcmp(cmd, "watch")) {
+	} else if (!strcmp(cmd, "watch") && (argc == 2 || argc == 3)) {
+		uint64_t addr, len;
+		unsigned type = VMSCOPE_HWBP_WRITE;
+
+		if (parse_u64(argv[0], &addr) || parse_u64(argv[1], &len) || len > 8)
+			goto bad_vm;
+		if (argc == 3 && strcmp(argv[2], "rw") == 0)
+			type = VMSCOPE_HWBP_RW;
+		else if (argc == 3 && strcmp(argv[2], "w") != 0) {
+			fprintf(stderr, "vmscope-ctl: watch: '%s': w (writes) or rw (reads and writes); "
+				"x86 has no read-only watch\n", argv[2]);
+			vmscope_close(vm);
+			return 2;
+		}
+		status = ctl_hw_watch(vm, addr, have_cr3, (unsigned)len, type, max_events, json);
+		if (status == 0)
+			status = stream_events(vm, timeout_ms);
+	} else if (!strcmp(cmd, "watch") && argc == 0) {
 		status = ctl_watch(vm, guest_elf ? guest_elf : testguest__default_elf(), timeout_ms);
 	} else {
 		goto bad_vm;

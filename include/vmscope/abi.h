@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VMSCOPE_ABI_VERSION 1
+#define VMSCOPE_ABI_VERSION 2 /* 2: hardware breakpoints and watchpoints */
 
 struct vmscope_segment {
 	uint64_t base;
@@ -59,7 +59,8 @@ enum vmscope_event_kind {
 	VMSCOPE_EV_INTERNAL_ERROR = 10,/* KVM internal error not explained by a breakpoint */
 	VMSCOPE_EV_PAUSE = 11,         /* the vCPU parked after a pause request */
 	VMSCOPE_EV_VCPU_START = 12,    /* the vCPU thread is about to run the guest */
-	VMSCOPE_EV_NR = 13,
+	VMSCOPE_EV_HW_BREAKPOINT = 13, /* a debug-register breakpoint or watchpoint the client set */
+	VMSCOPE_EV_NR = 14,
 };
 
 /* vmscope_event.flags */
@@ -90,6 +91,25 @@ struct vmscope_ev_mmio {
 struct vmscope_ev_breakpoint {
 	uint64_t gpa;      /* where the breakpoint is planted */
 	uint64_t gva;      /* the RIP that hit it */
+};
+
+/*
+ * Hardware breakpoints: the four x86 debug-register slots, shared by every
+ * vCPU.  Kinds are DR7's own encodings; there is no read-only watch on x86
+ * (a read/write watch also fires on reads).
+ */
+#define VMSCOPE_HWBP_EXEC  0u /* instruction fetch: a fault, RIP is at the address */
+#define VMSCOPE_HWBP_WRITE 1u /* data write: a trap, RIP is past the writing instruction */
+#define VMSCOPE_HWBP_RW    3u /* data read or write: a trap, likewise */
+#define VMSCOPE_HWBP_SLOTS 4u
+
+struct vmscope_ev_hw_bp {
+	uint64_t addr;     /* the slot's linear (virtual) address */
+	uint64_t dr6;      /* as the CPU reported it: B0-B3 (bit = slot), BS (bit 14) */
+	uint32_t slot;     /* 0..3 */
+	uint8_t type;      /* VMSCOPE_HWBP_* */
+	uint8_t len;       /* 1, 2, 4 or 8 bytes watched */
+	uint16_t _pad;
 };
 
 struct vmscope_ev_msr {
@@ -141,6 +161,7 @@ struct vmscope_event {
 		struct vmscope_ev_hypercall hypercall;
 		struct vmscope_ev_internal internal;
 		struct vmscope_ev_pause pause;
+		struct vmscope_ev_hw_bp hw_bp;
 		uint8_t raw[VMSCOPE_EVENT_DATA_SIZE];
 	} u;
 	struct vmscope_regs regs; /* snapshot at the exit */
@@ -150,6 +171,7 @@ static_assert(sizeof(struct vmscope_ev_mmio) == 24, "ev_mmio layout");
 static_assert(sizeof(struct vmscope_ev_page_write) == 32, "ev_page_write layout");
 static_assert(sizeof(struct vmscope_ev_hypercall) == 64, "ev_hypercall layout");
 static_assert(sizeof(struct vmscope_ev_internal) == 104, "ev_internal layout");
+static_assert(sizeof(struct vmscope_ev_hw_bp) == 24, "ev_hw_bp layout");
 static_assert(offsetof(struct vmscope_event, seq) == 8, "vmscope_event.seq offset");
 static_assert(offsetof(struct vmscope_event, u) == 32, "vmscope_event.u offset");
 static_assert(offsetof(struct vmscope_event, regs) == 136, "vmscope_event.regs offset");
@@ -250,7 +272,9 @@ enum vmscope_msg_type {
 	VMSCOPE_MSG_UNPROTECT = 15,
 	VMSCOPE_MSG_INJECT = 16,
 	VMSCOPE_MSG_MSR_WATCH = 17,  /* name the MSRs MSR events are for */
-	VMSCOPE_MSG_TYPE_MAX = 17,
+	VMSCOPE_MSG_SET_HWBP = 18,   /* -> reply: struct vmscope_msg_hwbp with slot */
+	VMSCOPE_MSG_CLEAR_HWBP = 19,
+	VMSCOPE_MSG_TYPE_MAX = 19,
 };
 
 #define VMSCOPE_ALL_VCPUS 0xffffffffu
@@ -301,6 +325,18 @@ struct vmscope_msg_msr {       /* get/set MSR request and get reply */
 struct vmscope_msg_gpa {       /* breakpoints, page protection */
 	uint64_t gpa;      /* breakpoint: any byte; protect: page-aligned */
 };
+/*
+ * Set or clear a hardware breakpoint: addr is a linear address (translated
+ * by the vCPU's paging when it runs), aligned to len; exec takes len 1.
+ * Clear names the same addr, type and len.
+ */
+struct vmscope_msg_hwbp {
+	uint64_t addr;
+	uint8_t type;      /* VMSCOPE_HWBP_* */
+	uint8_t len;       /* 1, 2, 4, 8 */
+	uint16_t _pad;
+	uint32_t slot;     /* reply: the slot it holds; request: 0 */
+};
 struct vmscope_msg_inject {
 	uint32_t vcpu;
 	uint8_t vector;    /* 0..31 */
@@ -317,6 +353,7 @@ struct vmscope_msg_msr_watch {
 };
 static_assert(sizeof(struct vmscope_msg_regs) == 8 + sizeof(struct vmscope_regs), "msg_regs layout");
 static_assert(sizeof(struct vmscope_msg_inject) == 16, "msg_inject layout");
+static_assert(sizeof(struct vmscope_msg_hwbp) == 16, "msg_hwbp layout");
 static_assert(sizeof(struct vmscope_msg_msr_watch) == 72, "msg_msr_watch layout");
 
 struct vmscope_msg_reply_hdr {

@@ -176,6 +176,35 @@ int vmscope_clear_bp_pa(vmscope_t *vm, uint64_t gpa);
 int vmscope_set_bp_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, uint64_t *gpa_out);
 int vmscope_clear_bp_va(vmscope_t *vm, uint64_t cr3, uint64_t gva);
 
+/*
+ * Hardware breakpoints and watchpoints: the four x86 debug-register slots,
+ * shared by every vCPU and by the GDB stub.  Guest memory is not touched,
+ * so a guest that checks its own code cannot see them.  type is
+ * VMSCOPE_HWBP_EXEC (len 1), _WRITE or _RW (len 1, 2, 4 or 8, gva aligned
+ * to it); x86 has no read-only watch.  A hit is a VMSCOPE_EV_HW_BREAKPOINT
+ * event (subscribe to it): an execute hit stops before the instruction and
+ * the vCPU steps over it after the response (unless the response moved
+ * RIP); a watch hit stops after the instruction that made the access.
+ * *slot (when not NULL) receives the slot, 0-3.  -ENOSPC: all four are
+ * taken; -EEXIST: this client has this one already; -ENOTSUP: the host's
+ * KVM does not stop on them (probed at start; vmscope_caps lacks the kind).
+ * The guest's own use of its debug registers is suspended while any slot
+ * is set (KVM loads vmscope's instead).
+ */
+int vmscope_set_hwbp(vmscope_t *vm, uint64_t gva, unsigned type, unsigned len, unsigned *slot);
+int vmscope_clear_hwbp(vmscope_t *vm, uint64_t gva, unsigned type, unsigned len);
+/*
+ * The same by guest-physical address.  A debug register watches a linear
+ * address, so gpa is looked up in vCPU 0's current page tables, and of the
+ * mappings that allow the access (executable for exec, writable otherwise)
+ * the one with the highest address is used, returned in *gva_out: for a
+ * Linux guest, the kernel image's own mapping rather than the direct map.
+ * Accesses through other mappings of that memory are not seen.  -ENOENT
+ * when no mapping fits.  Clear it with vmscope_clear_hwbp(*gva_out).
+ */
+int vmscope_set_hwbp_pa(vmscope_t *vm, uint64_t gpa, unsigned type, unsigned len,
+			uint64_t *gva_out, unsigned *slot);
+
 /* Single-step on one vCPU: each instruction is a VMSCOPE_EV_SINGLESTEP event. */
 int vmscope_singlestep(vmscope_t *vm, unsigned vcpu, int enable);
 

@@ -8,8 +8,9 @@
  * On hardware KVM an int3 exits as KVM_EXIT_DEBUG with KVM_GUESTDBG_USE_SW_BP;
  * on kvm_pvm (guest CPL0 emulated) as an emulation failure with RIP at it: the
  * core recognises both and calls us for the breakpoints we own.  Hardware
- * breakpoints and watchpoints are refused when KVM_CAP_GUEST_DEBUG_HW_BPS is 0,
- * with the reason shown in GDB.
+ * breakpoints and watchpoints are the core's debug-register slots (hwbp.c);
+ * each is refused, with the reason shown in GDB, where the start-up probe
+ * found that this host's KVM does not stop on it.
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -62,6 +63,29 @@ static void on_breakpoint(void *opaque, struct vcpu *vcpu, uint64_t gpa)
 	gdb_stub__request_stop(st, &stop);
 }
 
+static void on_hw_breakpoint(void *opaque, struct vcpu *vcpu, unsigned slot, uint64_t addr,
+			     unsigned type)
+{
+	struct gdb_stub *st = opaque;
+	struct gdb_stop stop = { .kind = GDB_STOP_HWBREAK, .vcpu = vcpu->id };
+
+	(void)slot;
+	if (type != VMSCOPE_HWBP_EXEC) {
+		stop.kind = GDB_STOP_WATCH;
+		stop.addr = addr;
+		stop.wp_type = GDB_WP_WRITE;
+		/* The piece that fired belongs to one of GDB's watches: report that one's kind. */
+		pthread_mutex_lock(&st->lock);
+		for (unsigned i = 0; i < st->nr_hw; i++)
+			if (st->hw[i].type != GDB_BP_HW && addr >= st->hw[i].addr &&
+			    addr - st->hw[i].addr < st->hw[i].len)
+				stop.wp_type = st->hw[i].type;
+		pthread_mutex_unlock(&st->lock);
+	}
+	__atomic_fetch_add(&st->nr_hw_hits, 1, __ATOMIC_RELAXED);
+	gdb_stub__request_stop(st, &stop);
+}
+
 static void on_singlestep(void *opaque, struct vcpu *vcpu)
 {
 	struct gdb_stub *st = opaque;
@@ -87,6 +111,7 @@ static void on_vcpu_exit(void *opaque, struct vcpu *vcpu)
 
 static const struct vmi_consumer_ops gdb_consumer_ops = {
 	.breakpoint = on_breakpoint,
+	.hw_breakpoint = on_hw_breakpoint,
 	.singlestep = on_singlestep,
 	.vcpu_exit = on_vcpu_exit,
 };
@@ -113,6 +138,7 @@ void gdb_stub__release(struct gdb_stub *st)
 {
 	pthread_mutex_lock(&st->lock);
 	st->nr_bps = 0;
+	st->nr_hw = 0;
 	for (unsigned i = 0; i < st->nr_vcpus; i++)
 		st->act[i] = GDB_ACT_CONT;
 	st->halt = false;
@@ -287,18 +313,11 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 	bool user;
 	int err;
 
-	(void)kind;
 	if (type != GDB_BP_SW) {
-		if (st->vm->host->cap_guest_debug_hw_bps <= 0) {
-			*why = "hardware breakpoints and watchpoints are not available: this host's KVM "
-			       "reports KVM_CAP_GUEST_DEBUG_HW_BPS = 0 (use 'break', not 'hbreak'; "
-			       "watchpoints cannot be offered)";
-			log_warn("gdb: refused a hardware %s: KVM_CAP_GUEST_DEBUG_HW_BPS is 0 on this host",
-				 type == GDB_BP_HW ? "breakpoint" : "watchpoint");
-		} else {
-			*why = "hardware breakpoints and watchpoints are not implemented by vmscope yet";
-		}
-		return -EOPNOTSUPP;
+		pthread_mutex_lock(&st->lock);
+		err = gdb_hw__insert(st, type, va, kind, why);
+		pthread_mutex_unlock(&st->lock);
+		return err;
 	}
 	if (!host_debug__sw_bp_ok(st->vm->host)) {
 		*why = st->vm->host->sw_bp == HOST_DBG_TO_GUEST
@@ -354,10 +373,12 @@ static int op_remove_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 	int r = -ENOENT;
 
 	(void)id;
-	(void)kind;
-	if (type != GDB_BP_SW)
-		return -EOPNOTSUPP;
 	pthread_mutex_lock(&st->lock);
+	if (type != GDB_BP_SW) {
+		r = gdb_hw__remove(st, type, va, kind);
+		pthread_mutex_unlock(&st->lock);
+		return r;
+	}
 	/* By the address GDB planted it at: the page tables may have changed since. */
 	for (unsigned i = 0; i < st->nr_bps; i++) {
 		struct gdb_bp *bp = &st->bps[i];
@@ -486,9 +507,11 @@ static int op_monitor(void *t, const char *cmd, char *out, size_t outsz)
 			OUT("vCPU %u: %llu exits\n", i,
 			    v ? (unsigned long long)atomic_load(&v->nr_exits) : 0ULL);
 		}
-		OUT("gdb: %llu breakpoint hits, %llu single-steps, %llu interrupts, %u breakpoints set\n",
-		    (unsigned long long)st->nr_bp_hits, (unsigned long long)st->nr_steps,
-		    (unsigned long long)st->nr_interrupts, st->nr_bps);
+		OUT("gdb: %llu breakpoint hits, %llu hardware breakpoint/watchpoint hits, "
+		    "%llu single-steps, %llu interrupts, %u breakpoints and %u hardware ones set\n",
+		    (unsigned long long)st->nr_bp_hits, (unsigned long long)st->nr_hw_hits,
+		    (unsigned long long)st->nr_steps, (unsigned long long)st->nr_interrupts,
+		    st->nr_bps, st->nr_hw);
 		return 0;
 	}
 	if (strcmp(cmd, "host") == 0) {
@@ -500,7 +523,9 @@ static int op_monitor(void *t, const char *cmd, char *out, size_t outsz)
 		    h->sw_bp == HOST_DBG_EMULATION_FAILURE
 			    ? ", recognised by vmscope; kernel-mode breakpoints only" : "");
 		OUT("single-step: %s\n", host_debug__name(h->singlestep));
-		OUT("debug registers: %s (not used by vmscope yet)\n", host_debug__name(h->hw_bp));
+		OUT("debug-register breakpoints (hbreak): %s\n", host_debug__name(h->hw_bp));
+		OUT("debug-register watchpoints (watch, awatch; rwatch as awatch): %s\n",
+		    host_debug__name(h->hw_watch));
 		return 0;
 	}
 	if (strncmp(cmd, "phys ", 5) == 0) {

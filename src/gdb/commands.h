@@ -24,16 +24,20 @@ enum gdb_stop_kind {
 	GDB_STOP_SWBREAK,   /* a software breakpoint of ours (rip = its address) */
 	GDB_STOP_STEP,      /* a single-step completed: SIGTRAP */
 	GDB_STOP_EXITED,    /* the guest is gone; status is its exit status */
+	GDB_STOP_HWBREAK,   /* a hardware breakpoint of ours (rip = its address) */
+	GDB_STOP_WATCH,     /* a watchpoint of ours: addr, wp_type */
 };
+
+/* Z/z types. */
+enum gdb_bp_type { GDB_BP_SW = 0, GDB_BP_HW = 1, GDB_WP_WRITE = 2, GDB_WP_READ = 3, GDB_WP_ACCESS = 4 };
 
 struct gdb_stop {
 	enum gdb_stop_kind kind;
 	unsigned vcpu; /* which vCPU stopped, 0-based (thread id vcpu + 1) */
 	int status;    /* GDB_STOP_EXITED */
+	uint64_t addr; /* GDB_STOP_WATCH: the watched address that fired */
+	enum gdb_bp_type wp_type; /* GDB_STOP_WATCH: GDB_WP_WRITE or GDB_WP_ACCESS */
 };
-
-/* Z/z types. */
-enum gdb_bp_type { GDB_BP_SW = 0, GDB_BP_HW = 1, GDB_WP_WRITE = 2, GDB_WP_READ = 3, GDB_WP_ACCESS = 4 };
 
 /*
  * The backend.  Calls other than interrupt happen only while every vCPU is
@@ -87,6 +91,7 @@ struct gdb_session {
 	enum gdb_session_state state;
 	bool no_ack;
 	bool swbreak_ok;    /* GDB said swbreak+ */
+	bool hwbreak_ok;    /* GDB said hwbreak+ */
 	unsigned g_vcpu;    /* Hg */
 	unsigned c_vcpu;    /* Hc (or -1 = all: then c_all) */
 	bool c_all;

@@ -20,6 +20,14 @@ void gdb_exec__breakpoint(struct gdb_session *s, const char *pkt, size_t len)
 		gdb_reply__error(s, EINVAL);
 		return;
 	}
+	/*
+	 * x86 has no read-only watch: "not supported" (an empty reply) makes
+	 * GDB emulate rwatch with an access watch (Z4) and check the value.
+	 */
+	if (type == GDB_WP_READ) {
+		gdb_reply__str(s, "");
+		return;
+	}
 	if (pkt[0] == 'Z')
 		r = s->ops->insert_bp(s->target, s->g_vcpu, (enum gdb_bp_type)type, addr, kind, &why);
 	else

@@ -16,11 +16,13 @@ static void handle_query_supported(struct gdb_session *s, const char *pkt, size_
 
 		if (n == 8 && memcmp(p, "swbreak+", 8) == 0)
 			s->swbreak_ok = true;
+		if (n == 8 && memcmp(p, "hwbreak+", 8) == 0)
+			s->hwbreak_ok = true;
 		p += n + (semi ? 1 : 0);
 		if (!semi)
 			break;
 	}
-	gdb_reply__fmt(s, "PacketSize=%x;qXfer:features:read+;swbreak+;vContSupported+;"
+	gdb_reply__fmt(s, "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;"
 		       "QStartNoAckMode+", GDB_PACKET_MAX);
 }
 

@@ -70,6 +70,17 @@ void gdb_reply__stop(struct gdb_session *s, const struct gdb_stop *st)
 			return;
 		}
 		break;
+	case GDB_STOP_HWBREAK:
+		if (s->hwbreak_ok) {
+			gdb_reply__fmt(s, "T05thread:%02x;hwbreak:;", tid);
+			return;
+		}
+		break;
+	case GDB_STOP_WATCH:
+		gdb_reply__fmt(s, "T05thread:%02x;%s:%llx;", tid,
+			       st->wp_type == GDB_WP_ACCESS ? "awatch" : "watch",
+			       (unsigned long long)st->addr);
+		return;
 	case GDB_STOP_STEP:
 		break;
 	}

@@ -8,6 +8,7 @@
 
 #include "gdb/commands.h"
 #include "gdb/stub.h"
+#include "vmscope/abi.h"
 
 #define GDB_STUB_MAX_BPS 64
 
@@ -15,6 +16,15 @@
 struct gdb_bp {
 	uint64_t gva, gpa;
 	unsigned refs;
+};
+
+/*
+ * One hbreak or watch as GDB set it; a watch of a length the debug registers
+ * cannot cover in one slot takes one slot per aligned piece.
+ */
+struct gdb_hw {
+	uint64_t addr, len;
+	enum gdb_bp_type type;
 };
 
 struct gdb_stub {
@@ -37,12 +47,14 @@ struct gdb_stub {
 	struct gdb_stop stop;
 	unsigned nr_bps;
 	struct gdb_bp bps[GDB_STUB_MAX_BPS];
+	unsigned nr_hw;
+	struct gdb_hw hw[VMSCOPE_HWBP_SLOTS];
 
 	int event_fd;          /* eventfd: a stop event is pending */
 	unsigned g_vcpu;       /* the session's current thread, for interrupts */
 
 	/* Statistics for 'monitor stats'. */
-	uint64_t nr_bp_hits, nr_steps, nr_interrupts;
+	uint64_t nr_bp_hits, nr_hw_hits, nr_steps, nr_interrupts;
 
 	/* server.c */
 	int listen_fd, conn_fd;
@@ -54,6 +66,14 @@ struct gdb_stub {
 };
 
 extern const struct gdb_target_ops gdb_stub_ops;
+
+/*
+ * hwbp.c: hbreak (Z1) and watch / awatch (Z2, Z4) in the core's debug-register
+ * slots; lock held.  *why is set for a refusal GDB should show.
+ */
+int gdb_hw__insert(struct gdb_stub *st, enum gdb_bp_type type, uint64_t addr, uint64_t len,
+		   const char **why);
+int gdb_hw__remove(struct gdb_stub *st, enum gdb_bp_type type, uint64_t addr, uint64_t len);
 
 /* backend.c: registers the stub with the introspection core. */
 int gdb_stub__attach_core(struct gdb_stub *st);

@@ -1,6 +1,7 @@
 /*
  * In-process consumers (the GDB stub, the REST API): registration, all-stop,
- * holds and single-steps per consumer, and letting go of all of it.
+ * holds and single-steps per consumer, and letting go of all of it
+ * (breakpoints of both kinds included).
  */
 #include <errno.h>
 #include <time.h>
@@ -139,6 +140,7 @@ void vmi__release_consumer(struct vm *vm, int c)
 		}
 		i++;
 	}
+	vmi__hwbp_release_locked(core, bit);
 	if (atomic_load(&core->ready)) {
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 			struct vcpu *v = vm->vcpus[i];

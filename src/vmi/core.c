@@ -85,6 +85,8 @@ int vmi__init(struct vm *vm)
 		core->caps |= 1u << VMSCOPE_EV_BREAKPOINT;
 	if (host_debug__step_ok(vm->host))
 		core->caps |= 1u << VMSCOPE_EV_SINGLESTEP;
+	if (host_debug__hw_bp_ok(vm->host))
+		core->caps |= 1u << VMSCOPE_EV_HW_BREAKPOINT;
 	if (vm->host->cap_readonly_mem)
 		core->caps |= 1u << VMSCOPE_EV_PAGE_WRITE;
 	if (vm->host->cap_user_space_msr && vm->host->cap_msr_filter) {

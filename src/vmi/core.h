@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "vmi/msg.h"
 #include "vmi/vmi.h"
 
 #define VMI_MAX_BPS 64
@@ -21,6 +22,13 @@ struct vmi_bp {
 	uint64_t gpa;
 	uint8_t orig;
 	uint32_t owners;          /* VMI_OWNER_CLIENT and consumer bits */
+};
+
+/* A debug-register slot; owners 0: free. */
+struct vmi_hwbp {
+	uint64_t addr;            /* linear */
+	uint32_t owners;
+	uint8_t type, len;        /* VMSCOPE_HWBP_*, bytes */
 };
 
 /* The control socket (--vmi-socket); its fds are -1 without one. */
@@ -55,6 +63,7 @@ struct vmi_core {
 
 	unsigned nr_bps;
 	struct vmi_bp bps[VMI_MAX_BPS];
+	struct vmi_hwbp hwbps[VMSCOPE_HWBP_SLOTS];
 	unsigned nr_prot;
 	uint64_t prot[VMI_MAX_PROTECTED]; /* sorted page addresses */
 	unsigned nr_slots;        /* KVM memory slots in use, 0..nr_slots-1 */
@@ -117,8 +126,21 @@ int vmi__bp_add_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa);
 int vmi__bp_remove_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa);
 enum vmi_verdict vmi__bp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t gpa);
 
+/* hwbp.c (lock held but for the hit and the step) */
+int vmi__hwbp_add_locked(struct vmi_core *core, uint32_t owner, uint64_t addr, unsigned type,
+			 unsigned len, unsigned *slot);
+int vmi__hwbp_remove_locked(struct vmi_core *core, uint32_t owner, uint64_t addr, unsigned type,
+			    unsigned len);
+unsigned vmi__hwbp_release_locked(struct vmi_core *core, uint32_t owner); /* returns how many */
+/* Adds the slots (but those in skip) to dbg: addresses, DR7, USE_HW_BP. */
+void vmi__hwbp_fill(struct vmi_core *core, uint8_t skip, struct kvm_guest_debug *dbg);
+/* A #DB with dr6 at pc: delivers the slots that fired; false when none was ours. */
+bool vmi__hwbp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t dr6, uint64_t pc);
+/* A debug exit while stepping over an execute hit: the step is done (true). */
+bool vmi__hwbp_step_done(struct vcpu *vcpu);
+
 /* step.c */
-uint32_t vmi__dbg_control(struct vcpu *vcpu); /* lock held */
+void vmi__dbg_fill(struct vcpu *vcpu, struct kvm_guest_debug *dbg); /* lock held */
 void vmi__refresh_dbg(struct vmi_core *core);
 void vmi__step_over_begin(struct vcpu *vcpu);
 enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu);

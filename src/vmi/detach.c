@@ -9,7 +9,7 @@
 void vmi__detach(struct vmi_core *core, const char *why)
 {
 	struct vm *vm = core->vm;
-	unsigned nbps = 0, nprot;
+	unsigned nbps = 0, nhw, nprot;
 	uint64_t gpas[VMI_MAX_BPS];
 
 	pthread_mutex_lock(&core->lock);
@@ -27,6 +27,7 @@ void vmi__detach(struct vmi_core *core, const char *why)
 			gpas[nbps++] = core->bps[i].gpa;
 	for (unsigned i = 0; i < nbps; i++)
 		vmi__bp_remove_locked(core, VMI_OWNER_CLIENT, gpas[i]);
+	nhw = vmi__hwbp_release_locked(core, VMI_OWNER_CLIENT);
 	core->nr_msrs = 0;
 	vmi__update_msr_filter(core);
 	nprot = core->nr_prot;
@@ -55,5 +56,6 @@ void vmi__detach(struct vmi_core *core, const char *why)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vmi__wake(vm->vcpus[i]);
 	log_warn("vmi: client detached (%s): hooks removed, %u breakpoint(s) restored, "
-		 "%u page(s) unprotected, vCPUs resumed", why, nbps, nprot);
+		 "%u debug-register slot(s) freed, %u page(s) unprotected, vCPUs resumed",
+		 why, nbps, nhw, nprot);
 }

@@ -32,6 +32,9 @@ long vmi_msg__payload_size(uint32_t type)
 		return sizeof(struct vmscope_msg_inject);
 	case VMSCOPE_MSG_MSR_WATCH:
 		return sizeof(struct vmscope_msg_msr_watch);
+	case VMSCOPE_MSG_SET_HWBP:
+	case VMSCOPE_MSG_CLEAR_HWBP:
+		return sizeof(struct vmscope_msg_hwbp);
 	}
 	return -1;
 }
@@ -49,6 +52,24 @@ static int check_vcpu(uint32_t vcpu, bool all_ok, const struct vmi_msg_limits *l
 		return 0;
 	if (vcpu >= lim->nr_vcpus)
 		return bad(why, "no such vCPU", -ERANGE);
+	return 0;
+}
+
+int vmi_msg__check_hwbp(uint64_t addr, unsigned type, unsigned len, const char **why)
+{
+	/* Canonical under 5-level paging at least; 4-level is stricter, the CPU decides. */
+	int64_t top = (int64_t)addr >> 56;
+
+	if (type != VMSCOPE_HWBP_EXEC && type != VMSCOPE_HWBP_WRITE && type != VMSCOPE_HWBP_RW)
+		return bad(why, "type must be exec (0), write (1) or read/write (3)", -EINVAL);
+	if (len != 1 && len != 2 && len != 4 && len != 8)
+		return bad(why, "length must be 1, 2, 4 or 8", -EINVAL);
+	if (type == VMSCOPE_HWBP_EXEC && len != 1)
+		return bad(why, "an execute breakpoint has length 1", -EINVAL);
+	if (addr & (len - 1))
+		return bad(why, "address not aligned to the watched length", -EINVAL);
+	if (top != 0 && top != -1)
+		return bad(why, "address is not canonical", -EINVAL);
 	return 0;
 }
 
@@ -125,6 +146,11 @@ int vmi_msg__parse(const void *buf, size_t len, const struct vmi_msg_limits *lim
 		if (out->u.inject.has_error > 1 || out->u.inject._pad || out->u.inject._pad2)
 			return bad(why, "reserved field not zero", -EINVAL);
 		return check_vcpu(out->u.inject.vcpu, false, lim, why);
+	case VMSCOPE_MSG_SET_HWBP:
+	case VMSCOPE_MSG_CLEAR_HWBP:
+		if (out->u.hwbp._pad || out->u.hwbp.slot)
+			return bad(why, "reserved field not zero", -EINVAL);
+		return vmi_msg__check_hwbp(out->u.hwbp.addr, out->u.hwbp.type, out->u.hwbp.len, why);
 	case VMSCOPE_MSG_MSR_WATCH:
 		if (out->u.msr_watch.nr > VMSCOPE_MAX_WATCHED_MSRS)
 			return bad(why, "too many MSRs", -ERANGE);

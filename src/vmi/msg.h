@@ -23,6 +23,7 @@ struct vmi_msg {
 		struct vmscope_msg_gpa gpa;
 		struct vmscope_msg_inject inject;
 		struct vmscope_msg_msr_watch msr_watch;
+		struct vmscope_msg_hwbp hwbp;
 	} u;
 };
 
@@ -41,5 +42,12 @@ long vmi_msg__payload_size(uint32_t type);
  */
 int vmi_msg__parse(const void *buf, size_t len, const struct vmi_msg_limits *lim,
 		   struct vmi_msg *out, const char **why);
+
+/*
+ * Whether a hardware breakpoint can be what is asked: a known kind, a length
+ * of 1, 2, 4 or 8 (1 for execute), the address aligned to it and canonical
+ * (48 or 57 bits, sign-extended).  0, or -EINVAL with *why set.
+ */
+int vmi_msg__check_hwbp(uint64_t addr, unsigned type, unsigned len, const char **why);
 
 #endif

@@ -97,15 +97,22 @@ void vmi__before_run(struct vcpu *vcpu)
 			vcpu->run->kvm_valid_regs = want;
 	}
 	if (atomic_exchange(&vcpu->vmi.dbg_dirty, false)) {
+		struct kvm_guest_debug dbg;
+
 		pthread_mutex_lock(&core->lock);
-		struct kvm_guest_debug dbg = { .control = vmi__dbg_control(vcpu) };
+		vmi__dbg_fill(vcpu, &dbg);
 		pthread_mutex_unlock(&core->lock);
-		if (dbg.control != vcpu->vmi.dbg_control) {
-			if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		if (memcmp(&dbg, &vcpu->vmi.dbg, sizeof(dbg)) != 0) {
+			if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
 				log_warn("vmi: vCPU %u: KVM_SET_GUEST_DEBUG: %s", vcpu->id,
 					 strerror(errno));
-			else
-				vcpu->vmi.dbg_control = dbg.control;
+			} else {
+				vcpu->vmi.dbg = dbg;
+				vcpu->vmi.hw_armed = 0;
+				for (unsigned i = 0; i < VMSCOPE_HWBP_SLOTS; i++)
+					if (dbg.arch.debugreg[7] & (1ULL << (2 * i)))
+						vcpu->vmi.hw_armed |= (uint8_t)(1u << i);
+			}
 		}
 	}
 }

@@ -129,6 +129,46 @@ static int add_protect(struct vmi_core *core, uint64_t gpa, bool add, struct vmi
 	return r < 0 ? vmi__reply_fail(rp, r, "KVM refused the memory slots") : 0;
 }
 
+/* The reasons travel in the reply: at most 63 characters each (abi.h). */
+static size_t set_hwbp(struct vmi_core *core, const struct vmscope_msg_hwbp *req,
+		       struct vmi_reply *rp)
+{
+	const struct kvm_host *host = core->vm->host;
+	struct vmscope_msg_hwbp *out = (void *)rp->payload;
+	unsigned slot = 0;
+	int r;
+
+	if (req->type == VMSCOPE_HWBP_EXEC && !host_debug__hw_bp_ok(host)) {
+		vmi__reply_fail(rp, -ENOTSUP, "hw breakpoints: %s", host_debug__why(host->hw_bp));
+		return 0;
+	}
+	if (req->type != VMSCOPE_HWBP_EXEC && !host_debug__hw_watch_ok(host)) {
+		vmi__reply_fail(rp, -ENOTSUP, "watchpoints: %s", host_debug__why(host->hw_watch));
+		return 0;
+	}
+	/* Going on after an execute hit is a single-step with the slot left out. */
+	if (req->type == VMSCOPE_HWBP_EXEC && !host_debug__step_ok(host)) {
+		vmi__reply_fail(rp, -ENOTSUP, "exec: no single-step to go on after a hit");
+		return 0;
+	}
+	r = vmi__hwbp_add_locked(core, VMI_OWNER_CLIENT, req->addr, req->type, req->len, &slot);
+	if (r == -ENOSPC) {
+		vmi__reply_fail(rp, r, "all %u debug-register slots are taken", VMSCOPE_HWBP_SLOTS);
+		return 0;
+	}
+	if (r == -EEXIST) {
+		vmi__reply_fail(rp, r, "already set");
+		return 0;
+	}
+	if (r < 0) {
+		vmi__reply_fail(rp, r, "cannot set it");
+		return 0;
+	}
+	*out = *req;
+	out->slot = slot;
+	return sizeof(*out);
+}
+
 size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struct vmi_reply *rp)
 {
 	struct vm *vm = core->vm;
@@ -274,6 +314,13 @@ size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struc
 	case VMSCOPE_MSG_CLEAR_BP:
 		if (vmi__bp_remove_locked(core, VMI_OWNER_CLIENT, m->u.gpa.gpa) < 0)
 			vmi__reply_fail(rp, -ENOENT, "no breakpoint there");
+		return 0;
+	case VMSCOPE_MSG_SET_HWBP:
+		return set_hwbp(core, &m->u.hwbp, rp);
+	case VMSCOPE_MSG_CLEAR_HWBP:
+		if (vmi__hwbp_remove_locked(core, VMI_OWNER_CLIENT, m->u.hwbp.addr, m->u.hwbp.type,
+					    m->u.hwbp.len) < 0)
+			vmi__reply_fail(rp, -ENOENT, "no hardware breakpoint of this kind there");
 		return 0;
 	case VMSCOPE_MSG_SINGLESTEP:
 		if (!host_debug__step_ok(vm->host)) {

@@ -4,6 +4,7 @@
  * vCPUs out of the guest, and the instructions a step would leave the
  * kernel through.
  */
+#include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
@@ -12,20 +13,24 @@
 #include "vmi/core.h"
 
 /*
- * The one KVM_SET_GUEST_DEBUG value of a vCPU: the core's own step-over, the
- * client's single-step and every in-process consumer's, software breakpoints.
+ * The one KVM_SET_GUEST_DEBUG of a vCPU: the core's own step-overs, the
+ * client's single-step and every in-process consumer's, software
+ * breakpoints, and the debug-register slots (but those it steps over).
  */
-uint32_t vmi__dbg_control(struct vcpu *vcpu)
+void vmi__dbg_fill(struct vcpu *vcpu, struct kvm_guest_debug *dbg)
 {
 	struct vmi_core *core = vcpu->vm->vmi.core;
-	uint32_t ctl = 0;
 
-	if (vcpu->vmi.client_ss || vcpu->vmi.stepping_bp || atomic_load(&vcpu->vmi.consumer_ss))
-		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	memset(dbg, 0, sizeof(*dbg));
+	if (vcpu->vmi.client_ss || vcpu->vmi.stepping_bp || vcpu->vmi.hw_skip ||
+	    atomic_load(&vcpu->vmi.consumer_ss))
+		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if (!core)
+		return;
 	/* kvm_pvm reports int3 as an emulation failure whatever the flags say. */
-	if (core && core->nr_bps && !vcpu->vm->host->emulated)
-		ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
-	return ctl;
+	if (core->nr_bps && !vcpu->vm->host->emulated)
+		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+	vmi__hwbp_fill(core, vcpu->vmi.hw_skip, dbg);
 }
 
 void vmi__refresh_dbg(struct vmi_core *core)
@@ -100,6 +105,38 @@ void vmi__step_over_begin(struct vcpu *vcpu)
 	pthread_mutex_unlock(&core->lock);
 }
 
+#define DR6_BS (1ULL << 14) /* the #DB is a single-step trap */
+
+/* Whether a single-step of ours (the core's, the client's, a consumer's) is under way. */
+static bool ours_to_step(struct vcpu *vcpu)
+{
+	return vcpu->vmi.client_ss || vcpu->vmi.stepping_bp || vcpu->vmi.hw_skip ||
+	       atomic_load(&vcpu->vmi.consumer_ss);
+}
+
+/*
+ * A #DB none of us asked for while our debug registers are loaded (the
+ * guest's own single-step or breakpoint, which KVM hands to us while
+ * USE_HW_BP is on): the guest gets it, with its DR6.
+ */
+static void give_guest_db(struct vcpu *vcpu, uint64_t dr6)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_debugregs dr;
+
+	if (ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &dr) == 0) {
+		dr.dr6 = dr6;
+		ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &dr);
+	}
+	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return;
+	ev.exception.injected = 1;
+	ev.exception.nr = 1;
+	ev.exception.has_error_code = 0;
+	ev.flags = 0;
+	ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+}
+
 enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 {
 	struct vmi_core *core = vcpu->vm->vmi.core;
@@ -135,6 +172,24 @@ enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 		}
 		return VMI_HANDLED;
 	}
+	if (run->debug.arch.exception == 1 && (vcpu->vmi.dbg.control & KVM_GUESTDBG_USE_HW_BP) &&
+	    !ours_to_step(vcpu) && !(run->debug.arch.dr6 & vcpu->vmi.hw_armed)) {
+		give_guest_db(vcpu, run->debug.arch.dr6);
+		return VMI_HANDLED;
+	}
+	if (run->debug.arch.dr6 & vcpu->vmi.hw_armed) {
+		bool hit = false;
+
+		if (vmi__get_regs(vcpu, &c.ev.regs, false) == 0) {
+			c.have_regs = true;
+			hit = vmi__hwbp_hit(vcpu, &c, run->debug.arch.dr6, run->debug.arch.pc);
+		}
+		/* A hit alone completed no step: DR6.BS says when one did too. */
+		if (hit && !(run->debug.arch.dr6 & DR6_BS))
+			return VMI_HANDLED;
+		memset(&c, 0, sizeof(c));
+	}
+	vmi__hwbp_step_done(vcpu);
 	if (vcpu->vmi.stepping_bp) {
 		pthread_mutex_lock(&core->lock);
 		uint8_t *p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);

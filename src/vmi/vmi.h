@@ -9,6 +9,7 @@
  *   ring.c         an event into a vCPU's ring, the wait for its response
  *   regs.c         registers, FPU and MSRs of a vCPU out of KVM_RUN
  *   breakpoints.c  software breakpoints with owners, and their hits
+ *   hwbp.c         debug-register breakpoints and watchpoints, and their hits
  *   step.c         guest-debug flags, debug exits, stepping over a breakpoint
  *   park.c         pausing: the one park for pauses, quiesce, holds, all-stop
  *   msr.c          the MSR filter and MSR exits
@@ -62,7 +63,9 @@ struct vmi_vcpu {
 	bool stepping_bp;         /* stepping over a breakpoint at step_gpa */
 	bool step_pending;        /* a breakpoint at step_gpa was hit: step over it next */
 	uint64_t step_gpa;
-	uint32_t dbg_control;     /* KVM_SET_GUEST_DEBUG flags in force */
+	uint8_t hw_armed;         /* debug-register slots in the DR7 loaded (bits) */
+	uint8_t hw_skip;          /* execute slots left out for one step over their hit */
+	struct kvm_guest_debug dbg; /* KVM_SET_GUEST_DEBUG in force */
 	bool regs_after_exit;     /* set regs_pending once the exit is complete */
 	struct vmscope_regs regs_pending;
 	uint64_t seq;             /* last event sequence number */
@@ -135,6 +138,9 @@ int64_t vmi__gva_to_gpa(struct vm *vm, const struct vmscope_regs *regs, uint64_t
 struct vmi_consumer_ops {
 	/* A breakpoint this consumer planted at gpa was hit (RIP is at it). */
 	void (*breakpoint)(void *opaque, struct vcpu *vcpu, uint64_t gpa);
+	/* A debug-register slot this consumer holds fired (execute: RIP is at addr). */
+	void (*hw_breakpoint)(void *opaque, struct vcpu *vcpu, unsigned slot, uint64_t addr,
+			      unsigned type);
 	/* The single-step this consumer asked for on vcpu completed. */
 	void (*singlestep)(void *opaque, struct vcpu *vcpu);
 	/* The vCPU thread leaves its loop (the VM stops). */
@@ -156,6 +162,15 @@ int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms);
 /* Plants (or joins) / leaves a breakpoint at gpa for owner bits. */
 int vmi__bp_add(struct vm *vm, uint32_t owner, uint64_t gpa);
 int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa);
+/*
+ * Sets (or joins) / leaves a debug-register slot for owner bits: addr is
+ * linear, type VMSCOPE_HWBP_*, len 1/2/4/8.  *slot (when not NULL) gets
+ * the slot.  -ENOSPC: all four are taken; -ENOTSUP: the host's KVM does not
+ * stop on them (probed at start); -EINVAL: see vmi_msg__check_hwbp.
+ */
+int vmi__hwbp_add(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type, unsigned len,
+		  unsigned *slot);
+int vmi__hwbp_remove(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type, unsigned len);
 /* Drops everything consumer c holds: breakpoints, holds, steps, its all-stop. */
 void vmi__release_consumer(struct vm *vm, int c);
 /* vCPU thread, when it leaves its loop. */

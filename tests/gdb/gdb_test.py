@@ -7,8 +7,8 @@ Exit: 0 pass, 1 fail, 77 skip (no gdb, or no qemu for --target qemu).
 
 Every scenario ends with the debugger detaching (or going away) and checks
 that the guest then finishes with its normal results.  Where the two stubs
-differ by design (this host cannot intercept guest user mode, and offers no
-hardware breakpoints) the expectations say so explicitly.
+differ by design (this host cannot intercept guest user mode, and its KVM
+never checks a data watchpoint) the expectations say so explicitly.
 """
 import os
 import re
@@ -56,16 +56,28 @@ def baseline_results(vmscope, elf):
     return sorted(m.group(0) for m in RESULT_RE.finditer(text))
 
 
-def host_int3_intercepted(vmscope):
-    """vmscope's start-up probe: does this host's KVM intercept int3?  QEMU's
-    emulated SVM lets the guest take it, and vmscope then refuses breakpoints."""
+def host_probe(vmscope):
+    """vmscope's start-up probe, as it logs it: what this host's KVM does with int3,
+    single-step and debug-register breakpoints and watchpoints ("intercepted", ...)."""
     import subprocess
     r = subprocess.run([vmscope, "--log-level", "info", "--serial", "null"], timeout=60,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    m = re.search(r"host KVM: int3 ([^;]+);", r.stderr)
+    m = re.search(r"host KVM: (.*)$", r.stderr, re.M)
     if not m:
         raise RuntimeError("vmscope did not log its host probe:\n" + r.stderr)
-    return not m.group(1).startswith("not ")
+    probe = {}
+    for part in m.group(1).split("; "):
+        for name in ("int3", "single-step", "debug-register breakpoints",
+                     "debug-register watchpoints"):
+            if part.startswith(name + " "):
+                probe[name] = part[len(name) + 1:]
+    return probe
+
+
+def host_int3_intercepted(vmscope):
+    """Does this host's KVM intercept int3?  QEMU's emulated SVM lets the guest take it,
+    and vmscope then refuses breakpoints."""
+    return not host_probe(vmscope)["int3"].startswith("not ")
 
 
 def check_finished(c, t, baseline, rename=None):
@@ -190,20 +202,59 @@ def sc_interrupt(c, kind, vmscope, elf, baseline):
 
 
 def sc_hw_breakpoints(c, kind, vmscope, elf, baseline):
-    """Hardware breakpoints and watchpoints: used where offered, refused with a reason where not."""
+    """hbreak, watch with old and new values, awatch, rwatch (GDB emulates it with an access
+    watch: x86 has none for reads alone), where the host stops on them; refused with the
+    probe's reason where it does not (kvm_pvm never checks a data watchpoint)."""
+    probe = host_probe(vmscope) if kind == "vmscope" else {}
+    hb_ok = probe.get("debug-register breakpoints", "intercepted") == "intercepted"
+    wp_ok = probe.get("debug-register watchpoints", "intercepted") == "intercepted"
     t = Target(kind, vmscope, elf)
     try:
-        out = run_gdb(t, ["hbreak tg_syscall", "continue", "delete",
-                          "watch tg_total_syscalls", "continue", "delete", "detach"])
-        if kind == "vmscope":
-            c.expect(r"hardware breakpoints and watchpoints are not available: this host's KVM "
-                     r"reports KVM_CAP_GUEST_DEBUG_HW_BPS = 0", out, "reason shown in gdb")
-            c.expect(r"Could not insert hardware watchpoint", out)
-            c.expect(r"KVM_CAP_GUEST_DEBUG_HW_BPS is 0", t.log_text(), "reason on the console")
-            c.refute(r"hit Breakpoint|Hardware watchpoint 2: tg_total_syscalls\s+Old", out)
+        out = run_gdb(t, (["monitor host"] if kind == "vmscope" else []) +
+                      ["hbreak tg_syscall", "continue", "print nr", "delete",
+                       "watch tg_total_syscalls", "continue", "continue", "delete",
+                       "awatch tg_total_syscalls", "continue", "delete",
+                       "rwatch tg_percpu[0].current", "continue", "delete", "detach"])
+        if hb_ok:
+            c.expect(r"Breakpoint 1, tg_syscall \(nr=(nr@entry=)?4", out, "hbreak stops")
+            c.expect(r"^\$1 = 4$", out)
         else:
-            c.expect(r"Breakpoint 1, tg_syscall", out)
-            c.expect(r"New value = 1", out)
+            c.expect(r"Could not insert hardware breakpoint", out)
+            c.expect(r"refused a hardware breakpoint", t.log_text(), "reason on the console")
+        if wp_ok:
+            c.expect(r"Hardware watchpoint 2: tg_total_syscalls\s+Old value = (\d+)\s+"
+                     r"New value = (\d+)", out, "watch: old and new value")
+            pairs = re.findall(r"Old value = (\d+)\s+New value = (\d+)", out)
+            c.true(len(pairs) >= 2 and all(int(n) == int(o) + 1 for o, n in pairs[:2]),
+                   "each write counted one system call: %r" % pairs)
+            c.expect(r"Hardware access \(read/write\) watchpoint 3: tg_total_syscalls", out)
+            c.expect(r"Hardware read watchpoint 4: tg_percpu\[0\]\.current\s+Value = ", out)
+        elif kind == "vmscope":
+            c.expect(r"^debug-register watchpoints .*: not armed", out, "monitor host")
+            c.expect(r"Could not insert hardware watchpoint", out)
+            c.expect(r"refused a hardware watchpoint at 0x[0-9a-f]+: not armed", t.log_text(),
+                     "reason on the console")
+            c.refute(r"Old value", out)
+        check_finished(c, t, baseline)
+    finally:
+        t.cleanup()
+    return out
+
+
+def sc_hw_slots(c, kind, vmscope, elf, baseline):
+    """Four hardware breakpoints fit, a fifth is refused in a way GDB reports cleanly,
+    and the four still stop the guest."""
+    if kind == "vmscope" and host_probe(vmscope)["debug-register breakpoints"] != "intercepted":
+        return "skipped: no debug-register breakpoints on this host (hw_breakpoints)"
+    t = Target(kind, vmscope, elf)
+    try:
+        out = run_gdb(t, ["hbreak tg_kmain", "hbreak tg_syscall", "hbreak tg_syscall_entry",
+                          "hbreak cpu_init", "hbreak tg_work", "continue", "delete 5",
+                          "continue", "info registers rip", "delete", "detach"])
+        c.expect(r"(Could not|Cannot) insert hardware breakpoint 5:.*four debug-register slots", out,
+                 "the fifth refused, with the reason")
+        c.expect(r"Breakpoint \d, (0x[0-9a-f]+ in )?(tg_kmain|cpu_init)", out,
+                 "the first four stop the guest")
         check_finished(c, t, baseline)
     finally:
         t.cleanup()
@@ -516,6 +567,7 @@ SCENARIOS = [
     ("threads", sc_threads, True),
     ("interrupt", sc_interrupt, False),
     ("hw_breakpoints", sc_hw_breakpoints, False),
+    ("hw_slots", sc_hw_slots, False),
     ("user_break", sc_user_break, True),
     ("step_to_user", sc_step_to_user, True),
     ("robust", sc_robust, False),

@@ -269,6 +269,117 @@ static void case_breakpoint(void)
 	check_results();
 }
 
+/* ---- hardware breakpoints and watchpoints ------------------------------------------ */
+
+#define TEXT_START 0x100000 /* the test guest's kernel text, up to its page tables */
+#define TEXT_END   0x102000
+
+static long hw_hits, hw_sys[8], hw_watch_hits, hw_watch_bad;
+static uint64_t hw_text_sum, hw_last_total, hw_total_gpa;
+
+/* FNV-1a over the kernel text, read from guest memory as it is now. */
+static uint64_t text_sum(vmscope_t *v)
+{
+	static uint8_t text[TEXT_END - TEXT_START];
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	CHECK(vmscope_read_pa(v, TEXT_START, text, sizeof(text)) == (int64_t)sizeof(text), "text");
+	for (size_t i = 0; i < sizeof(text); i++)
+		h = (h ^ text[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static int on_hwbp(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_response *rsp,
+		   void *o)
+{
+	(void)rsp; (void)o;
+	CHECK(ev->kind == VMSCOPE_EV_HW_BREAKPOINT, "kind %u", ev->kind);
+	if (ev->u.hw_bp.type == VMSCOPE_HWBP_WRITE) {
+		uint64_t now = 0;
+
+		/* A trap: the write is done, RIP is past it, the vCPU waits for us. */
+		CHECK(vmscope_read_pa(v, hw_total_gpa, &now, 8) == 8, "read");
+		hw_watch_bad += now != hw_last_total + 1;
+		hw_last_total = now;
+		hw_watch_hits++;
+		return 0;
+	}
+	CHECK(ev->u.hw_bp.addr == entry && ev->regs.rip == entry && ev->u.hw_bp.len == 1,
+	      "hit at 0x%" PRIx64 ", rip 0x%" PRIx64, ev->u.hw_bp.addr, ev->regs.rip);
+	CHECK(ev->u.hw_bp.dr6 & (1u << ev->u.hw_bp.slot), "dr6 0x%" PRIx64 " slot %u",
+	      ev->u.hw_bp.dr6, ev->u.hw_bp.slot);
+	if (ev->regs.rax < 8)
+		hw_sys[ev->regs.rax]++;
+	/* Stopped at the breakpoint, and not one byte of the text differs. */
+	CHECK(text_sum(v) == hw_text_sum, "kernel text changed under a hardware breakpoint");
+	hw_hits++;
+	return 0;
+}
+
+static void case_hwbp(void)
+{
+	uint64_t gva = 0, spare[3] = { 0x116000, 0x116001, 0x116002 };
+	unsigned slot = 9, nspare = 3;
+	bool watch;
+
+	start(NULL);
+	entry = elf_sym(guest_elf, "tg_syscall_entry");
+	hw_total_gpa = elf_sym(guest_elf, "tg_total_syscalls");
+	if (!(vmscope_caps(vm) & (1u << VMSCOPE_EV_HW_BREAKPOINT))) {
+		CHECK(vmscope_set_hwbp(vm, entry, VMSCOPE_HWBP_EXEC, 1, NULL) == -ENOTSUP, "offered");
+		CHECK(strstr(vmscope_last_error(vm), "probed at start"), "%s", vmscope_last_error(vm));
+		CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+		finish(0);
+		check_results();
+		return;
+	}
+	hw_text_sum = text_sum(vm);
+	CHECK(vmscope_subscribe(vm, VMSCOPE_EV_HW_BREAKPOINT, 1, on_hwbp, NULL) == 0, "%s",
+	      vmscope_last_error(vm));
+	/* By physical address: the one executable mapping of it, the kernel's identity map. */
+	CHECK(vmscope_set_hwbp_pa(vm, entry, VMSCOPE_HWBP_EXEC, 1, &gva, &slot) == 0, "%s",
+	      vmscope_last_error(vm));
+	CHECK(gva == entry && slot == 0, "gva 0x%" PRIx64 " slot %u", gva, slot);
+	CHECK(vmscope_set_hwbp(vm, entry, VMSCOPE_HWBP_EXEC, 1, NULL) == -EEXIST, "set twice");
+	CHECK(vmscope_set_hwbp(vm, entry, VMSCOPE_HWBP_EXEC, 2, NULL) == -EINVAL, "exec len 2");
+	CHECK(vmscope_set_hwbp(vm, hw_total_gpa + 4, VMSCOPE_HWBP_WRITE, 8, NULL) == -EINVAL,
+	      "misaligned watch");
+	CHECK(vmscope_set_hwbp(vm, hw_total_gpa, 2, 8, NULL) == -EINVAL, "I/O kind");
+	CHECK(vmscope_set_hwbp(vm, 0x8000000000000000ULL, VMSCOPE_HWBP_EXEC, 1, NULL) == -EINVAL,
+	      "non-canonical");
+	/* Watch the global counter where the host stops on data watchpoints; kvm_pvm does not. */
+	watch = vmscope_set_hwbp(vm, hw_total_gpa, VMSCOPE_HWBP_WRITE, 8, &slot) == 0;
+	if (!watch)
+		CHECK(strstr(vmscope_last_error(vm), "watchpoints: this KVM ignores it (probed at start)"),
+		      "%s", vmscope_last_error(vm));
+	else
+		nspare = 2;
+	/* The rest of the four slots on code that never runs, then one too many. */
+	for (unsigned i = 0; i < nspare; i++)
+		CHECK(vmscope_set_hwbp(vm, spare[i], VMSCOPE_HWBP_EXEC, 1, NULL) == 0, "%s",
+		      vmscope_last_error(vm));
+	CHECK(vmscope_set_hwbp(vm, 0x116003, VMSCOPE_HWBP_EXEC, 1, NULL) == -ENOSPC, "fifth slot");
+	CHECK(strstr(vmscope_last_error(vm), "all 4 debug-register slots are taken"), "%s",
+	      vmscope_last_error(vm));
+	for (unsigned i = 0; i < nspare; i++)
+		CHECK(vmscope_clear_hwbp(vm, spare[i], VMSCOPE_HWBP_EXEC, 1) == 0, "%s",
+		      vmscope_last_error(vm));
+	CHECK(vmscope_clear_hwbp(vm, spare[0], VMSCOPE_HWBP_EXEC, 1) == -ENOENT, "clear twice");
+	CHECK(vmscope_resume(vm, VMSCOPE_ALL_VCPUS) == 0, "%s", vmscope_last_error(vm));
+	loop_until_exit();
+	/* Every task: getid, 3 yields, write, exit; the guest went on after each hit. */
+	CHECK(hw_hits == 24, "%ld system calls seen", hw_hits);
+	CHECK(hw_sys[TG_SYS_GETID] == 4 && hw_sys[TG_SYS_YIELD] == 12 &&
+	      hw_sys[TG_SYS_WRITE] == 4 && hw_sys[TG_SYS_EXIT] == 4, "getid %ld yield %ld "
+	      "write %ld exit %ld", hw_sys[TG_SYS_GETID], hw_sys[TG_SYS_YIELD],
+	      hw_sys[TG_SYS_WRITE], hw_sys[TG_SYS_EXIT]);
+	if (watch)
+		CHECK(hw_watch_hits == 24 && hw_watch_bad == 0, "%ld watch hits, %ld not +1",
+		      hw_watch_hits, hw_watch_bad);
+	finish(0);
+	check_results();
+}
+
 /* ---- a register change in a response takes effect ------------------------------- */
 
 static uint64_t total_syscalls_gpa, task_table_gpa;
@@ -511,8 +622,8 @@ static void case_kill(void)
 	check_results();
 	CHECK(strstr(slurp(child.log), "client detached (client closed the connection)"),
 	      "log:\n%s", slurp(child.log));
-	CHECK(strstr(slurp(child.log), c == 'b' ? "1 breakpoint(s) restored, 1 page(s) unprotected"
-					       : "0 breakpoint(s) restored, 1 page(s) unprotected"),
+	CHECK(strstr(slurp(child.log), c == 'b' ? "1 breakpoint(s) restored, 0 debug-register slot(s) freed, 1 page(s) unprotected"
+					       : "0 breakpoint(s) restored, 0 debug-register slot(s) freed, 1 page(s) unprotected"),
 	      "log:\n%s", slurp(child.log));
 }
 
@@ -781,7 +892,7 @@ int main(int argc, char **argv)
 		{ "protect", case_protect }, { "kill", case_kill },
 		{ "timeout", case_timeout }, { "busy", case_busy }, { "hlt", case_hlt },
 		{ "all_halted", case_all_halted }, { "refused", case_refused },
-		{ "exits", case_exits },
+		{ "exits", case_exits }, { "hwbp", case_hwbp },
 	};
 
 	kvm_required();
