@@ -75,4 +75,36 @@ else
 	echo "$out" | grep -q "sysret" || fail "refusal does not say why: $out"
 	finish
 fi
+# Hardware breakpoint and watchpoint, as the start-up probe says this host's
+# KVM allows (kvm_pvm: execute breakpoints yes, data watchpoints never).
+sym() { printf '0x%x' $((0x$(nm "$ELF" | awk -v s="$1" '$3 == s { print $1 }'))); }
+probe=$("$VMSCOPE" --log-level info --serial null 2>&1 | grep "host KVM:")
+entry=$(sym tg_syscall_entry) total=$(sym tg_total_syscalls)
+start
+if [[ $probe == *"debug-register breakpoints intercepted"* ]]; then
+	out=$("$CTL" -s "$dir/s" break --hw "$entry" --count 3 2>&1) || fail "break --hw: $out"
+	[ "$(echo "$out" | grep -c "hw-breakpoint rip $entry addr $entry slot 0")" = 3 ] ||
+		fail "want three hits at $entry: $out"
+else
+	out=$("$CTL" -s "$dir/s" break --hw "$entry" 2>&1) && fail "break --hw accepted: $out"
+	echo "$out" | grep -q "probed at start" || fail "refusal does not say why: $out"
+fi
+finish
+start
+if [[ $probe == *"debug-register watchpoints intercepted"* ]]; then
+	out=$("$CTL" -s "$dir/s" watch "$total" 8 --count 3 2>&1) || fail "watch: $out"
+	for n in 0 1 2; do
+		echo "$out" | grep -q "watch $total (slot 0): 0x$(printf %016x $n) -> 0x$(printf %016x $((n + 1)))\$" ||
+			fail "watch: no change from $n to $((n + 1)): $out"
+	done
+else
+	out=$("$CTL" -s "$dir/s" watch "$total" 8 2>&1) && fail "watch accepted: $out"
+	echo "$out" | grep -q "watchpoints: this KVM ignores it (probed at start)" ||
+		fail "refusal does not say why: $out"
+fi
+finish
+start
+out=$("$CTL" -s "$dir/s" watch "$total" 8 r 2>&1) && fail "a read watch accepted: $out"
+echo "$out" | grep -q "x86 has no read-only watch" || fail "read watch refusal: $out"
+finish
 echo "ok"
