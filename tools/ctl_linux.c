@@ -35,7 +35,9 @@ static void usage(FILE *f)
 		"  read PID VA LEN   hex dump of a process's memory at virtual address VA\n"
 		"  syscalls          the kernel's system-call table (number, name)\n"
 		"  sym NAME          run-time address of a kernel symbol\n"
-		"  trace [SECONDS]   trace system calls of a live guest (breakpoint on entry)\n");
+		"  trace [SECONDS]   trace system calls of a live guest (breakpoint on entry;\n"
+		"                    --hw: a debug register, kernel text untouched, taken by\n"
+		"                    itself where the host cannot intercept int3)\n");
 }
 
 /* JSON string with the escapes RFC 8259 requires. */
@@ -289,12 +291,13 @@ int ctl_linux(int argc, char **argv)
 		{ "vmlinux", required_argument, NULL, 'k' },
 		{ "system-map", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "hw", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *core = NULL, *raw = NULL, *sock = NULL;
 	struct vmscope_linux_opts lo = { 0 };
-	int json = 0, c, err = 0, r;
+	int json = 0, hw = 0, c, err = 0, r;
 	vmscope_t *vm;
 	vmscope_linux_t *lx;
 	const char *cmd;
@@ -309,6 +312,7 @@ int ctl_linux(int argc, char **argv)
 		case 'k': lo.vmlinux = optarg; break;
 		case 'm': lo.system_map = optarg; break;
 		case 'j': json = 1; break;
+		case 'w': hw = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -319,7 +323,7 @@ int ctl_linux(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	if (!strcmp(cmd, "trace"))
-		return ctl_linux_trace(sock, &lo, argc - optind, argv + optind, json);
+		return ctl_linux_trace(sock, &lo, argc - optind, argv + optind, json, hw);
 	vm = core ? vmscope_open_core(core, &err) : raw ? vmscope_open_raw(raw, &err)
 							: vmscope_attach(sock, &err);
 	if (!vm) {

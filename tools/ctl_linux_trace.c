@@ -2,11 +2,14 @@
  * strace for a whole live Linux guest: a breakpoint on entry_SYSCALL_64 (the
  * first instruction the CPU runs after `syscall`), each hit decoded against
  * the kernel's own sys_call_table.  The vCPU is held only while one line is
- * formatted.
+ * formatted.  The breakpoint is an int3, or with --hw (and where the host
+ * cannot intercept int3) a debug register, which leaves the kernel text as
+ * it was.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,8 @@
 struct trace {
 	vmscope_linux_t *lx;
 	int json;
-	uint64_t entry_pa;
+	uint64_t entry_pa, entry_va;
+	bool hw;
 	unsigned long count;
 };
 
@@ -38,7 +42,7 @@ static int on_breakpoint(vmscope_t *vm, const struct vmscope_event *ev,
 
 	(void)vm;
 	(void)rsp; /* continue: the hypervisor steps over the original instruction */
-	if (ev->u.bp.gpa != t->entry_pa)
+	if (t->hw ? ev->u.hw_bp.addr != t->entry_va : ev->u.bp.gpa != t->entry_pa)
 		return 0;
 	vmscope_linux_syscall_decode(t->lx, &ev->regs, &sc);
 	t->count++;
@@ -58,9 +62,9 @@ static int on_breakpoint(vmscope_t *vm, const struct vmscope_event *ev,
 }
 
 int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo, int argc,
-		    char **argv, int json)
+		    char **argv, int json, int hw)
 {
-	struct trace t = { .json = json };
+	struct trace t = { .json = json, .hw = hw };
 	int err = 0, r;
 	uint64_t va, seconds = 0;
 	vmscope_t *vm;
@@ -92,10 +96,19 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 		return 1;
 	}
 	r = vmscope_linux_syscall_entry(t.lx, &va, &t.entry_pa);
+	t.entry_va = va;
+	if (!(vmscope_caps(vm) & (1u << VMSCOPE_EV_BREAKPOINT)) &&
+	    (vmscope_caps(vm) & (1u << VMSCOPE_EV_HW_BREAKPOINT)) && !t.hw) {
+		fprintf(stderr, "vmscope-ctl: this host cannot intercept int3: tracing with a "
+				"debug-register breakpoint\n");
+		t.hw = true;
+	}
 	if (r == 0)
-		r = vmscope_subscribe(vm, VMSCOPE_EV_BREAKPOINT, 1, on_breakpoint, &t);
+		r = vmscope_subscribe(vm, t.hw ? VMSCOPE_EV_HW_BREAKPOINT : VMSCOPE_EV_BREAKPOINT, 1,
+				      on_breakpoint, &t);
 	if (r == 0)
-		r = vmscope_set_bp_pa(vm, t.entry_pa);
+		r = t.hw ? vmscope_set_hwbp(vm, va, VMSCOPE_HWBP_EXEC, 1, NULL)
+			 : vmscope_set_bp_pa(vm, t.entry_pa);
 	if (r < 0) {
 		fprintf(stderr, "vmscope-ctl: trace: %s\n", vmscope_last_error(vm));
 		goto out;
@@ -104,7 +117,8 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 		fprintf(stderr, "vmscope-ctl: note: this host runs guest kernel code emulated; "
 				"tracing is slow\n");
 	fprintf(stderr, "vmscope-ctl: tracing system calls at entry_SYSCALL_64 0x%" PRIx64
-			" (physical 0x%" PRIx64 ")\n", va, t.entry_pa);
+			" (physical 0x%" PRIx64 ") with %s\n", va, t.entry_pa,
+		t.hw ? "a debug-register breakpoint" : "an int3 breakpoint");
 	trace_vm = vm;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -113,7 +127,10 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 	if (r > 0)
 		r = 0; /* the number of events delivered */
 	vmscope_pause(vm, VMSCOPE_ALL_VCPUS);
-	vmscope_clear_bp_pa(vm, t.entry_pa);
+	if (t.hw)
+		vmscope_clear_hwbp(vm, va, VMSCOPE_HWBP_EXEC, 1);
+	else
+		vmscope_clear_bp_pa(vm, t.entry_pa);
 	vmscope_resume(vm, VMSCOPE_ALL_VCPUS);
 	fprintf(stderr, "vmscope-ctl: %lu system calls\n", t.count);
 out:

@@ -66,7 +66,8 @@ static void usage(FILE *f)
 	      "  read PID VA LEN                hex dump of a process's memory (with --core/--raw)\n"
 	      "  syscalls                       the kernel's system-call table\n"
 	      "  sym NAME                       run-time address of a kernel symbol\n"
-	      "  trace [SECONDS]                trace a live guest's system calls\n", f);
+	      "  trace [SECONDS]                trace a live guest's system calls (--hw: with a\n"
+	      "                                 debug register, kernel text untouched)\n", f);
 	ctl_api__usage(f);
 	fputs("Options may stand before or after the command.\n"
 	      "\n"
