@@ -32,7 +32,8 @@ struct vmscope_regs {
 	uint64_t gdt_base, idt_base;
 	uint16_t gdt_limit, idt_limit;
 	uint32_t _pad0;
-	uint64_t kernel_gs_base; /* MSR_KERNEL_GS_BASE, for swapgs-aware tools */
+	uint64_t kernel_gs_base; /* MSR_KERNEL_GS_BASE, for swapgs-aware tools: in get-registers */
+				 /* replies and breakpoint events (both kinds); 0 in other events */
 };
 static_assert(sizeof(struct vmscope_regs) == 24 * 8 + 8 * 16 + 2 * 8 + 8 + 8,
 	      "vmscope_regs layout");

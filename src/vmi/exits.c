@@ -119,7 +119,7 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 	 * there: then that instruction is what failed.
 	 */
 	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
-	    vmi__get_regs(vcpu, &c.ev.regs, false) == 0) {
+	    vmi__get_regs(vcpu, &c.ev.regs, true) == 0) {
 		int64_t gpa = vmi__gva_to_gpa(vcpu->vm, &c.ev.regs, c.ev.regs.rip, NULL);
 		bool reported_int3 = ndata >= 2 && (run->internal.data[1] & 0xff) >= 1 &&
 				     ((run->internal.data[1] >> 8) & 0xff) == 0xcc;

@@ -146,7 +146,7 @@ enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 	if (run->debug.arch.exception == 3) { /* hardware KVM, KVM_GUESTDBG_USE_SW_BP */
 		int64_t gpa;
 
-		if (vmi__get_regs(vcpu, &c.ev.regs, false) < 0)
+		if (vmi__get_regs(vcpu, &c.ev.regs, true) < 0)
 			return VMI_HANDLED;
 		c.have_regs = true;
 		gpa = vmi__gva_to_gpa(vcpu->vm, &c.ev.regs, c.ev.regs.rip, NULL);
@@ -180,7 +180,7 @@ enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 	if (run->debug.arch.dr6 & vcpu->vmi.hw_armed) {
 		bool hit = false;
 
-		if (vmi__get_regs(vcpu, &c.ev.regs, false) == 0) {
+		if (vmi__get_regs(vcpu, &c.ev.regs, true) == 0) {
 			c.have_regs = true;
 			hit = vmi__hwbp_hit(vcpu, &c, run->debug.arch.dr6, run->debug.arch.pc);
 		}

@@ -275,7 +275,7 @@ static void case_breakpoint(void)
 #define TEXT_END   0x102000
 
 static long hw_hits, hw_sys[8], hw_watch_hits, hw_watch_bad;
-static uint64_t hw_text_sum, hw_last_total, hw_total_gpa;
+static uint64_t hw_text_sum, hw_last_total, hw_total_gpa, hw_percpu;
 
 /* FNV-1a over the kernel text, read from guest memory as it is now. */
 static uint64_t text_sum(vmscope_t *v)
@@ -308,6 +308,9 @@ static int on_hwbp(vmscope_t *v, const struct vmscope_event *ev, struct vmscope_
 	      "hit at 0x%" PRIx64 ", rip 0x%" PRIx64, ev->u.hw_bp.addr, ev->regs.rip);
 	CHECK(ev->u.hw_bp.dr6 & (1u << ev->u.hw_bp.slot), "dr6 0x%" PRIx64 " slot %u",
 	      ev->u.hw_bp.dr6, ev->u.hw_bp.slot);
+	/* Before swapgs: the kernel's per-CPU base is in KERNEL_GS_BASE, which the event carries. */
+	CHECK(ev->regs.kernel_gs_base - hw_percpu < 0x1000, "kernel_gs_base 0x%" PRIx64 ", per-CPU "
+	      "data at 0x%" PRIx64, ev->regs.kernel_gs_base, hw_percpu);
 	if (ev->regs.rax < 8)
 		hw_sys[ev->regs.rax]++;
 	/* Stopped at the breakpoint, and not one byte of the text differs. */
@@ -325,6 +328,7 @@ static void case_hwbp(void)
 	start(NULL);
 	entry = elf_sym(guest_elf, "tg_syscall_entry");
 	hw_total_gpa = elf_sym(guest_elf, "tg_total_syscalls");
+	hw_percpu = elf_sym(guest_elf, "tg_percpu");
 	if (!(vmscope_caps(vm) & (1u << VMSCOPE_EV_HW_BREAKPOINT))) {
 		CHECK(vmscope_set_hwbp(vm, entry, VMSCOPE_HWBP_EXEC, 1, NULL) == -ENOTSUP, "offered");
 		CHECK(strstr(vmscope_last_error(vm), "probed at start"), "%s", vmscope_last_error(vm));
