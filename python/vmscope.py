@@ -6,6 +6,16 @@
         for t in lx.tasks():
             print(t.pid, t.ppid, t.state, t.uid, t.name)
 
+A live VM (vmscope --vmi-socket PATH) also takes breakpoints, watchpoints
+and event callbacks:
+
+    with vmscope.attach("/tmp/vm.sock") as vm:
+        vm.set_hwbp(0xffffffff81c00080)      # a debug register: no byte changed
+        vm.subscribe(vmscope.EV_HW_BREAKPOINT,
+                     lambda vm, ev, rsp: print(ev.vcpu, hex(ev.regs.rip)))
+        vm.resume()
+        vm.event_loop(5000)
+
 The shared library is found through $VMSCOPE_LIB, then next to this file
 (../build/lib, ../lib), then the system's libvmscope.so.
 """
@@ -13,7 +23,19 @@ import ctypes
 import ctypes.util
 import os
 
-__all__ = ["VMScopeError", "VM", "Linux", "open_core", "open_raw", "attach"]
+__all__ = ["VMScopeError", "VM", "Linux", "Regs", "Event", "Response", "open_core",
+           "open_raw", "attach"]
+
+# enum vmscope_event_kind (vmscope/abi.h)
+(EV_IO, EV_MMIO, EV_HLT, EV_BREAKPOINT, EV_SINGLESTEP, EV_HYPERCALL, EV_MSR_READ,
+ EV_MSR_WRITE, EV_PAGE_WRITE, EV_SHUTDOWN, EV_INTERNAL_ERROR, EV_PAUSE, EV_VCPU_START,
+ EV_HW_BREAKPOINT) = range(14)
+# hardware breakpoint kinds: execute, write, read or write (x86 has no read-only watch)
+HWBP_EXEC, HWBP_WRITE, HWBP_RW = 0, 1, 3
+_HWBP_KINDS = {"x": HWBP_EXEC, "w": HWBP_WRITE, "rw": HWBP_RW}
+# vmscope_response.flags
+RSP_SET_REGS, RSP_TOGGLE_SS, RSP_SKIP, RSP_DENY, RSP_SET_DATA = 1, 2, 4, 8, 16
+ALL_VCPUS = 0xffffffff
 
 
 def _load():
@@ -82,8 +104,74 @@ class Info(_c.Structure):
                 ("symbols_how", _c.c_char * 128)]
 
 
+class Syscall(_c.Structure):
+    """struct vmscope_linux_syscall"""
+    _fields_ = [("nr", _c.c_uint64), ("args", _c.c_uint64 * 6), ("user_rip", _c.c_uint64),
+                ("pid", _c.c_int32), ("tgid", _c.c_int32), ("_comm", _c.c_char * 16),
+                ("_name", _c.c_char * 48)]
+    comm = property(lambda s: s._comm.decode(errors="replace"))
+    name = property(lambda s: s._name.decode(errors="replace") or "?")
+
+
 class LinuxOpts(_c.Structure):
     _fields_ = [("vmlinux", _c.c_char_p), ("system_map", _c.c_char_p), ("flags", _c.c_uint)]
+
+
+class Segment(_c.Structure):
+    """struct vmscope_segment"""
+    _fields_ = [("base", _c.c_uint64), ("limit", _c.c_uint32), ("selector", _c.c_uint16),
+                ("type", _c.c_uint8), ("flags", _c.c_uint8)]
+
+
+class Regs(_c.Structure):
+    """struct vmscope_regs"""
+    _fields_ = ([(n, _c.c_uint64) for n in
+                 ("rax rbx rcx rdx rsi rdi rsp rbp r8 r9 r10 r11 r12 r13 r14 r15 "
+                  "rip rflags cr0 cr2 cr3 cr4 cr8 efer").split()] +
+                [(n, Segment) for n in "cs ds es fs gs ss tr ldt".split()] +
+                [("gdt_base", _c.c_uint64), ("idt_base", _c.c_uint64),
+                 ("gdt_limit", _c.c_uint16), ("idt_limit", _c.c_uint16),
+                 ("_pad0", _c.c_uint32), ("kernel_gs_base", _c.c_uint64)])
+
+
+class BreakpointData(_c.Structure):
+    """struct vmscope_ev_breakpoint"""
+    _fields_ = [("gpa", _c.c_uint64), ("gva", _c.c_uint64)]
+
+
+class HwBreakpointData(_c.Structure):
+    """struct vmscope_ev_hw_bp"""
+    _fields_ = [("addr", _c.c_uint64), ("dr6", _c.c_uint64), ("slot", _c.c_uint32),
+                ("type", _c.c_uint8), ("len", _c.c_uint8), ("_pad", _c.c_uint16)]
+
+
+class MsrData(_c.Structure):
+    """struct vmscope_ev_msr"""
+    _fields_ = [("index", _c.c_uint32), ("_pad", _c.c_uint32), ("value", _c.c_uint64)]
+
+
+class EventData(_c.Union):
+    _fields_ = [("bp", BreakpointData), ("hw_bp", HwBreakpointData), ("msr", MsrData),
+                ("raw", _c.c_uint8 * 104)]
+
+
+class Event(_c.Structure):
+    """struct vmscope_event: ev.kind, ev.vcpu, ev.regs, and ev.u.bp / .hw_bp / .msr / .raw"""
+    _fields_ = [("kind", _c.c_uint32), ("vcpu", _c.c_uint32), ("seq", _c.c_uint64),
+                ("flags", _c.c_uint32), ("_pad0", _c.c_uint32), ("_pad1", _c.c_uint64),
+                ("u", EventData), ("regs", Regs)]
+
+
+class Response(_c.Structure):
+    """struct vmscope_response: set flags (RSP_*) and regs to change what the vCPU does"""
+    _fields_ = [("seq", _c.c_uint64), ("flags", _c.c_uint32), ("_pad0", _c.c_uint32),
+                ("data", _c.c_uint8 * 8), ("_pad1", _c.c_uint64), ("regs", Regs)]
+
+
+assert _c.sizeof(Regs) == 352 and _c.sizeof(Event) == 488 and _c.sizeof(Response) == 384
+
+_EventFn = _c.CFUNCTYPE(_c.c_int, _c.c_void_p, _c.POINTER(Event), _c.POINTER(Response),
+                        _c.c_void_p)
 
 
 def _proto(name, res, *args):
@@ -115,8 +203,41 @@ _lx_read_task = _proto("vmscope_linux_read_task", _c.c_int64, _vp, _c.c_int32, _
 _lx_cmdline = _proto("vmscope_linux_cmdline", _c.c_int64, _vp, _c.c_int32, _c.c_char_p,
                      _c.c_size_t)
 _lx_sc_count = _proto("vmscope_linux_syscall_count", _c.c_int, _vp)
+_lx_sc_entry = _proto("vmscope_linux_syscall_entry", _c.c_int, _vp, _c.POINTER(_c.c_uint64),
+                      _c.POINTER(_c.c_uint64))
+_lx_sc_decode = _proto("vmscope_linux_syscall_decode", _c.c_int, _vp, _c.POINTER(Regs),
+                       _c.POINTER(Syscall))
 _lx_sc_name = _proto("vmscope_linux_syscall_name", _c.c_int, _vp, _c.c_uint, _c.c_char_p,
                      _c.c_size_t)
+
+
+_u64, _uint, _u64p, _uintp = _c.c_uint64, _c.c_uint, _c.POINTER(_c.c_uint64), _c.POINTER(_c.c_uint)
+_caps = _proto("vmscope_caps", _u64, _vp)
+_pause = _proto("vmscope_pause", _c.c_int, _vp, _uint)
+_resume = _proto("vmscope_resume", _c.c_int, _vp, _uint)
+_get_regs = _proto("vmscope_get_regs", _c.c_int, _vp, _uint, _c.POINTER(Regs))
+_set_bp_pa = _proto("vmscope_set_bp_pa", _c.c_int, _vp, _u64)
+_clear_bp_pa = _proto("vmscope_clear_bp_pa", _c.c_int, _vp, _u64)
+_set_hwbp = _proto("vmscope_set_hwbp", _c.c_int, _vp, _u64, _uint, _uint, _uintp)
+_clear_hwbp = _proto("vmscope_clear_hwbp", _c.c_int, _vp, _u64, _uint, _uint)
+_set_hwbp_pa = _proto("vmscope_set_hwbp_pa", _c.c_int, _vp, _u64, _uint, _uint, _u64p, _uintp)
+_subscribe = _proto("vmscope_subscribe", _c.c_int, _vp, _uint, _c.c_int, _EventFn, _vp)
+_unsubscribe = _proto("vmscope_unsubscribe", _c.c_int, _vp, _uint)
+_event_loop = _proto("vmscope_event_loop", _c.c_int, _vp, _c.c_int)
+_stop = _proto("vmscope_stop", None, _vp)
+_event_name = _proto("vmscope_event_name", _c.c_char_p, _uint)
+
+
+def event_name(kind):
+    """"breakpoint", "hw-breakpoint", ... for an EV_* kind."""
+    return _event_name(kind).decode()
+
+
+def _hw_kind(kind):
+    if kind not in _HWBP_KINDS:
+        raise ValueError("kind must be 'x' (execute), 'w' (write) or 'rw' (read or write); "
+                         "x86 has no read-only watch")
+    return _HWBP_KINDS[kind]
 
 
 def _fail(err, what):
@@ -165,6 +286,86 @@ class VM:
 
     def linux(self, vmlinux=None, system_map=None):
         return Linux(self, vmlinux, system_map)
+
+    # ---- live targets ----
+
+    @property
+    def caps(self):
+        """Bit per EV_* kind that this host can deliver."""
+        return _caps(self._h)
+
+    def pause(self, vcpu=ALL_VCPUS):
+        self._check(_pause(self._h, vcpu), "pause")
+
+    def resume(self, vcpu=ALL_VCPUS):
+        self._check(_resume(self._h, vcpu), "resume")
+
+    def regs(self, vcpu=0):
+        """Registers of a paused vCPU (or one held by a synchronous event)."""
+        r = Regs()
+        self._check(_get_regs(self._h, vcpu, _c.byref(r)), "get_regs")
+        return r
+
+    def set_bp(self, gpa):
+        """A software breakpoint (int3) at a guest-physical address."""
+        self._check(_set_bp_pa(self._h, gpa), "set_bp")
+
+    def clear_bp(self, gpa):
+        self._check(_clear_bp_pa(self._h, gpa), "clear_bp")
+
+    def set_hwbp(self, gva, kind="x", length=1):
+        """A debug-register breakpoint ('x') or watchpoint ('w', 'rw') at a virtual
+        address; returns its slot (0-3).  Guest memory is not touched."""
+        slot = _c.c_uint()
+        self._check(_set_hwbp(self._h, gva, _hw_kind(kind), length, _c.byref(slot)),
+                    "set_hwbp")
+        return slot.value
+
+    def clear_hwbp(self, gva, kind="x", length=1):
+        self._check(_clear_hwbp(self._h, gva, _hw_kind(kind), length), "clear_hwbp")
+
+    def set_hwbp_pa(self, gpa, kind="x", length=1):
+        """The same by guest-physical address (looked up in vCPU 0's page tables);
+        returns (virtual address used, slot)."""
+        gva, slot = _c.c_uint64(), _c.c_uint()
+        self._check(_set_hwbp_pa(self._h, gpa, _hw_kind(kind), length, _c.byref(gva),
+                                 _c.byref(slot)), "set_hwbp_pa")
+        return gva.value, slot.value
+
+    def subscribe(self, kind, fn, sync=True):
+        """Calls fn(vm, event, response) for each event of kind (EV_*) while
+        event_loop runs; a synchronous event waits for fn, which may edit the
+        response (flags RSP_*, regs).  fn returning True ends event_loop."""
+        def trampoline(h, ev, rsp, opaque):
+            try:
+                return 1 if fn(self, ev.contents, rsp.contents) else 0
+            except BaseException as e:  # noqa: BLE001: kept for event_loop to raise
+                self._error = e
+                return 1
+        cb = _EventFn(trampoline)
+        self._check(_subscribe(self._h, kind, 1 if sync else 0, cb, None), "subscribe")
+        if not hasattr(self, "_callbacks"):
+            self._callbacks = {}
+        self._callbacks[kind] = cb  # ctypes keeps no reference of its own
+
+    def unsubscribe(self, kind):
+        self._check(_unsubscribe(self._h, kind), "unsubscribe")
+        getattr(self, "_callbacks", {}).pop(kind, None)
+
+    def event_loop(self, timeout_ms=-1):
+        """Delivers events until timeout_ms passes (-1: none), a callback returns
+        True, stop() is called or the VM goes away.  Returns how many."""
+        self._error = None
+        n = _event_loop(self._h, timeout_ms)
+        if self._error is not None:
+            raise self._error
+        if n == -104:  # -ECONNRESET: the hypervisor went away
+            return 0
+        return self._check(n, "event_loop")
+
+    def stop(self):
+        """Makes event_loop return soon (any thread)."""
+        _stop(self._h)
 
 
 def _opener(fn, what):
@@ -242,6 +443,18 @@ class Linux:
         buf = _c.create_string_buffer(4096)
         self.vm._check(_lx_cmdline(self._h, pid, buf, 4096), "cmdline")
         return buf.value.decode(errors="replace")
+
+    def syscall_entry(self):
+        """(virtual, physical) address of entry_SYSCALL_64, for a tracer's breakpoint."""
+        va, pa = _c.c_uint64(), _c.c_uint64()
+        self.vm._check(_lx_sc_entry(self._h, _c.byref(va), _c.byref(pa)), "syscall_entry")
+        return va.value, pa.value
+
+    def syscall(self, regs):
+        """The system call that regs, taken at entry_SYSCALL_64, are making."""
+        sc = Syscall()
+        self.vm._check(_lx_sc_decode(self._h, _c.byref(regs), _c.byref(sc)), "syscall")
+        return sc
 
     def syscalls(self):
         n = self.vm._check(_lx_sc_count(self._h), "syscalls")
