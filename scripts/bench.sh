@@ -16,6 +16,8 @@ section "boot: exec to first byte and to exit, memory beyond guest RAM (vs QEMU 
 "$b/bench/bench_boot" "$b/src/vmscope" "$b/guest/vmscope-guest.elf" 20
 section "introspection: exits/s and event round trips (vs bare KVM, vs a unix socket)"
 "$b/bench/bench_events"
+section "breakpoint hits, software and hardware (vs a bare KVM exit, vs DRAKVUF/SmartVMI)"
+"$b/bench/bench_breakpoints"
 section "library reads of guest memory (vs memcpy)"
 "$b/bench/bench_read"
 section "virtual-to-physical translations"
