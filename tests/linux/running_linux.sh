@@ -16,6 +16,7 @@ trap 'kill $vmm $gdb 2>/dev/null; rm -rf "$work"' EXIT
 fails=0
 scale=${VMSCOPE_TIME_SCALE:-1}
 cpus=${LINUX_CPUS:-2} # vCPUs of the guest
+linger=${LINUX_LINGER:-10} # seconds the guest ticks at its initramfs (times the scale)
 
 # check WHAT CONDITION: an "ok:" or "FAIL:" line; failures are counted and
 # kept in $work/checks, to be repeated at the end.
@@ -29,11 +30,11 @@ check() {
 }
 
 # start_linux VMSCOPE-OPTIONS...: Debian's vmlinux on $cpus vCPUs, ticking
-# for 10 s (times the scale) once at its initramfs, its console in
+# for $linger s (times the scale) once at its initramfs, its console in
 # $work/console; returns once it ticks (or gives up: the caller checks).
 start_linux() {
 	"$vmscope" --kernel "$fix/vmlinux" --initramfs "$fix/initramfs.cpio.gz" --memory size=512M \
-		--cpus boot="$cpus" --cmdline "console=ttyS0 vmscope.linger=$((10 * scale))" \
+		--cpus boot="$cpus" --cmdline "console=ttyS0 vmscope.linger=$((linger * scale))" \
 		--console off --serial file="$work/console" "$@" 2>"$work/vmm.err" &
 	vmm=$!
 	for _ in $(seq $((600 * scale))); do
