@@ -410,7 +410,49 @@ def sc_coexist(c, kind, vmscope, elf, baseline):
     return out
 
 
-def client_alone(client, vmscope, gpa):
+def sc_hw_coexist(c, kind, vmscope, elf, baseline):
+    """GDB's hbreak and a libvmscope client's hardware breakpoint at once, one slot each:
+    each gets only its own hits, the client all of them."""
+    import subprocess
+    client = os.environ.get("VMSCOPE_GDB_COEXIST")
+    if kind != "vmscope":
+        return "skipped for " + kind
+    if host_probe(vmscope)["debug-register breakpoints"] != "intercepted":
+        return "skipped: no debug-register breakpoints on this host (hw_breakpoints)"
+    if not client:
+        c.failures.append("VMSCOPE_GDB_COEXIST (the gdb_coexist client) not set")
+        return ""
+    cw = symbol(elf, "console_write")  # kernel: identity mapped, gva == gpa
+    alone, cout = client_alone(client, vmscope, cw, hw=True)
+    if alone == 0:
+        c.failures.append("the client alone: %s" % cout)
+        return cout
+    t = Target(kind, vmscope, elf, extra=["--vmi-socket", "{tmp}/vmi.sock", "--vmi-wait"])
+    vmi = os.path.join(t.tmp, "vmi.sock")
+    try:
+        deadline = time.time() + 10
+        while not os.path.exists(vmi) and time.time() < deadline:
+            time.sleep(0.02)
+        cl = subprocess.Popen([client, vmi, "0x%x" % cw, "20", "hw"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        out = run_gdb(t, ["hbreak tg_syscall"] + ["continue", "p $pc"] * 6 +
+                      ["monitor stats", "delete", "detach"])
+        cout, _ = cl.communicate(timeout=60)
+        stops = re.findall(r"^Breakpoint 1, (\w+)", out, re.M)
+        c.true(stops == ["tg_syscall"] * 6, "gdb stops %r, want tg_syscall x6" % stops)
+        c.refute(r"console_write", out, "the client's breakpoint never reaches GDB")
+        c.expect(r"6 hardware breakpoint/watchpoint hits", out, "monitor stats")
+        c.expect(r"^client: %d events, 0 foreign" % alone, cout,
+                 "the client sees its own hits, all of them, and only those")
+        c.true(cl.returncode == 0, "client exit %r: %s" % (cl.returncode, cout))
+        check_finished(c, t, baseline)
+        out += "\n--- client ---\n" + cout
+    finally:
+        t.cleanup()
+    return out
+
+
+def client_alone(client, vmscope, gpa, hw=False):
     """How many breakpoint events the gdb_coexist client counts at gpa with no GDB."""
     import subprocess
     import tempfile
@@ -421,8 +463,8 @@ def client_alone(client, vmscope, gpa):
         deadline = time.time() + 10
         while not os.path.exists(sock) and time.time() < deadline:
             time.sleep(0.02)
-        cout = subprocess.run([client, sock, "0x%x" % gpa, "20"], capture_output=True,
-                              text=True, timeout=60).stdout
+        cout = subprocess.run([client, sock, "0x%x" % gpa, "20"] + (["hw"] if hw else []),
+                              capture_output=True, text=True, timeout=60).stdout
         vm.wait(timeout=60)
     m = re.search(r"^client: (\d+) events, 0 foreign", cout, re.M)
     return (int(m.group(1)) if m else 0), cout
@@ -568,6 +610,7 @@ SCENARIOS = [
     ("interrupt", sc_interrupt, False),
     ("hw_breakpoints", sc_hw_breakpoints, False),
     ("hw_slots", sc_hw_slots, False),
+    ("hw_coexist", sc_hw_coexist, False),
     ("user_break", sc_user_break, True),
     ("step_to_user", sc_step_to_user, True),
     ("robust", sc_robust, False),
