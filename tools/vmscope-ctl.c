@@ -29,6 +29,8 @@ static int json;
 static uint64_t cr3_opt;
 static int have_cr3;
 static int hw;
+static uint32_t msrs[VMSCOPE_MAX_WATCHED_MSRS];
+static unsigned nr_msrs;
 static unsigned vcpu_opt;
 static vmscope_t *g_vm;
 
@@ -43,7 +45,10 @@ static void usage(FILE *f)
 	      "  translate CR3 VA               virtual to physical\n"
 	      "  break ADDR                     breakpoint (virtual with --cr3), print hits;\n"
 	      "                                 --hw: a debug register, guest memory untouched\n"
-	      "  events [KIND...]               stream events (default: all async kinds); --json\n"
+	      "  protect ADDR                   protect the page of ADDR (virtual with --cr3): print\n"
+	      "                                 every write to it (the writes still happen)\n"
+	      "  events [KIND...]               stream events (default: all async kinds); --json;\n"
+	      "                                 msr-read and msr-write need --msr INDEX[,INDEX...]\n"
 	      "  stats                          exit counts by kind, per vCPU\n"
 	      "  tasks                          the test guest's task table (--guest-elf PATH)\n"
 	      "  watch ADDR LEN [w|rw]          hardware watchpoint on LEN (1, 2, 4, 8) bytes, writes\n"
@@ -52,7 +57,7 @@ static void usage(FILE *f)
 	      "  watch                          follow the test guest: its system-call entry (LSTAR),\n"
 	      "                                 every system call with its task, the task table\n"
 	      "Options: --socket PATH, --vcpu N, --cr3 X, --json, --count N, --timeout MS,\n"
-	      "         --guest-elf PATH, --hw\n"
+	      "         --guest-elf PATH, --hw, --msr INDEX[,INDEX...]\n"
 	      "A hardware breakpoint or watchpoint takes a virtual address with --cr3 X (any X:\n"
 	      "debug registers watch linear addresses), else a physical one, looked up in vCPU 0's\n"
 	      "page tables.\n"
@@ -75,8 +80,8 @@ static void usage(FILE *f)
 	      "  vmscope-ctl --socket /tmp/vm.sock watch\n"
 	      "                                 follow the test guest's system calls (vmscope\n"
 	      "                                 started with --vmi-socket /tmp/vm.sock --vmi-wait)\n"
-	      "  vmscope-ctl --socket /tmp/vm.sock events io msr --json\n"
-	      "                                 stream its port I/O and MSR events as JSON\n"
+	      "  vmscope-ctl --socket /tmp/vm.sock events io msr-write --msr 0xc0000082 --json\n"
+	      "                                 stream its port I/O and its LSTAR writes as JSON\n"
 	      "  vmscope-ctl --socket /tmp/vm.sock ps\n"
 	      "                                 the processes of a running Linux guest\n"
 	      "  vmscope-ctl --core guest.core ps\n"
@@ -270,6 +275,26 @@ static int stream_events(vmscope_t *vm, int timeout_ms)
 	return run_loop(vm, timeout_ms);
 }
 
+/* --msr INDEX[,INDEX...]: the MSRs that MSR events are for. */
+static int parse_msrs(const char *list)
+{
+	char buf[256], *save = NULL;
+	uint64_t v;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (nr_msrs == VMSCOPE_MAX_WATCHED_MSRS || parse_u64(t, &v) || v > UINT32_MAX) {
+			fprintf(stderr, "vmscope-ctl: --msr: '%s': at most %d MSR indexes of 32 bits\n",
+				t, VMSCOPE_MAX_WATCHED_MSRS);
+			return -1;
+		}
+		msrs[nr_msrs++] = (uint32_t)v;
+	}
+	return nr_msrs ? 0 : -1;
+}
+
 static int kind_of(const char *name)
 {
 	for (unsigned k = 0; k < VMSCOPE_EV_NR; k++)
@@ -282,7 +307,8 @@ static bool takes_value(const char *arg)
 {
 	static const char *const with_value[] = {
 		"--socket", "--vcpu", "--cr3", "--count", "--timeout", "--guest-elf", "--api-socket",
-		"--core", "--raw", "--vmlinux", "--system-map", "-s", "-c", "-r", "-n", "-t", "-g",
+		"--core", "--raw", "--vmlinux", "--system-map", "--msr", "-s", "-c", "-r", "-n", "-t",
+		"-g",
 	};
 
 	for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
@@ -368,6 +394,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, 0, 'n' },  { "timeout", required_argument, 0, 't' },
 		{ "guest-elf", required_argument, 0, 'g' }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' },     { "hw", no_argument, &hw, 1 },
+		{ "msr", required_argument, 0, 'm' },
 		{ 0, 0, 0, 0 },
 	};
 	int timeout_ms = -1, c, err = 0, status = 0;
@@ -389,7 +416,7 @@ int main(int argc, char **argv)
 	if (is_linux_command_line(argc, argv))
 		return ctl_linux(argc, argv);
 	sock_path = getenv("VMSCOPE_SOCKET");
-	while ((c = getopt_long(argc, argv, "s:c:r:jn:t:g:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:r:jn:t:g:m:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': sock_path = optarg; break;
 		case 'c': if (parse_u64(optarg, &v) || v >= VMSCOPE_MAX_VCPUS) goto bad; vcpu_opt = (unsigned)v; break;
@@ -398,6 +425,7 @@ int main(int argc, char **argv)
 		case 'n': if (parse_u64(optarg, &v)) goto bad; max_events = (long)v; break;
 		case 't': if (parse_u64(optarg, &v) || v > 86400000) goto bad; timeout_ms = (int)v; break;
 		case 'g': guest_elf = optarg; break;
+		case 'm': if (parse_msrs(optarg)) goto bad; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vmscope-ctl " VMSCOPE_VERSION "\n"); return 0;
 		case 0: break; /* a flag (--hw) */
@@ -518,15 +546,43 @@ int main(int argc, char **argv)
 					? " (this host sees kernel-mode hits only)" : "");
 			status = stream_events(vm, timeout_ms);
 		}
+	} else if (!strcmp(cmd, "protect") && argc == 1) {
+		uint64_t addr, gpa, page;
+		int r;
+
+		if (parse_u64(argv[0], &addr))
+			goto bad_vm;
+		gpa = addr;
+		r = have_cr3 ? vmscope_translate(vm, cr3_opt, addr, 0, &gpa, NULL) : 0;
+		page = gpa & ~(uint64_t)0xfff;
+		if (r == 0)
+			r = vmscope_subscribe(vm, VMSCOPE_EV_PAGE_WRITE, 0, print_event, NULL);
+		if (r == 0)
+			r = vmscope_protect_page(vm, page);
+		if (r < 0)
+			status = die_vm("protect", r);
+		else {
+			fprintf(stderr, "vmscope-ctl: page 0x%" PRIx64 " protected: its writes follow\n",
+				page);
+			status = stream_events(vm, timeout_ms);
+		}
 	} else if (!strcmp(cmd, "events")) {
 		uint64_t caps = vmscope_caps(vm);
 		int r = 0;
 
+		if (nr_msrs)
+			r = vmscope_watch_msrs(vm, msrs, nr_msrs);
 		for (int i = 0; i < argc && r == 0; i++) {
 			int k = kind_of(argv[i]);
 
 			if (k < 0) {
 				fprintf(stderr, "vmscope-ctl: unknown event kind '%s'\n", argv[i]);
+				vmscope_close(vm);
+				return 2;
+			}
+			if ((k == VMSCOPE_EV_MSR_READ || k == VMSCOPE_EV_MSR_WRITE) && !nr_msrs) {
+				fprintf(stderr, "vmscope-ctl: %s events are for the MSRs named with "
+					"--msr INDEX[,INDEX...]\n", argv[i]);
 				vmscope_close(vm);
 				return 2;
 			}

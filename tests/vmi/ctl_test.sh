@@ -75,6 +75,14 @@ else
 	echo "$out" | grep -q "sysret" || fail "refusal does not say why: $out"
 	finish
 fi
+# A protected page: its writes are printed (and still happen: the guest ends well).
+start
+frame=$(printf '%x' $((table >> 12)))
+out=$("$CTL" -s "$dir/s" protect "$table" --count 2 2>&1) || fail "protect: $out"
+[ "$(echo "$out" | grep -cE "page-write rip 0x[0-9a-f]+ gpa 0x$frame[0-9a-f]{3} len [1248]")" = 2 ] ||
+	fail "want two writes to the page 0x${frame}000: $out"
+finish
+
 # Hardware breakpoint and watchpoint, as the start-up probe says this host's
 # KVM allows (kvm_pvm: execute breakpoints yes, data watchpoints never).
 sym() { printf '0x%x' $((0x$(nm "$ELF" | awk -v s="$1" '$3 == s { print $1 }'))); }
