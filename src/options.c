@@ -391,6 +391,13 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 	}
 	if (cfg->vmi_wait && !cfg->vmi_socket)
 		return opt__fail(err, errlen, "--vmi-wait: needs --vmi-socket");
+	/*
+	 * A kernel of the user's gets Cloud Hypervisor's defaults: the serial
+	 * port to nowhere, the terminal on hvc0.  The embedded test guest keeps
+	 * the serial port on the terminal: it writes there.
+	 */
+	if (cfg->kernel && !seen[OPT_SERIAL])
+		cfg->serial = SERIAL_NULL;
 	return check_irqchip_off(cfg, seen[OPT_CONSOLE], err, errlen);
 }
 
@@ -408,7 +415,8 @@ void options__usage(FILE *out)
 	      "  --memory size=SIZE         guest RAM, with K, M or G suffix (default: size=512M);\n"
 	      "                             a multiple of 4K, at least 2M\n"
 	      "  --serial tty|file=PATH|null|off\n"
-	      "                             where the 8250 serial port goes (default: tty)\n"
+	      "                             where the 8250 serial port goes (default: null with\n"
+	      "                             --kernel, as Cloud Hypervisor; tty for the test guest)\n"
 	      "  --console tty|file=PATH|null|off\n"
 	      "                             where the virtio console (hvc0) goes (default: tty;\n"
 	      "                             it reads stdin only when --serial is not tty)\n"
@@ -452,8 +460,10 @@ void options__usage(FILE *out)
 	      "                             then, in another terminal:\n"
 	      "  vmscope-ctl --socket /tmp/vm.sock watch\n"
 	      "                             follow its system calls from outside\n"
-	      "  vmscope --kernel bzImage --initramfs initrd.img --cmdline console=ttyS0\n"
-	      "                             boot Linux on the serial console\n"
+	      "  vmscope --kernel bzImage --initramfs initrd.img --cmdline console=hvc0\n"
+	      "                             boot Linux, its console on this terminal (hvc0)\n"
+	      "  vmscope --kernel bzImage --cmdline console=ttyS0 --serial tty --console off\n"
+	      "                             the same on the serial port\n"
 	      "  vmscope --kernel vmlinux --gdb path=/tmp/gdb.sock\n"
 	      "                             the same, waiting for GDB before its first\n"
 	      "                             instruction: gdb vmlinux -ex 'target remote\n"

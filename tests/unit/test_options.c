@@ -563,7 +563,9 @@ static void test_everything_at_once(void **state)
 	OK("--kernel", "other");
 	assert_int_equal(cfg.cpus_boot, 1);
 	assert_int_equal(cfg.memory_size, 512 * MIB);
-	assert_int_equal(cfg.serial, SERIAL_TTY);
+	/* A kernel of the user's: Cloud Hypervisor's defaults, serial null and hvc0 on the tty. */
+	assert_int_equal(cfg.serial, SERIAL_NULL);
+	assert_int_equal(cfg.console, CONSOLE_TTY);
 	assert_false(cfg.console_off);
 	assert_int_equal(cfg.log_level, LOG_WARN);
 	assert_true(cfg.host_quirks);
