@@ -9,7 +9,7 @@ set -euo pipefail
 build_pkgs=(gcc meson ninja-build pkg-config libbpf-dev libcapstone-dev acpica-tools
 	    libmicrohttpd-dev libjson-c-dev help2man)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 gdb busybox-static cpio
-	   xz-utils zstd linux-image-amd64 curl python3 valgrind e2fsprogs mmdebstrap
+	   xz-utils zstd linux-image-amd64 curl python3 valgrind e2fsprogs fdisk mmdebstrap
 	   man-db)
 
 case "${1:-build}" in

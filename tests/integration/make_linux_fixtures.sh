@@ -1,14 +1,21 @@
 #!/bin/sh
 # Makes the Linux guest fixtures the integration tests boot:
-#   OUTDIR/bzImage            the Debian kernel (copy of the newest /boot/vmlinuz-*)
+#   OUTDIR/bzImage            the Debian kernel (copy of the newest /boot/vmlinuz-*,
+#                             or of PACKAGE's)
 #   OUTDIR/vmlinux            the ELF kernel extracted from that bzImage
 #   OUTDIR/initramfs.cpio.gz  busybox (from busybox-static) with an /init that
 #                             prints VMSCOPE-INITRAMFS-OK and the CPUs it sees
-#                             ("cpus: N"), and powers off
+#                             ("cpus: N"), loads the kernel's virtio and ACPI
+#                             button modules (Debian builds them as modules),
+#                             lists them ("module: NAME"), runs busybox acpid
+#                             (the power button powers off), and powers off
 # Installs the Debian packages it needs when they are missing.  Idempotent:
 # files that are already up to date are left alone.
 #
-# usage: make_linux_fixtures.sh OUTDIR
+# usage: make_linux_fixtures.sh OUTDIR [PACKAGE]
+#   PACKAGE: a Debian kernel package (linux-image-6.12-amd64, or a versioned
+#   one) to use instead of the installed kernel: downloaded with apt-get
+#   download and unpacked into OUTDIR/pkg, never installed.
 set -eu
 
 MARKER=VMSCOPE-INITRAMFS-OK
@@ -16,8 +23,9 @@ MARKER=VMSCOPE-INITRAMFS-OK
 die() { echo "make_linux_fixtures: $*" >&2; exit 1; }
 log() { echo "make_linux_fixtures: $*"; }
 
-[ $# -eq 1 ] || die "usage: $0 OUTDIR"
+[ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: $0 OUTDIR [PACKAGE]"
 OUT=$1
+PACKAGE=${2:-}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
@@ -27,7 +35,7 @@ pkg_installed() {
 }
 
 missing=
-for p in linux-image-amd64 busybox-static cpio xz-utils zstd gzip; do
+for p in linux-image-amd64 busybox-static cpio xz-utils zstd gzip kmod; do
 	pkg_installed "$p" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -41,9 +49,45 @@ if [ -n "$missing" ]; then
 		|| die "apt-get install$missing failed"
 fi
 
+# --- a kernel package, unpacked -------------------------------------------
+# The versioned package a meta-package (linux-image-6.12-amd64) stands for.
+versioned_package() {
+	case $1 in
+	linux-image-[0-9]*.[0-9]*.[0-9]*) echo "$1"; return ;; # 6.12.118+deb12-amd64
+	esac
+	apt-cache depends "$1" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9]*\.[0-9]*\.[0-9][^ ]*\)$/\1/p' | head -n 1
+}
+
+MODROOT=/
+if [ -n "$PACKAGE" ]; then
+	pkg=$(versioned_package "$PACKAGE")
+	if [ -z "$pkg" ]; then
+		log "apt-get update: $PACKAGE is not in the package lists"
+		SUDO=
+		[ "$(id -u)" -eq 0 ] || SUDO=sudo
+		$SUDO apt-get update -qq || die "apt-get update failed"
+		pkg=$(versioned_package "$PACKAGE")
+	fi
+	[ -n "$pkg" ] || die "no Debian kernel package $PACKAGE"
+	if [ "$(cat "$OUT/pkg.name" 2>/dev/null)" != "$pkg" ]; then
+		rm -rf "$OUT/pkg" "$OUT"/*.deb "$OUT/pkg.name"
+		(cd "$OUT" && apt-get download -q "$pkg" 2>&1 | grep -v "^W: Download is performed unsandboxed") ||
+			true
+		deb=$(ls "$OUT"/"$pkg"_*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] || die "apt-get download $pkg failed"
+		dpkg-deb -x "$deb" "$OUT/pkg" || die "dpkg-deb -x $deb failed"
+		rm -f "$deb"
+		depmod -b "$OUT/pkg" "${pkg#linux-image-}" || die "depmod for $pkg failed"
+		echo "$pkg" >"$OUT/pkg.name"
+		log "unpacked $pkg"
+	fi
+	MODROOT=$OUT/pkg
+fi
+
 # --- bzImage --------------------------------------------------------------
-KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-[ -n "$KERNEL" ] || die "no /boot/vmlinuz-* after installing linux-image-amd64"
+KERNEL=$(ls "${MODROOT%/}"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+[ -n "$KERNEL" ] || die "no vmlinuz in ${MODROOT%/}/boot"
 [ -r "$KERNEL" ] || die "$KERNEL is not readable"
 if ! cmp -s "$KERNEL" "$OUT/bzImage"; then
 	cp "$KERNEL" "$OUT/bzImage.tmp"
@@ -110,6 +154,37 @@ if ldd "$BUSYBOX" 2>/dev/null | grep -q '=>'; then
 	die "$BUSYBOX is dynamically linked (busybox-static should provide a static one)"
 fi
 
+# --- modules --------------------------------------------------------------
+# The modules the guest loads, from the same kernel's /lib/modules, each after
+# the ones it depends on: virtio (PCI transport, block, net, console, rng) and
+# the ACPI button, which turns the power button into an input event for acpid.
+KVER=${KERNEL##*/vmlinuz-}
+MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio_rng button"
+[ -d "${MODROOT%/}/lib/modules/$KVER" ] || die "no ${MODROOT%/}/lib/modules/$KVER for $KERNEL"
+MODINFO=$(command -v modinfo || echo /sbin/modinfo)
+modinfo_() { "$MODINFO" -b "$MODROOT" -k "$KVER" "$@"; }
+
+# add_module NAME DIR: copies NAME (after its dependencies) into DIR and
+# appends its file name to DIR/order.
+add_module() {
+	grep -qx "$1" "$2/names" 2>/dev/null && return 0
+	for dep in $(modinfo_ -F depends "$1" | tr ',' ' '); do
+		add_module "$dep" "$2"
+	done
+	file=$(modinfo_ -n "$1") || die "no module $1 for $KVER"
+	# busybox insmod takes the module as it is: decompressed here.
+	name=$(basename "$file")
+	case $file in
+	/*.ko.xz) name=${name%.xz}; xz -dc "$file" >"$2/$name" ;;
+	/*.ko.zst) name=${name%.zst}; zstd -dcq "$file" >"$2/$name" ;;
+	/*.ko.gz) name=${name%.gz}; gzip -dc "$file" >"$2/$name" ;;
+	/*) cp "$file" "$2/" ;;
+	*) echo "$1" >>"$2/names"; return 0 ;; # built in: nothing to load
+	esac
+	echo "$name" >>"$2/order"
+	echo "$1" >>"$2/names"
+}
+
 # One newc cpio entry with no data (device node or trailer), for what an
 # unprivileged cpio cannot archive: the /dev/console node the kernel opens
 # for init's stdin/stdout before /init runs.
@@ -126,17 +201,31 @@ build_initramfs() {
 	dst=$1
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	mkdir -p "$tmp/root/bin" "$tmp/root/dev" "$tmp/root/proc" "$tmp/root/sys"
+	mkdir -p "$tmp/root/bin" "$tmp/root/dev" "$tmp/root/proc" "$tmp/root/sys" \
+		"$tmp/root/lib/modules" "$tmp/root/etc/acpi/PWRF"
 	cp "$BUSYBOX" "$tmp/root/bin/busybox"
-	for app in sh echo mount cat grep tr sleep poweroff reboot; do
+	for app in sh echo mount cat grep tr sleep poweroff reboot insmod acpid; do
 		ln -s busybox "$tmp/root/bin/$app"
 	done
+	for m in $MODULES; do
+		add_module "$m" "$tmp/root/lib/modules"
+	done
+	rm -f "$tmp/root/lib/modules/names"
+	# busybox acpid runs /etc/acpi/PWRF/00000080 when the power button is pressed.
+	cat > "$tmp/root/etc/acpi/PWRF/00000080" <<-EOF
+	#!/bin/sh
+	echo "acpid: power button pressed, powering off" >/dev/console
+	poweroff -f
+	EOF
+	chmod 755 "$tmp/root/etc/acpi/PWRF/00000080"
 	cat > "$tmp/root/init" <<-EOF
 	#!/bin/sh
 	# vmscope test initramfs: prove that userspace runs, then power off.
 	# It lists its processes ("proc: PID COMM").  With vmscope.linger=N on the
 	# command line, it keeps making system calls (a tick line, a cat and a
 	# sleep each second) for N seconds first, for tracers and live views.
+	# It loads the kernel's virtio and button modules and lists what is loaded
+	# ("module: NAME"); busybox acpid powers off when the power button is pressed.
 	export PATH=/bin
 	mount -t proc proc /proc 2>/dev/null
 	echo "$MARKER"
@@ -144,6 +233,11 @@ build_initramfs() {
 	echo "cpus: \$(grep -c ^processor /proc/cpuinfo)"
 	for p in /proc/[0-9]*; do echo "proc: \${p#/proc/} \$(cat \$p/comm 2>/dev/null)"; done
 	echo "cmdline1: \$(tr '\\0' ' ' </proc/1/cmdline)"
+	echo "kallsyms: \$(grep ' entry_SYSCALL_64\$' /proc/kallsyms)"
+	mount -t devtmpfs dev /dev 2>/dev/null
+	for m in \$(cat /lib/modules/order); do insmod /lib/modules/\$m; done
+	while read -r name rest; do echo "module: \$name"; done </proc/modules
+	acpid -f -c /etc/acpi -l /dev/null &
 	linger=0
 	for w in \$(cat /proc/cmdline); do
 		case \$w in vmscope.linger=*) linger=\${w#vmscope.linger=} ;; esac
@@ -175,7 +269,7 @@ build_initramfs() {
 }
 
 if [ ! -s "$OUT/initramfs.cpio.gz" ] || [ "$BUSYBOX" -nt "$OUT/initramfs.cpio.gz" ] ||
-	[ "$0" -nt "$OUT/initramfs.cpio.gz" ]; then
+	[ "$0" -nt "$OUT/initramfs.cpio.gz" ] || [ "$KERNEL" -nt "$OUT/initramfs.cpio.gz" ]; then
 	build_initramfs "$OUT/initramfs.cpio.gz"
 fi
 
