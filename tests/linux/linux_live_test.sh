@@ -8,7 +8,14 @@
 #             /init), same pid, same name;
 #   cmdline 1 is /init's command line as the guest reads it;
 #   dmesg     holds the kernel's banner and the command line it was given;
+#   lsmod     has the modules the guest loaded ("module: NAME"), no others;
+#   protect   the page of jiffies_64 (kernel data the timer tick writes): its
+#             writes are seen, at jiffies_64's own address among them;
 #   pause     stops the guest: no tick while paused, ticks again after;
+#   vm.coredump of the paused guest (REST API), opened with --core, has the
+#             processes the live ps had (all but the transient cat and sleep);
+# and from the guest's first instruction (--vmi-wait), each vCPU's write of
+# LSTAR is an MSR event whose value is entry_SYSCALL_64 in /proc/kallsyms;
 # and the guest then powers off through ACPI (status 0).
 #
 # usage: linux_live_test.sh VMSCOPE VMSCOPE_CTL FIXTURES_DIR
@@ -19,7 +26,16 @@ vmscope=$1 ctl=$2 fix=$3
 
 . "$(dirname "$0")/running_linux.sh"
 
-start_linux --vmi-socket "$work/vmi"
+# The first client, there before the guest's first instruction, takes each
+# vCPU's LSTAR write and then lets go (the guest runs on).
+(
+	for _ in $(seq 200); do [ -S "$work/vmi" ] && break; sleep 0.05; done
+	timeout $((300 * scale)) "$ctl" --socket "$work/vmi" --json --count "$cpus" \
+		events msr-write --msr 0xc0000082 >"$work/lstar" 2>&1
+) &
+first_client=$!
+start_linux --vmi-socket "$work/vmi" --vmi-wait --api-socket "path=$work/api"
+wait $first_client
 tr -d '\r' <"$work/console" >"$work/guest"
 check "the guest sees $cpus CPUs" 'grep -q "^cpus: $cpus$" "$work/guest"'
 
@@ -62,6 +78,26 @@ check "cmdline 1 is what the guest says ($(head -c 60 "$work/cmdline") / $pid1)"
 check "dmesg has the banner" 'grep -q "Linux version 6\." "$work/dmesg"'
 check "dmesg has the command line" 'grep -q "Command line: console=ttyS0 vmscope.linger=" "$work/dmesg"'
 
+entry=$(sed -n 's/^kallsyms: \([0-9a-f]*\) [Tt] entry_SYSCALL_64$/\1/p' "$work/guest")
+lstar=$(python3 -c 'import json, sys
+print(" ".join("%x" % json.loads(l)["value"] for l in open(sys.argv[1]) if l.startswith("{")))' "$work/lstar")
+check "each vCPU wrote LSTAR = entry_SYSCALL_64 ($lstar; kallsyms: $entry)" \
+	'[ -n "$entry" ] && [ "$lstar" = "$(for _ in $(seq "$cpus"); do printf "%s " "$entry"; done | sed "s/ \$//")" ]'
+
+"$ctl" --socket "$work/vmi" --json lsmod >"$work/lsmod.json" 2>"$work/lsmod.err"
+want=$(sed -n 's/^module: //p' "$work/guest" | LC_ALL=C sort | tr '\n' ' ')
+got=$(python3 -c 'import json, sys
+print(" ".join(sorted(m["name"] for m in json.load(open(sys.argv[1])))))' "$work/lsmod.json" 2>/dev/null)
+check "lsmod is the guest's /proc/modules ($got)" '[ -n "$got" ] && [ "$got " = "$want" ]'
+
+# jiffies_64's page protected: the tick's writes come as page-write events.
+jiffies=$("$ctl" --socket "$work/vmi" sym jiffies_64 2>/dev/null | grep -oE '0xffffffff[0-9a-f]+')
+cr3=$("$ctl" --socket "$work/vmi" regs 2>/dev/null | sed -n 's/.* cr3 \([0-9a-f]*\) .*/\1/p')
+jpa=$("$ctl" --socket "$work/vmi" translate "0x$cr3" "$jiffies" 2>/dev/null | sed -n 's/.* -> \(0x[0-9a-f]*\) .*/\1/p')
+timeout $((60 * scale)) "$ctl" --socket "$work/vmi" --json --count 20 protect "$jpa" >"$work/protect" 2>&1
+check "writes to jiffies_64 ($jiffies, physical $jpa) seen on its protected page" \
+	'[ -n "$jpa" ] && grep -q "\"kind\":\"page-write\".*\"gpa\":$((jpa)),\"len\":8" "$work/protect"'
+
 # Paused for 5 s: no tick may appear meanwhile.
 before=$(grep -c "^tick" "$work/console")
 timeout 5 "$ctl" --socket "$work/vmi" pause 2>"$work/pause.err"
@@ -72,11 +108,29 @@ after_resume=$(grep -c "^tick" "$work/console")
 check "no tick while paused ($before, then $after_pause)" '[ "$after_pause" -le $((before + 1)) ]'
 check "ticks again after resume ($after_resume)" '[ "$after_resume" -gt "$after_pause" ]'
 
+# A core of the paused guest has the processes the live ps sees.
+"$ctl" --api-socket "$work/api" pause >/dev/null 2>&1
+"$ctl" --socket "$work/vmi" --json ps >"$work/ps-live.json" 2>/dev/null
+"$ctl" --api-socket "$work/api" coredump "$work/guest.core" >"$work/coredump.err" 2>&1
+"$ctl" --core "$work/guest.core" --json ps >"$work/ps-core.json" 2>"$work/ps-core.err"
+"$ctl" --api-socket "$work/api" resume >/dev/null 2>&1
+same=$(python3 - "$work/ps-live.json" "$work/ps-core.json" <<'PY'
+import json, sys
+def procs(path):
+    return {(p["pid"], p["name"]) for p in json.load(open(path))}
+live, core = procs(sys.argv[1]), procs(sys.argv[2])
+print("%d live, %d in the core, differing: %s" % (len(live), len(core), sorted(live ^ core)[:6]))
+sys.exit(0 if live == core and len(live) >= 10 else 1)
+PY
+)
+same_ok=$?
+check "ps on vm.coredump's core is the paused guest's ps ($same)" '[ $same_ok -eq 0 ]'
+
 wait $vmm
 status=$?
 check "the guest powered off through ACPI (status $status)" '[ $status -eq 0 ]'
 if [ $fails -ne 0 ]; then
-	for f in info ps.err cmdline pause.err vmm.err; do echo "--- $f"; head -n 20 "$work/$f"; done
+	for f in lstar info ps.err cmdline lsmod.err protect coredump.err ps-core.err pause.err vmm.err; do echo "--- $f"; head -n 20 "$work/$f"; done
 	echo "--- guest"; tr -d '\r' <"$work/console" | grep -vE "^\[ *[0-9.]+\] " | head -n 60
 	echo "--- failed"; cat "$work/checks"
 fi
