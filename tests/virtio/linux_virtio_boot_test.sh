@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# End-to-end, the VM a Cloud Hypervisor user would run: a stock Debian kernel
-# boots with its root file system on a --disk (virtio-blk over PCI, MSI-X),
-# configures its virtio-net eth0 and pings the host's end of the tap that
-# --net creates, and runs a login prompt on hvc0.  The test logs in on hvc0
-# through --console tty (tests/virtio/linux_login.py drives a pty), runs one
-# command that reports what the guest saw, types poweroff, and checks:
-#   the guest's report: user=root tty=/dev/hvc0 root=/dev/vda ping=ok
+# End-to-end, the VM a Cloud Hypervisor user would run, with the command of
+# Cloud Hypervisor's own example and nothing added but an initramfs:
+#   vmscope --kernel vmlinux --disk path=IMAGE.raw \
+#       --cmdline "console=hvc0 root=/dev/vda1 rw" --cpus boot=2 --memory size=512M \
+#       --net "tap=,mac=MAC,ip=IP,mask=MASK" --initramfs INITRAMFS
+# A stock Debian kernel boots with its root file system on the first
+# partition of a partitioned raw image (virtio-blk over PCI, MSI-X),
+# configures its virtio-net interface and pings the host's end of the tap
+# that --net creates, and runs a login prompt on hvc0, which Cloud
+# Hypervisor's defaults put on the terminal (--console tty, --serial null).
+# The test logs in on hvc0 (tests/virtio/linux_login.py drives a pty), runs
+# one command that reports what the guest saw, types poweroff, and checks:
+#   the guest's report: user=root tty=/dev/hvc0 root=/dev/vda1 ping=ok, the
+#     CPUs and the MAC address it was given
 #   a file the guest wrote on its root file system is in the image (debugfs)
 #   vmscope's exit status 0
 #
 # The Debian kernel has virtio and ext4 as modules, so an initramfs made here
 # loads them (with their dependencies, from /lib/modules of that kernel) and
-# switches to the root on /dev/vda, as a distribution's initramfs would.  The
-# root file system (mkfs.ext4 -d) holds busybox: its init, getty and login,
-# with a root account whose password the test knows.  The kernel's own
-# console is the 8250 (ttyS0, to a file), so that hvc0 carries the login alone.
+# switches to the root= the command line names, as a distribution's
+# initramfs would.  The root file system (mkfs.ext4 -d, written into the
+# image's first partition, made by sfdisk) holds busybox: its init, getty and
+# login, with a root account whose password the test knows.
 #
 # LINUX_VIRTIO_RUNNER=qemu runs the same kernel, initramfs and disk image
 # under QEMU (TCG, q35, virtio-blk-pci, virtio-net-pci on a tap made here,
@@ -27,14 +34,17 @@
 # a test may run, so the test says so and skips (exit 77).  The device side is
 # tested there from the host instead (tests/virtio/test_virtio_*.c).
 #
-# usage: linux_virtio_boot_test.sh VMSCOPE FIXTURES_DIR   (FIXTURES_DIR holds bzImage)
+# usage: linux_virtio_boot_test.sh VMSCOPE FIXTURES_DIR   (FIXTURES_DIR holds vmlinux)
 # Environment: LINUX_VIRTIO_RUNNER=vmscope (default) or qemu; LINUX_VIRTIO_TIMEOUT
-# (seconds from start to the login prompt, default 120); LINUX_VIRTIO_FORCE=1 runs
+# (seconds from start to the login prompt, default 120 times VMSCOPE_TIME_SCALE);
+# LINUX_VIRTIO_CPUS (default 2, as the example); LINUX_VIRTIO_FORCE=1 runs
 # vmscope even on an emulating host.
 set -uo pipefail
 
 RUNNER=${LINUX_VIRTIO_RUNNER:-vmscope}
-TIMEOUT=${LINUX_VIRTIO_TIMEOUT:-120}
+TIMEOUT=${LINUX_VIRTIO_TIMEOUT:-$((120 * ${VMSCOPE_TIME_SCALE:-1}))}
+CPUS=${LINUX_VIRTIO_CPUS:-2}
+MAC=52:54:00:12:34:56
 PASSWORD='vmscope-e2e'
 vmscope=${1:?usage: $0 VMSCOPE FIXTURES_DIR} fixtures=${2:?usage: $0 VMSCOPE FIXTURES_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -70,10 +80,10 @@ if [ "$(id -u)" -ne 0 ] || [ ! -w /dev/net/tun ]; then
 	echo "SKIP: a tap device for --net needs root and /dev/net/tun"
 	exit 77
 fi
-for tool in busybox mkfs.ext4 debugfs cpio gzip modinfo python3 ip; do
+for tool in busybox mkfs.ext4 debugfs sfdisk cpio gzip modinfo python3 ip; do
 	command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
-[ -s "$fixtures/bzImage" ] || { echo "FAIL: $fixtures/bzImage is missing"; exit 1; }
+[ -s "$fixtures/vmlinux" ] || { echo "FAIL: $fixtures/vmlinux is missing"; exit 1; }
 kver=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
 kver=${kver#/boot/vmlinuz-}
 [ -d "/lib/modules/$kver" ] || { echo "SKIP: no /lib/modules/$kver for the kernel's modules"; exit 77; }
@@ -121,8 +131,10 @@ done
 	echo '/bin/busybox mount -t sysfs sys /sys'
 	echo '/bin/busybox mount -t devtmpfs dev /dev'
 	for m in "${order[@]}"; do echo "/bin/busybox insmod /lib/modules/$m.ko"; done
-	echo 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; /bin/busybox sleep 1; done'
-	echo '/bin/busybox mount -t ext4 -o rw /dev/vda /newroot || { echo "VMSCOPE-VIRTIO-NO-ROOT" >/dev/console; /bin/busybox poweroff -f; }'
+	# The root= of the command line, as a distribution's initramfs takes it.
+	echo 'root=; for w in $(/bin/busybox cat /proc/cmdline); do case $w in root=*) root=${w#root=} ;; esac; done'
+	echo 'for i in $(/bin/busybox seq 30); do [ -b "$root" ] && break; /bin/busybox sleep 1; done'
+	echo '/bin/busybox mount -t ext4 -o rw "$root" /newroot || { echo "VMSCOPE-VIRTIO-NO-ROOT $root" >/dev/console; /bin/busybox poweroff -f; }'
 	echo '/bin/busybox umount /proc /sys /dev'
 	echo 'exec /bin/busybox switch_root /newroot /sbin/init'
 } >"$ird/init"
@@ -172,34 +184,38 @@ echo 'root:x:0:' >"$root/etc/group"
 echo "root:$(busybox mkpasswd -m sha512 "$PASSWORD" vmscopee2e):19000:0:99999:7:::" >"$root/etc/shadow"
 chmod 600 "$root/etc/shadow"
 echo "PS1='vmscope# '" >"$root/etc/profile"
-truncate -s 64M "$work/root.img" && mkfs.ext4 -q -F -d "$root" "$work/root.img" ||
-	{ echo "FAIL: mkfs.ext4"; exit 1; }
+# A partitioned raw image: partition 1 from 1 MiB on holds the root file system.
+truncate -s 65M "$work/disk.raw" && echo 'start=2048, type=83' | sfdisk -q "$work/disk.raw" &&
+	truncate -s 64M "$work/root.img" && mkfs.ext4 -q -F -d "$root" "$work/root.img" &&
+	dd if="$work/root.img" of="$work/disk.raw" bs=1M seek=1 conv=notrunc status=none ||
+	{ echo "FAIL: making the partitioned image"; exit 1; }
+rm -f "$work/root.img"
 
 # What the test types after logging in: the guest's report, one line.
 # shellcheck disable=SC2016 # expanded by the guest's shell
-report='echo RESULT user=$(id -un) tty=$(tty) root=$(grep " / " /proc/mounts | tail -n 1 | cut -d " " -f 1) ping=$(cat /run/ping)'
+report='echo RESULT user=$(id -un) tty=$(tty) root=$(grep " / " /proc/mounts | tail -n 1 | cut -d " " -f 1) ping=$(cat /run/ping) cpus=$(grep -c ^processor /proc/cpuinfo) mac=$(cat /sys/class/net/$(ls /sys/class/net | grep -vx lo | head -n 1)/address)'
 
-cmdline="console=ttyS0 root=/dev/vda rw"
+cmdline="console=hvc0 root=/dev/vda1 rw"
 case $RUNNER in
 vmscope)
-	run=("$vmscope" --kernel "$fixtures/bzImage" --initramfs "$work/initramfs.cpio.gz"
-		--cmdline "$cmdline" --memory size=512M --cpus boot=1
-		--disk path="$work/root.img" --net "tap=,ip=$host_ip,mask=255.255.255.0"
-		--console tty --serial file="$work/serial.txt")
+	# Cloud Hypervisor's example as written, and the initramfs.
+	run=("$vmscope" --kernel "$fixtures/vmlinux" --disk path="$work/disk.raw"
+		--cmdline "$cmdline" --cpus boot="$CPUS" --memory size=512M
+		--net "tap=,mac=$MAC,ip=$host_ip,mask=255.255.255.0"
+		--initramfs "$work/initramfs.cpio.gz")
 	;;
 qemu)
 	tap=vmscq$$
 	ip tuntap add dev "$tap" mode tap && ip addr add "$host_ip/24" dev "$tap" &&
 		ip link set "$tap" up || { echo "FAIL: cannot make tap $tap"; exit 1; }
 	# shellcheck disable=SC2054 # QEMU's own commas
-	run=(qemu-system-x86_64 -accel tcg -M q35 -m 512M -smp 1 -nodefaults -no-user-config
+	run=(qemu-system-x86_64 -accel tcg -M q35 -m 512M -smp "$CPUS" -nodefaults -no-user-config
 		-display none -no-reboot
 		-kernel "$fixtures/bzImage" -initrd "$work/initramfs.cpio.gz" -append "$cmdline"
-		-serial file:"$work/serial.txt"
-		-drive file="$work/root.img",format=raw,if=none,id=root
+		-drive file="$work/disk.raw",format=raw,if=none,id=root
 		-device virtio-blk-pci,drive=root
 		-netdev tap,id=net,ifname="$tap",script=no,downscript=no
-		-device virtio-net-pci,netdev=net
+		-device virtio-net-pci,netdev=net,mac="$MAC"
 		-chardev stdio,id=hvc,signal=off -device virtio-serial-pci -device virtconsole,chardev=hvc)
 	;;
 esac
@@ -219,18 +235,17 @@ fail() {
 if [ $login_status -ne 0 ]; then
 	fail "$(grep '^FAIL: ' "$work/result" | sed 's/^FAIL: //')"
 else
-	for want in user=root tty=/dev/hvc0 root=/dev/vda ping=ok; do
+	for want in user=root tty=/dev/hvc0 root=/dev/vda1 ping=ok cpus="$CPUS" mac="$MAC"; do
 		[ "${got[${want%%=*}]:-}" = "${want#*=}" ] ||
 			fail "the guest reports ${want%%=*}=${got[${want%%=*}]:-(nothing)}, want $want"
 	done
 	[ "${got[vm_exit]:-}" = 0 ] || fail "$RUNNER exited with status ${got[vm_exit]:-?}, wanted 0 (guest powered off)"
 fi
-[ "$(debugfs -R 'cat /proof' "$work/root.img" 2>/dev/null)" = "written by the guest" ] ||
+[ "$(debugfs -R 'cat /proof' "$work/disk.raw?offset=1048576" 2>/dev/null)" = "written by the guest" ] ||
 	fail "the guest's /proof is not in the disk image"
 if [ $fails -ne 0 ]; then
-	sed 's/^/    serial: /' "$work/serial.txt" 2>/dev/null | tail -n 20
 	tr -d '\r' <"$work/hvc0.txt" 2>/dev/null | sed 's/^/    hvc0: /' | tail -n 15
 	exit 1
 fi
-echo "ok ($RUNNER, $((SECONDS - start)) s): Linux booted with its root on virtio-blk, pinged the host" \
-	"over virtio-net, took a login on hvc0 and powered off"
+echo "ok ($RUNNER, $((SECONDS - start)) s, $CPUS vCPUs): Linux booted with its root on a partition" \
+	"of a virtio-blk disk, pinged the host over virtio-net, took a login on hvc0 and powered off"
