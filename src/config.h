@@ -62,6 +62,7 @@ struct vm_config {
 	uint32_t gdb_tcp_addr;   /* --gdb tcp=ADDR:PORT: IPv4 address, host byte order */
 	uint16_t gdb_tcp_port;   /* 0: no TCP stub */
 	bool gdb_wait;           /* --gdb ...,wait=on (default): vCPUs wait for GDB */
+	bool gdb_allow_remote;   /* --gdb tcp=...,allow-remote=on: beyond loopback allowed */
 	char api_socket_path[108]; /* --api-socket [path=]SOCKET: REST API ("" = none) */
 	int api_socket_fd;       /* --api-socket fd=N: inherited listening socket; -1 = none */
 	bool vmi_wait;           /* --vmi-wait: vCPUs start paused until a client resumes them */

@@ -81,9 +81,23 @@ enum options_result opt__api_socket(const char *val, struct vm_config *cfg, char
 	return OPTIONS_OK;
 }
 
+/* "on" / "off" for key; false with an error otherwise. */
+static bool on_off(const struct keyval_item *it, bool *out)
+{
+	if (it->val_len == 2 && memcmp(it->val, "on", 2) == 0)
+		*out = true;
+	else if (it->val_len == 3 && memcmp(it->val, "off", 3) == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
 /*
- * --gdb path=SOCKET[,wait=on|off] or --gdb tcp=ADDR:PORT[,wait=on|off]:
- * the GDB stub on a unix socket (as Cloud Hypervisor) or a TCP port.
+ * --gdb path=SOCKET[,wait=on|off] or --gdb tcp=ADDR:PORT[,wait=on|off]
+ * [,allow-remote=on]: the GDB stub on a unix socket (as Cloud Hypervisor) or
+ * a TCP port.  The stub has no authentication and whoever connects reads
+ * and writes all guest memory: TCP is loopback only unless allow-remote=on.
  */
 enum options_result opt__gdb(const char *val, struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -122,19 +136,26 @@ enum options_result opt__gdb(const char *val, struct vm_config *cfg, char *err, 
 			cfg->gdb_tcp_addr = (uint32_t)(a << 24 | b << 16 | c << 8 | d);
 			cfg->gdb_tcp_port = (uint16_t)port;
 		} else if (keyval__key_is(it, "wait")) {
-			if (it->val_len == 2 && memcmp(it->val, "on", 2) == 0)
-				cfg->gdb_wait = true;
-			else if (it->val_len == 3 && memcmp(it->val, "off", 3) == 0)
-				cfg->gdb_wait = false;
-			else
+			if (!on_off(it, &cfg->gdb_wait))
 				return opt__fail(err, errlen, "--gdb: wait must be on or off, not '" ITEM_FMT "'",
 					    ITEM_VAL(it));
+		} else if (keyval__key_is(it, "allow-remote")) {
+			if (!on_off(it, &cfg->gdb_allow_remote))
+				return opt__fail(err, errlen,
+					    "--gdb: allow-remote must be on or off, not '" ITEM_FMT "'",
+					    ITEM_VAL(it));
 		} else {
-			return opt__fail(err, errlen, "--gdb: unknown key '" ITEM_FMT "' (path, tcp, wait)",
+			return opt__fail(err, errlen,
+				    "--gdb: unknown key '" ITEM_FMT "' (path, tcp, wait, allow-remote)",
 				    ITEM_KEY(it));
 		}
 	}
 	if (!cfg->gdb_path[0] == !cfg->gdb_tcp_port)
 		return opt__fail(err, errlen, "--gdb: give exactly one of path=SOCKET or tcp=ADDR:PORT");
+	if (cfg->gdb_tcp_port && cfg->gdb_tcp_addr >> 24 != 127 && !cfg->gdb_allow_remote)
+		return opt__fail(err, errlen,
+			    "--gdb: tcp=%s would take debuggers from other machines, and whoever "
+			    "connects reads and writes all guest memory: use 127.0.0.1, a unix socket "
+			    "(path=), or add allow-remote=on", tcp);
 	return OPTIONS_OK;
 }

@@ -319,7 +319,13 @@ int gdb_stub__start(struct vm *vm)
 		log_msg(cfg->gdb_wait ? LOG_WARN : LOG_INFO, "gdb: listening on %s%s",
 			cfg->gdb_path, cfg->gdb_wait ? "; the guest waits for the debugger" : "");
 	else
-		log_msg(cfg->gdb_wait ? LOG_WARN : LOG_INFO, "gdb: listening on TCP port %u%s",
-			cfg->gdb_tcp_port, cfg->gdb_wait ? "; the guest waits for the debugger" : "");
+		log_msg(cfg->gdb_wait ? LOG_WARN : LOG_INFO, "gdb: listening on %u.%u.%u.%u:%u%s",
+			cfg->gdb_tcp_addr >> 24, cfg->gdb_tcp_addr >> 16 & 0xff,
+			cfg->gdb_tcp_addr >> 8 & 0xff, cfg->gdb_tcp_addr & 0xff, cfg->gdb_tcp_port,
+			cfg->gdb_wait ? "; the guest waits for the debugger" : "");
+	if (cfg->gdb_tcp_port && cfg->gdb_tcp_addr >> 24 != 127)
+		log_warn("gdb: allow-remote=on: any machine that reaches TCP port %u can read and "
+			 "write all guest memory and registers, with no authentication",
+			 cfg->gdb_tcp_port);
 	return 0;
 }

@@ -77,6 +77,7 @@ expect_bad "later option --fs" "not supported yet" --fs tag=x,socket=/tmp/fs.soc
 expect_bad "--api-socket with a bad fd" "invalid fd" --api-socket fd=x
 expect_bad "--gdb without a socket" "exactly one of path=SOCKET or tcp=ADDR:PORT" --gdb wait=off
 expect_bad "--gdb with a host name" "invalid tcp address" --gdb tcp=localhost:1234
+expect_bad "--gdb open to the network" "add allow-remote=on" --gdb tcp=0.0.0.0:1234
 expect_bad "--irqchip neither on nor off" "--irqchip: expected on or off" --irqchip maybe
 expect_bad "a disk without interrupts" "--disk: a virtio device needs interrupts" \
 	--irqchip off --disk path=/dev/null

@@ -434,6 +434,14 @@ static void test_gdb(void **state)
 	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=127.0.0.1:65536");
 	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=localhost:1234");
 	ERR("--gdb", "invalid tcp address", "--gdb", "tcp=1.2.3.4:5x");
+	/* No debugger from other machines unless asked for by name. */
+	ERR("--gdb", "add allow-remote=on", "--gdb", "tcp=0.0.0.0:1234");
+	ERR("--gdb", "add allow-remote=on", "--gdb", "tcp=192.168.1.2:1234,allow-remote=off");
+	ERR("--gdb", "allow-remote must be on or off", "--gdb", "tcp=0.0.0.0:1234,allow-remote=yes");
+	OK("--gdb", "tcp=0.0.0.0:1234,allow-remote=on");
+	assert_true(cfg.gdb_allow_remote);
+	OK("--gdb", "tcp=127.0.0.2:1234");
+	assert_false(cfg.gdb_allow_remote);
 	ERR("--gdb", "wait must be on or off", "--gdb", "path=/s,wait=maybe");
 	ERR("--gdb", "unknown key 'port'", "--gdb", "port=1");
 	ERR("--gdb", "needs a value", "--gdb", "path");
