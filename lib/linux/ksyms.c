@@ -210,14 +210,21 @@ out:
 /* ---- kallsyms in guest memory ---------------------------------------------- */
 
 /*
- * scripts/kallsyms emits, in .rodata (6.1 order):
+ * scripts/kallsyms emits these tables in .rodata, each 8-byte aligned, in
+ * one of two orders.  Up to 6.3:
  *   kallsyms_offsets[num] (s32), kallsyms_relative_base (u64),
  *   kallsyms_num_syms (u32), kallsyms_names (len-prefixed token strings),
  *   kallsyms_markers[(num + 255) / 256] (u32, offset of every 256th name),
  *   [kallsyms_seqs_of_names (3 bytes each), since 6.2 and in some 6.1 stables],
  *   kallsyms_token_table (256 NUL-terminated strings), kallsyms_token_index[256] (u16).
- * Every table is 8-byte aligned.  The kernel image is physically contiguous,
- * so guest-physical distances equal those in the image.
+ * Since 6.4 ("scripts/kallsyms: change the output order"):
+ *   num_syms, names, markers, token_table, token_index, offsets, relative_base,
+ *   seqs_of_names.
+ * Either way num_syms, names, markers and the token table follow each other,
+ * so they are found the same way; the offsets and relative base are then
+ * looked for in both places, and the one whose base is a kernel address wins.
+ * The kernel image is physically contiguous, so guest-physical distances
+ * equal those in the image.
  *
  * The token table is found by what it must contain: bytes that occur in
  * symbol names stand for themselves, so the entries for '0'..'9' read
@@ -237,7 +244,8 @@ struct ks {
 };
 
 #define KS_WINDOW (12ULL << 20) /* guest memory before the token table: names, offsets */
-#define KS_AFTER (64ULL << 10)  /* and after it: the token table and index */
+#define KS_AFTER (64ULL << 10)  /* and after it: the token table and index, */
+#define KS_AFTER_ALL (4ULL << 20) /* and, since 6.4, the offsets */
 
 static uint32_t ks_u32(const struct ks *k, uint64_t off)
 {
@@ -321,19 +329,85 @@ static bool ks_markers(struct ks *k)
 			continue;
 		k->markers = p;
 		k->nmarkers = 1;
-		while (p + 4 * (k->nmarkers + 1) <= k->table &&
-		       ks_u32(k, p + 4 * k->nmarkers) > ks_u32(k, p + 4 * (k->nmarkers - 1)))
+		/* Each step is the size of 256 names; what follows (seqs_of_names in
+		 * some kernels) is not, even where it happens to increase. */
+		while (p + 4 * (k->nmarkers + 1) <= k->table) {
+			uint32_t a = ks_u32(k, p + 4 * (k->nmarkers - 1));
+			uint32_t b = ks_u32(k, p + 4 * k->nmarkers);
+
+			if (b <= a || b - a > 256 * 130)
+				break;
 			k->nmarkers++;
+		}
 		return true;
+	}
+	return false;
+}
+
+/* The x86-64 kernel's text mapping: where a relative base must point. */
+static bool ks_kernel_address(uint64_t a)
+{
+	return a >> 31 == 0x1ffffffffULL; /* 0xffffffff80000000 and up */
+}
+
+/* Symbol i's address through the offsets at off and relative base rb. */
+static uint64_t ks_addr(const struct ks *k, uint64_t off, uint64_t rb, uint64_t i)
+{
+	int32_t o;
+
+	memcpy(&o, k->img + off + 4 * i, 4);
+	/* CONFIG_KALLSYMS_ABSOLUTE_PERCPU: non-negative are absolute (per-CPU) */
+	return o >= 0 ? (uint64_t)o : rb - 1 - (uint64_t)(int64_t)o;
+}
+
+/*
+ * Whether offsets at off with relative base rb describe the table: the base
+ * is a kernel address and the symbols come sorted by address, as
+ * scripts/kallsyms sorts them (checked at both ends of the table).
+ */
+static bool ks_offsets_at(struct ks *k, uint64_t off, uint64_t rb)
+{
+	uint64_t n = k->num < 64 ? k->num : 64;
+
+	if (!ks_kernel_address(rb) || off + 4 * k->num > k->img_len)
+		return false;
+	for (uint64_t i = 0; i + 1 < n; i++)
+		if (ks_addr(k, off, rb, i) > ks_addr(k, off, rb, i + 1) ||
+		    ks_addr(k, off, rb, k->num - n + i) > ks_addr(k, off, rb, k->num - n + i + 1))
+			return false;
+	k->offsets = off;
+	k->relative_base = rb;
+	return true;
+}
+
+/* Offsets and relative base: before num_syms (up to 6.3) or after the token index (6.4+). */
+static bool ks_offsets(struct ks *k)
+{
+	uint64_t size = (4 * k->num + 7) & ~7ULL, rb;
+	uint64_t after = (k->index + 512 + 7) & ~7ULL;
+
+	if (k->names >= 16 + size) {
+		memcpy(&rb, k->img + k->names - 16, 8);
+		if (ks_offsets_at(k, k->names - 16 - size, rb))
+			return true;
+	}
+	if (after + size + 8 <= k->img_len) {
+		memcpy(&rb, k->img + after + size, 8);
+		if (ks_offsets_at(k, after, rb))
+			return true;
 	}
 	return false;
 }
 
 static bool ks_names(struct ks *k)
 {
-	uint64_t last = ks_u32(k, k->markers + 4 * (k->nmarkers - 1));
-	uint64_t hi = k->markers - last, lo = hi > 256 * 130 ? hi - 256 * 130 : 8;
+	uint64_t last = ks_u32(k, k->markers + 4 * (k->nmarkers - 1)), hi, lo;
 
+	/* The last marker's name lies before the markers, inside what was copied. */
+	if (last >= k->markers)
+		return false;
+	hi = k->markers - last;
+	lo = hi > 256 * 130 ? hi - 256 * 130 : 8;
 	for (uint64_t q = hi & ~7ULL; q >= lo && q >= 16; q -= 8) {
 		uint32_t n = ks_u32(k, q - 8);
 		uint64_t o = q;
@@ -346,9 +420,7 @@ static bool ks_names(struct ks *k)
 			continue;
 		k->names = q;
 		k->num = n;
-		memcpy(&k->relative_base, k->img + q - 16, 8);
-		k->offsets = (q - 16) - ((4 * (uint64_t)n + 7) & ~7ULL);
-		return k->offsets < q;
+		return ks_offsets(k);
 	}
 	return false;
 }
@@ -358,10 +430,14 @@ struct ks_find {
 	int err;
 };
 
-/* Copies guest-physical [pa - before, pa + after) into k->img; holes read as zeros. */
+/*
+ * Copies guest-physical [pa - before, pa + after) into k->img, from an
+ * 8-byte aligned start so that offsets in img keep the tables' alignment
+ * (the token table's digits need not be aligned); holes read as zeros.
+ */
 static int ks_copy(struct ks *k, uint64_t pa, uint64_t before, uint64_t after)
 {
-	uint64_t start = pa > before ? pa - before : 0;
+	uint64_t start = pa > before ? (pa - before) & ~7ULL : 0;
 	uint64_t want = pa - start + after;
 
 	free(k->img);
@@ -393,7 +469,7 @@ static int ks_try(void *opaque, uint64_t pa)
 		return f->err;
 	if (!ks_find_index(k, pa - k->img_pa))
 		return 0;
-	if ((f->err = ks_copy(k, pa, KS_WINDOW, KS_AFTER)) < 0)
+	if ((f->err = ks_copy(k, pa, KS_WINDOW, KS_AFTER_ALL)) < 0)
 		return f->err;
 	if (!ks_find_index(k, pa - k->img_pa))
 		return 0;
@@ -440,13 +516,10 @@ int linux_syms__load_kallsyms(struct vmscope *vm, struct linux_syms *s, uint64_t
 	s->names = pool;
 	o = k.names;
 	for (uint64_t i = 0; i < k.num; i++) {
-		int32_t off;
 		uint64_t addr;
 
 		o = ks_name(&k, o, name, sizeof(name));
-		memcpy(&off, k.img + k.offsets + 4 * i, 4);
-		/* CONFIG_KALLSYMS_ABSOLUTE_PERCPU: non-negative are absolute (per-CPU) */
-		addr = off >= 0 ? (uint64_t)off : k.relative_base - 1 - (uint64_t)(int64_t)off;
+		addr = ks_addr(&k, k.offsets, k.relative_base, i);
 		strcpy(pool, name + 1);
 		if (linux_syms__add(s, addr, name[0], pool) < 0) {
 			free(k.img);
