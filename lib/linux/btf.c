@@ -155,11 +155,37 @@ long linux_btf__offset(const struct btf *btf, const char *type, const char *path
 		if (bits < 0 || bits % 8)
 			return -1;
 		off += bits / 8;
+		/* Into an array: its element 0 ("mem.base" is mem[0].base). */
+		const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, cur));
+		if (t && btf_is_array(t))
+			cur = btf_array(t)->type;
 		path += n;
 		if (*path == '.')
 			path++;
 	}
 	return off;
+}
+
+int linux_btf__array(const struct btf *btf, const char *type, const char *member, unsigned *n,
+		     unsigned *elem_size)
+{
+	__s32 id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	const struct btf_type *t;
+	__u32 mt;
+	__s64 sz;
+
+	*n = *elem_size = 0;
+	if (id < 0 || member_bits(btf, (__u32)id, member, &mt) < 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__resolve_type(btf, mt));
+	if (!t || !btf_is_array(t))
+		return -1;
+	sz = btf__resolve_size(btf, btf_array(t)->type);
+	if (sz <= 0)
+		return -1;
+	*n = btf_array(t)->nelems;
+	*elem_size = (unsigned)sz;
+	return 0;
 }
 
 long linux_btf__enum(const struct btf *btf, const char *name, long def)
@@ -226,10 +252,14 @@ int linux_btf__layout(struct vmscope_linux *lx)
 	l->mod_core_base = linux_btf__offset(b, "module", "core_layout.base");
 	l->mod_core_size = linux_btf__offset(b, "module", "core_layout.size");
 	l->mod_init_size = linux_btf__offset(b, "module", "init_layout.size");
+	l->mod_mem_n = 0;
 	if (l->mod_core_base < 0) { /* 6.4+: struct module_memory mem[MOD_MEM_NUM_TYPES] */
-		l->mod_core_base = linux_btf__offset(b, "module", "mem.base");
+		l->mod_core_base = linux_btf__offset(b, "module", "mem.base"); /* mem[MOD_TEXT] */
 		l->mod_core_size = linux_btf__offset(b, "module", "mem.size");
 		l->mod_init_size = -1;
+		/* /proc/modules' size is the sum over every kind of memory */
+		if (linux_btf__array(b, "module", "mem", &l->mod_mem_n, &l->mod_mem_stride) < 0)
+			l->mod_mem_n = 0;
 	}
 	l->mod_state_live = (int)linux_btf__enum(b, "MODULE_STATE_LIVE", 0);
 	l->mod_state_coming = (int)linux_btf__enum(b, "MODULE_STATE_COMING", 1);

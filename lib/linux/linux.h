@@ -40,6 +40,7 @@ struct linux_layout {
 	long worker_pool, worker_desc, worker_current_work;
 	long mod_list, mod_name, mod_state, mod_refcnt;
 	long mod_core_base, mod_core_size, mod_init_size;
+	unsigned mod_mem_n, mod_mem_stride; /* 6.4+: mod->mem[] entries and their size */
 	int mod_state_live, mod_state_coming, mod_state_going, mod_state_unformed;
 	bool task_state_is_new; /* __state (5.14+) rather than state */
 };
@@ -62,6 +63,9 @@ int linux_btf__load_file(struct vmscope_linux *lx, const char *vmlinux);
 int linux_btf__find_in_memory(struct vmscope_linux *lx);
 /* Byte offset of a member (a dotted path, anonymous members searched), or -1. */
 long linux_btf__offset(const struct btf *btf, const char *type, const char *path);
+/* Element count and size of array member of struct type; -1 when it is no array. */
+int linux_btf__array(const struct btf *btf, const char *type, const char *member, unsigned *n,
+		     unsigned *elem_size);
 /* Value of enumerator name in any enum, or def. */
 long linux_btf__enum(const struct btf *btf, const char *name, long def);
 int linux_btf__layout(struct vmscope_linux *lx);

@@ -276,9 +276,11 @@ int vmscope_linux_modules(vmscope_linux_t *lx, struct vmscope_linux_module *out,
 			if (l->mod_refcnt >= 0 &&
 			    linux__read_u32(lx, mod + (uint64_t)l->mod_refcnt, &v) == 0)
 				m.refcount = (int32_t)v - 1; /* MODULE_REF_BASE */
-			if (l->mod_core_size >= 0 &&
-			    linux__read_u32(lx, mod + (uint64_t)l->mod_core_size, &v) == 0)
-				m.size = v;
+			for (unsigned i = 0; l->mod_core_size >= 0 && i < (l->mod_mem_n ? l->mod_mem_n : 1);
+			     i++)
+				if (linux__read_u32(lx, mod + (uint64_t)l->mod_core_size +
+							    (uint64_t)i * l->mod_mem_stride, &v) == 0)
+					m.size += v;
 			if (l->mod_init_size >= 0 &&
 			    linux__read_u32(lx, mod + (uint64_t)l->mod_init_size, &v) == 0)
 				m.size += v;
