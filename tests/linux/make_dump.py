@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes the real-Linux memory dumps the 'linux' test suite reads.
 
-    make_dump.py OUTDIR
+    make_dump.py OUTDIR [PACKAGE]
 
 Boots Debian's kernel (from tests/integration/make_linux_fixtures.sh: the
 bzImage copied from /boot and the vmlinux ELF extracted from it) with a busybox
@@ -19,12 +19,17 @@ it sees about itself between VMSCOPE-... markers: its process list read from
 new process).  This script then takes the dump with QMP dump-guest-memory (an
 ELF core with CPU state notes) and stops QEMU.
 
+With PACKAGE (a Debian kernel package such as linux-image-6.12-amd64 or
+linux-image-cloud-amd64), that kernel is booted instead of the installed one:
+make_linux_fixtures.sh downloads and unpacks it, and its modules come from it.
+
 Outputs are cached: nothing is redone when they are newer than this script
 and the kernel.  Exits 77 (meson's "skipped") when QEMU is missing.
 """
 import fcntl
 import gzip
 import json
+import lzma
 import os
 import shutil
 import socket
@@ -36,7 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "integration", "make_linux_fixtures.sh")
 QEMU = shutil.which("qemu-system-x86_64")
-MODULES = ["crc7", "crc8"]          # small, no dependencies
+MODULES = ["crc7", "crc-itu-t"]     # small, no dependencies, in every flavour
 SLEEPERS = [("vmscope-sleepA", 0), ("vmscope-sleepB", 0), ("vmscope-user", 1000)]
 MEM = "256M"
 # tsc_early_khz: under TCG the PIT calibration of the TSC sometimes fails and the
@@ -99,7 +104,17 @@ def newc(name, mode, data=b"", ino=0, rdev=(0, 0), nlink=1):
     return out
 
 
-def build_initramfs(dst, kver):
+def module_bytes(modroot, kver, name):
+    """name.ko of that kernel (decompressed: busybox insmod takes it as it is)."""
+    for root, _, files in os.walk(os.path.join(modroot, "lib/modules", kver, "kernel")):
+        for f in (name + ".ko", name + ".ko.xz"):
+            if f in files:
+                data = open(os.path.join(root, f), "rb").read()
+                return lzma.decompress(data) if f.endswith(".xz") else data
+    sys.exit("make_dump: module %s.ko not found for %s" % (name, kver))
+
+
+def build_initramfs(dst, modroot, kver):
     busybox = open("/bin/busybox", "rb").read()
     sleepers = []
     for name, uid in SLEEPERS:
@@ -129,14 +144,7 @@ def build_initramfs(dst, kver):
         b"root:x:0:0:root:/:/bin/sh\nvmuser:x:1000:1000::/:/bin/sh\n")
     add("etc/group", 0o100644, b"root:x:0:\nvmuser:x:1000:\n")
     for m in MODULES:
-        path = None
-        for root, _, files in os.walk("/lib/modules/%s/kernel" % kver):
-            if m + ".ko" in files:
-                path = os.path.join(root, m + ".ko")
-                break
-        if not path:
-            sys.exit("make_dump: module %s.ko not found for %s" % (m, kver))
-        add("lib/modules/%s.ko" % m, 0o100644, open(path, "rb").read())
+        add("lib/modules/%s.ko" % m, 0o100644, module_bytes(modroot, kver, m))
     add("init", 0o100755, init.encode())
     add("dev/console", 0o20600, rdev=(5, 1))
     ents.append(newc("TRAILER!!!", 0, ino=0, nlink=1))
@@ -224,8 +232,8 @@ def boot_and_dump(out, mode, kernel, initrd, cmdline):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_dump.py OUTDIR")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: make_dump.py OUTDIR [PACKAGE]")
     if not QEMU:
         print("make_dump: qemu-system-x86_64 not found", file=sys.stderr)
         sys.exit(77)
@@ -235,9 +243,10 @@ def main():
     lock = open(os.path.join(out, ".lock"), "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     fix = os.path.join(out, "fixtures")
-    subprocess.run(["sh", FIXTURES, fix], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["sh", FIXTURES, fix] + sys.argv[2:], check=True, stdout=subprocess.DEVNULL)
+    modroot = os.path.join(fix, "pkg") if len(sys.argv) == 3 else "/"
     kver = None
-    for k in sorted(os.listdir("/boot")):
+    for k in sorted(os.listdir(os.path.join(modroot, "boot"))):
         if k.startswith("vmlinuz-"):
             kver = k[len("vmlinuz-"):]
     bz = os.path.join(fix, "bzImage")
@@ -251,7 +260,7 @@ def main():
             ("nokaslr.core", "kaslr.core", "nokaslr.console", "kaslr.console")):
         log("cached in " + out)
         return
-    build_initramfs(initrd, kver)
+    build_initramfs(initrd, modroot, kver)
     # TCG timing is loose: one retry when a boot does not reach /init.
     for mode, kernel, cmdline in (("nokaslr", vmlinux, BASE_CMDLINE + " nokaslr"),
                                   ("kaslr", bz, BASE_CMDLINE)):

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The 'linux' suite: vmscope's Linux views on real Linux memory dumps.
 
-    test_linux.py DUMPDIR TOOL LIB CHECK
+    test_linux.py DUMPDIR TOOL LIB CHECK [PACKAGE]
 
-DUMPDIR is made (once, cached) by make_dump.py: Debian's kernel booted under
+DUMPDIR is made (once, cached) by make_dump.py: Debian's kernel (the
+installed one, or the kernel package PACKAGE, such as linux-image-6.12-amd64) booted under
 QEMU TCG from the vmlinux with nokaslr and from the bzImage with KASLR on,
 each guest having printed on its console what it sees about itself (its
 /proc process list, /proc/modules, a few /proc/kallsyms lines).  TOOL is
@@ -190,14 +191,15 @@ def check_python(args, guest):
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 6):
         sys.exit(__doc__)
 
     class A:
         pass
     args = A()
-    args.dump, args.tool, args.lib, check = sys.argv[1:]
-    r = subprocess.run([sys.executable, os.path.join(HERE, "make_dump.py"), args.dump])
+    args.dump, args.tool, args.lib, check = sys.argv[1:5]
+    r = subprocess.run([sys.executable, os.path.join(HERE, "make_dump.py"), args.dump] +
+                       sys.argv[5:])
     if r.returncode == 77:
         print("SKIP: qemu-system-x86_64 not found")
         sys.exit(77)
