@@ -495,7 +495,9 @@ int linux_syms__load_kallsyms(struct vmscope *vm, struct linux_syms *s, uint64_t
 	}
 	if (!k.names) {
 		free(k.img);
-		return target__fail(vm, -ENOENT, "no kallsyms tables in guest memory");
+		return target__fail(vm, -ENOENT, "no kallsyms tables in guest memory (looked for a "
+				    "token table, \"0\" to \"9\" among its strings, in all of RAM); give "
+				    "the kernel's System.map or vmlinux (vmscope-ctl --system-map, --vmlinux)");
 	}
 	/* Two passes: sizes, then one pool for all names. */
 	o = k.names;

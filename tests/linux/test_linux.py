@@ -167,6 +167,70 @@ def check_vmlinux(args, guest):
     print("vmlinux: BTF from %s" % vmlinux)
 
 
+def core_loads(path):
+    """(paddr, file offset, size) of each PT_LOAD of an ELF core."""
+    import struct
+    with open(path, "rb") as f:
+        h = f.read(64)
+        phoff, = struct.unpack_from("<Q", h, 32)
+        phentsize, phnum = struct.unpack_from("<HH", h, 54)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    loads = []
+    for i in range(phnum):
+        ptype, _, off, _, paddr, filesz = struct.unpack_from("<IIQQQQ", ph, i * phentsize)
+        if ptype == 1:
+            loads.append((paddr, off, filesz))
+    return loads
+
+
+def damaged(args, tmp, name, pa, length):
+    """A copy of the dump with guest-physical [pa, pa + length) zeroed."""
+    import shutil
+    out = os.path.join(tmp, name)
+    shutil.copyfile(args.core, out)
+    with open(out, "r+b") as f:
+        for paddr, off, size in core_loads(out):
+            lo, hi = max(pa, paddr), min(pa + length, paddr + size)
+            if lo < hi:
+                f.seek(off + lo - paddr)
+                f.write(bytes(hi - lo))
+    return out
+
+
+def refused(args, core, want, what):
+    """info on a bad dump: exit status 1 (no crash, no hang) and the reason."""
+    r = subprocess.run([args.tool, "--core", core, "info"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    err = r.stderr.decode(errors="replace")
+    if r.returncode != 1 or not re.search(want, err):
+        fail("%s: exit %d, stderr %r; want status 1 and /%s/" % (what, r.returncode, err, want))
+
+
+def check_bad(args, guest):
+    """Bad dumps: its kallsyms tables or its BTF zeroed, or cut short: a clear error."""
+    import tempfile
+    info = tool(args, "info")
+    table = int(re.search(r"token table at physical (0x[0-9a-f]+)", info).group(1), 16)
+    btf = re.search(r"\.BTF at physical (0x[0-9a-f]+), (\d+) bytes", info)
+    with tempfile.TemporaryDirectory() as tmp:
+        refused(args, damaged(args, tmp, "nokallsyms.core", table - (4 << 20), 8 << 20),
+                r"no kallsyms tables in guest memory.*(--system-map|--vmlinux)", "kallsyms zeroed")
+        os.unlink(os.path.join(tmp, "nokallsyms.core"))
+        refused(args, damaged(args, tmp, "nobtf.core", int(btf.group(1), 16), int(btf.group(2))),
+                r"no kernel BTF in guest memory.*give the vmlinux", "BTF zeroed")
+        os.unlink(os.path.join(tmp, "nobtf.core"))
+        short = os.path.join(tmp, "short.core")
+        with open(args.core, "rb") as src, open(short, "wb") as dst:
+            dst.write(src.read(64 << 20))
+        r = subprocess.run([args.tool, "--core", short, "info"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        if r.returncode != 1 or not r.stderr.strip() or b"\n" in r.stderr.strip():
+            fail("cut short: exit %d, stderr %r; want status 1 and one line" %
+                 (r.returncode, r.stderr))
+    print("bad: zeroed kallsyms, zeroed BTF and a cut-short dump each refused in one line")
+
+
 def check_python(args, guest):
     env = dict(os.environ, VMSCOPE_LIB=args.lib)
     ex = os.path.join(HERE, "..", "..", "python", "examples", "ps.py")
