@@ -229,6 +229,7 @@ build_initramfs() {
 	echo "cmdline1: \$(tr '\\0' ' ' </proc/1/cmdline)"
 	echo "kallsyms: \$(grep ' entry_SYSCALL_64\$' /proc/kallsyms)"
 	mount -t devtmpfs dev /dev 2>/dev/null
+	mount -t sysfs sys /sys 2>/dev/null
 	for m in \$(cat /lib/modules/order); do insmod /lib/modules/\$m; done
 	while read -r name rest; do echo "module: \$name"; done </proc/modules
 	for e in /sys/class/input/event*; do
