@@ -157,9 +157,9 @@ fi
 # --- modules --------------------------------------------------------------
 # The modules the guest loads, from the same kernel's /lib/modules, each after
 # the ones it depends on: virtio (PCI transport, block, net, console, rng) and
-# the ACPI button, which turns the power button into an input event for acpid.
+# the ACPI button and evdev, which turn the power button into /dev/input/eventN.
 KVER=${KERNEL##*/vmlinuz-}
-MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio_rng button"
+MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio_rng button evdev"
 [ -d "${MODROOT%/}/lib/modules/$KVER" ] || die "no ${MODROOT%/}/lib/modules/$KVER for $KERNEL"
 MODINFO=$(command -v modinfo || echo /sbin/modinfo)
 modinfo_() { "$MODINFO" -b "$MODROOT" -k "$KVER" "$@"; }
