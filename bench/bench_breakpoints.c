@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+#include "bench_vm.h"
 #include "boot/longmode.h"
 #include "host_debug.h"
 #include "kvm_host.h"
@@ -27,7 +28,7 @@
 
 #define REPS 5
 #define CODE 0x100000ULL
-#define BP_AT (CODE + 5) /* the nop the loop runs through */
+#define BP_AT (CODE + 9) /* the nop the loop runs through */
 
 enum kind { BARE, SOFTWARE, HARDWARE };
 
@@ -36,7 +37,8 @@ static void put_code(struct vm *vm, uint32_t n, bool out)
 {
 	uint8_t code[] = {
 		0xb9, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24),
-		out ? 0xee : 0x90,            /* L: out dx, al (dx = 0x80 below) | nop */
+		0x66, 0xba, 0x80, 0x00,       /* mov dx, 0x80 */
+		out ? 0xee : 0x90,            /* L: out dx, al | nop */
 		0xff, 0xc9,                   /* dec ecx */
 		0x75, 0xfb,                   /* jnz L */
 		0x66, 0xba, 0x01, 0x05,       /* mov dx, 0x501 */
@@ -49,54 +51,14 @@ static void put_code(struct vm *vm, uint32_t n, bool out)
 	vm->entry.aps_start_at_entry = false;
 }
 
-static struct vm_config base_cfg(void)
-{
-	return (struct vm_config){ .cpus_boot = 1, .memory_size = 64 << 20, .serial = SERIAL_NULL,
-				   .log_level = LOG_ERROR, .host_quirks = true, .vmi_timeout_ms = 5000 };
-}
-
-/* Our own KVM_RUN loop: n port writes to 0x80 (dx is 0 at reset: set it first). */
+/* Our own KVM_RUN loop: n port writes to 0x80. */
 static double bare_rate(struct kvm_host *host, uint32_t n)
 {
-	struct vm_config cfg = base_cfg();
+	struct vm_config cfg = bench_vm__config();
 	struct vm *vm = vm__create(host, &cfg, NULL);
-	struct kvm_regs regs;
-	uint32_t exits = 0;
-	struct vcpu *v;
-	double t0, t;
 
 	put_code(vm, n, true);
-	vm->nr_vcpus = 1;
-	vm->vcpus = calloc(1, sizeof(*vm->vcpus));
-	v = vm->vcpus[0] = vcpu__create(vm, 0);
-	ioctl(v->fd, KVM_GET_REGS, &regs);
-	regs.rdx = 0x80;
-	ioctl(v->fd, KVM_SET_REGS, &regs);
-	t0 = now_sec();
-	for (;;) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0)
-			break;
-		if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port == 0x501)
-			break;
-		exits++;
-	}
-	t = now_sec() - t0;
-	vm__destroy(vm);
-	return exits / t;
-}
-
-struct run {
-	struct vm *vm;
-	double end;
-};
-
-static void *run_vm(void *arg)
-{
-	struct run *r = arg;
-
-	vm__run(r->vm);
-	r->end = now_sec();
-	return NULL;
+	return bench_vm__bare_rate(vm);
 }
 
 static int on_hit(vmscope_t *vm, const struct vmscope_event *ev, struct vmscope_response *rsp,
@@ -110,8 +72,8 @@ static int on_hit(vmscope_t *vm, const struct vmscope_event *ev, struct vmscope_
 /* Hits per second of one kind, through a synchronous client; *hits counts them. */
 static double hit_rate(struct kvm_host *host, uint32_t n, enum kind kind, uint64_t *hits)
 {
-	struct vm_config cfg = base_cfg();
-	struct run r = { 0 };
+	struct vm_config cfg = bench_vm__config();
+	struct bench_run r = { 0 };
 	vmscope_t *cl = NULL;
 	char path[64];
 	pthread_t th;
@@ -124,7 +86,7 @@ static double hit_rate(struct kvm_host *host, uint32_t n, enum kind kind, uint64
 	r.vm = vm__create(host, &cfg, NULL);
 	put_code(r.vm, n, false);
 	*hits = 0;
-	pthread_create(&th, NULL, run_vm, &r);
+	pthread_create(&th, NULL, bench_vm__run, &r);
 	for (int i = 0; i < 500 && !(cl = vmscope_attach(path, &err)); i++)
 		usleep(2000);
 	if (!cl) {
@@ -140,7 +102,7 @@ static double hit_rate(struct kvm_host *host, uint32_t n, enum kind kind, uint64
 		fprintf(stderr, "breakpoint: %s\n", vmscope_last_error(cl));
 		exit(1);
 	}
-	t0 = now_sec();
+	t0 = bench_vm__now();
 	vmscope_resume(cl, VMSCOPE_ALL_VCPUS);
 	while (vmscope_event_loop(cl, 200) >= 0 && !vm__stopping(r.vm))
 		;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_vm.h"
 #include "boot/longmode.h"
 #include "kvm_host.h"
 #include "log.h"
@@ -70,52 +71,14 @@ static void put_code(struct vm *vm, uint32_t n)
 	vm->entry.aps_start_at_entry = false;
 }
 
-static struct vm_config base_cfg(void)
-{
-	return (struct vm_config){ .cpus_boot = 1, .memory_size = 64 << 20, .serial = SERIAL_NULL,
-				   .log_level = LOG_ERROR, .host_quirks = true, .vmi_timeout_ms = 5000 };
-}
-
 /* (a) bare: our own KVM_RUN loop on a VM, no vmscope vCPU loop. */
 static double bare_rate(struct kvm_host *host, uint32_t n)
 {
-	struct vm_config cfg = base_cfg();
+	struct vm_config cfg = bench_vm__config();
 	struct vm *vm = vm__create(host, &cfg, NULL);
-	struct vcpu *v;
-	uint32_t exits = 0;
-	double t0, t;
 
 	put_code(vm, n);
-	vm->nr_vcpus = 1;
-	vm->vcpus = calloc(1, sizeof(*vm->vcpus));
-	v = vm->vcpus[0] = vcpu__create(vm, 0);
-	t0 = now();
-	for (;;) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0)
-			break;
-		if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port == 0x501)
-			break;
-		exits++;
-	}
-	t = now() - t0;
-	vm__destroy(vm);
-	return exits / t;
-}
-
-struct vmscope_run {
-	struct vm *vm;
-	double seconds, end;
-};
-
-static void *run_vm(void *arg)
-{
-	struct vmscope_run *r = arg;
-	double t0 = now();
-
-	vm__run(r->vm);
-	r->end = now();
-	r->seconds = r->end - t0;
-	return NULL;
+	return bench_vm__bare_rate(vm);
 }
 
 static int on_io(vmscope_t *vm, const struct vmscope_event *ev, struct vmscope_response *rsp,
@@ -130,8 +93,8 @@ static int on_io(vmscope_t *vm, const struct vmscope_event *ev, struct vmscope_r
 static double vmscope_rate(struct kvm_host *host, uint32_t n, int mode, uint64_t *events)
 {
 	char path[64];
-	struct vm_config cfg = base_cfg();
-	struct vmscope_run r = { 0 };
+	struct vm_config cfg = bench_vm__config();
+	struct bench_run r = { 0 };
 	pthread_t th;
 	vmscope_t *cl = NULL;
 	double t_resume = 0;
@@ -145,7 +108,7 @@ static double vmscope_rate(struct kvm_host *host, uint32_t n, int mode, uint64_t
 	r.vm = vm__create(host, &cfg, NULL);
 	put_code(r.vm, n);
 	*events = 0;
-	pthread_create(&th, NULL, run_vm, &r);
+	pthread_create(&th, NULL, bench_vm__run, &r);
 	if (mode) {
 		for (int i = 0; i < 500 && !(cl = vmscope_attach(path, &err)); i++)
 			usleep(2000);

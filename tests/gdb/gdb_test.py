@@ -373,17 +373,20 @@ def sc_robust(c, kind, vmscope, elf, baseline):
     return "\n".join(log)
 
 
-def sc_coexist(c, kind, vmscope, elf, baseline):
-    """GDB and a libvmscope client at once: each gets only its own breakpoint's events."""
+def coexist(c, kind, vmscope, elf, baseline, hw):
+    """GDB and a libvmscope client at once, each with its own breakpoint (both int3, or
+    both debug registers when hw): each gets only its own hits, the client all of them."""
     import subprocess
     client = os.environ.get("VMSCOPE_GDB_COEXIST")
     if kind != "vmscope":
         return "skipped for " + kind
+    if hw and host_probe(vmscope)["debug-register breakpoints"] != "intercepted":
+        return "skipped: no debug-register breakpoints on this host (hw_breakpoints)"
     if not client:
         c.failures.append("VMSCOPE_GDB_COEXIST (the gdb_coexist client) not set")
         return ""
     cw = symbol(elf, "console_write")  # kernel: identity mapped, gva == gpa
-    alone, cout = client_alone(client, vmscope, cw)
+    alone, cout = client_alone(client, vmscope, cw, hw)
     if alone == 0:
         c.failures.append("the client alone: %s" % cout)
         return cout
@@ -393,14 +396,16 @@ def sc_coexist(c, kind, vmscope, elf, baseline):
         deadline = time.time() + 10
         while not os.path.exists(vmi) and time.time() < deadline:
             time.sleep(0.02)
-        cl = subprocess.Popen([client, vmi, "0x%x" % cw, "20"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-        out = run_gdb(t, ["break tg_syscall"] + ["continue", "p $pc"] * 6 +
-                      ["delete", "detach"])
+        cl = subprocess.Popen([client, vmi, "0x%x" % cw, "20"] + (["hw"] if hw else []),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = run_gdb(t, ["hbreak tg_syscall" if hw else "break tg_syscall"] +
+                      ["continue", "p $pc"] * 6 + ["monitor stats", "delete", "detach"])
         cout, _ = cl.communicate(timeout=60)
         stops = re.findall(r"^Breakpoint 1, (\w+)", out, re.M)
         c.true(stops == ["tg_syscall"] * 6, "gdb stops %r, want tg_syscall x6" % stops)
         c.refute(r"console_write", out, "the client's breakpoint never reaches GDB")
+        if hw:
+            c.expect(r"6 hardware breakpoint/watchpoint hits", out, "monitor stats")
         # As many hits as the same client counts with no GDB around.
         c.expect(r"^client: %d events, 0 foreign" % alone, cout,
                  "the client sees its own hits, all of them, and only those")
@@ -412,46 +417,14 @@ def sc_coexist(c, kind, vmscope, elf, baseline):
     return out
 
 
+def sc_coexist(c, kind, vmscope, elf, baseline):
+    """GDB and a libvmscope client at once: each gets only its own breakpoint's events."""
+    return coexist(c, kind, vmscope, elf, baseline, hw=False)
+
+
 def sc_hw_coexist(c, kind, vmscope, elf, baseline):
-    """GDB's hbreak and a libvmscope client's hardware breakpoint at once, one slot each:
-    each gets only its own hits, the client all of them."""
-    import subprocess
-    client = os.environ.get("VMSCOPE_GDB_COEXIST")
-    if kind != "vmscope":
-        return "skipped for " + kind
-    if host_probe(vmscope)["debug-register breakpoints"] != "intercepted":
-        return "skipped: no debug-register breakpoints on this host (hw_breakpoints)"
-    if not client:
-        c.failures.append("VMSCOPE_GDB_COEXIST (the gdb_coexist client) not set")
-        return ""
-    cw = symbol(elf, "console_write")  # kernel: identity mapped, gva == gpa
-    alone, cout = client_alone(client, vmscope, cw, hw=True)
-    if alone == 0:
-        c.failures.append("the client alone: %s" % cout)
-        return cout
-    t = Target(kind, vmscope, elf, extra=["--vmi-socket", "{tmp}/vmi.sock", "--vmi-wait"])
-    vmi = os.path.join(t.tmp, "vmi.sock")
-    try:
-        deadline = time.time() + 10
-        while not os.path.exists(vmi) and time.time() < deadline:
-            time.sleep(0.02)
-        cl = subprocess.Popen([client, vmi, "0x%x" % cw, "20", "hw"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-        out = run_gdb(t, ["hbreak tg_syscall"] + ["continue", "p $pc"] * 6 +
-                      ["monitor stats", "delete", "detach"])
-        cout, _ = cl.communicate(timeout=60)
-        stops = re.findall(r"^Breakpoint 1, (\w+)", out, re.M)
-        c.true(stops == ["tg_syscall"] * 6, "gdb stops %r, want tg_syscall x6" % stops)
-        c.refute(r"console_write", out, "the client's breakpoint never reaches GDB")
-        c.expect(r"6 hardware breakpoint/watchpoint hits", out, "monitor stats")
-        c.expect(r"^client: %d events, 0 foreign" % alone, cout,
-                 "the client sees its own hits, all of them, and only those")
-        c.true(cl.returncode == 0, "client exit %r: %s" % (cl.returncode, cout))
-        check_finished(c, t, baseline)
-        out += "\n--- client ---\n" + cout
-    finally:
-        t.cleanup()
-    return out
+    """GDB's hbreak and a client's hardware breakpoint at once, one slot each."""
+    return coexist(c, kind, vmscope, elf, baseline, hw=True)
 
 
 def client_alone(client, vmscope, gpa, hw=False):
