@@ -73,7 +73,7 @@ static int first_kernel_mapping(struct vmscope *vm, uint64_t cr3, uint64_t *text
 	for (uint64_t va = KERNEL_MAP_START; va < KERNEL_MAP_END; va += 2ULL << 20) {
 		uint64_t pa;
 
-		if (vmscope_translate(vm, cr3, va, 0, &pa, NULL) == 0) {
+		if (vmscope_translate(vm, cr3, va, vmscope_va_flags(vm), &pa, NULL) == 0) {
 			*text = va;
 			return 0;
 		}
@@ -92,6 +92,9 @@ static unsigned cr3_candidates(struct vmscope *vm, uint64_t *out, unsigned max, 
 		/* A live guest's running vCPU is paused for the read. */
 		if (vmscope_sample_regs(vm, c, &r) < 0 || !(r.cr0 & 0x80000000u))
 			continue;
+		/* The CPU's paging mode is the kernel's: 5-level when CR4.LA57 is set. */
+		if (r.cr4 & (1ULL << 12))
+			vmscope_set_va_flags(vm, VMSCOPE_PAGING_LA57);
 		out[n] = r.cr3 & 0x000ffffffffff000ULL;
 		from_cpu[n++] = c;
 		if (r.cr3 & 0x1000) { /* PTI: the kernel half is the even page */
@@ -239,7 +242,7 @@ vmscope_linux_t *vmscope_linux_open(vmscope_t *vm, const struct vmscope_linux_op
 		goto fail;
 	}
 	lx->kcr3 = cr3;
-	if (init_pgt && vmscope_translate(vm, cr3, init_pgt, 0, &pa, NULL) == 0)
+	if (init_pgt && vmscope_translate(vm, cr3, init_pgt, vmscope_va_flags(vm), &pa, NULL) == 0)
 		lx->kcr3 = pa;
 	lx->info.kernel_cr3 = lx->kcr3;
 

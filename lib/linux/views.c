@@ -117,7 +117,7 @@ static int task_read(struct vmscope_linux *lx, uint64_t task, uint8_t *buf, size
 	t->kthread = !mm || (l->task_flags >= 0 && (get32(buf, l->task_flags) & PF_KTHREAD));
 	if (mm && l->mm_pgd >= 0 && linux__read_u64(lx, mm + (uint64_t)l->mm_pgd, &t->pgd) == 0) {
 		/* pgd is a direct-map address: the kernel's page tables say where it is */
-		if (vmscope_translate(lx->vm, lx->kcr3, t->pgd, 0, &t->cr3, NULL) < 0)
+		if (vmscope_translate(lx->vm, lx->kcr3, t->pgd, vmscope_va_flags(lx->vm), &t->cr3, NULL) < 0)
 			t->cr3 = 0;
 		if (l->mm_arg_start >= 0) {
 			linux__read_u64(lx, mm + (uint64_t)l->mm_arg_start, &t->arg_start);
@@ -508,7 +508,7 @@ int vmscope_linux_syscall_entry(vmscope_linux_t *lx, uint64_t *va, uint64_t *pa)
 	if (!e)
 		return target__fail(lx->vm, -ENOENT, "no entry_SYSCALL_64 symbol");
 	*va = e;
-	return vmscope_translate(lx->vm, lx->kcr3, e, 0, pa, NULL);
+	return vmscope_translate(lx->vm, lx->kcr3, e, vmscope_va_flags(lx->vm), pa, NULL);
 }
 
 int vmscope_linux_syscall_decode(vmscope_linux_t *lx, const struct vmscope_regs *regs,

@@ -5,10 +5,12 @@
 
 Boots Debian's kernel (from tests/integration/make_linux_fixtures.sh: the
 bzImage copied from /boot and the vmlinux ELF extracted from it) with a busybox
-initramfs under QEMU in software mode (-accel tcg -M microvm), twice:
+initramfs under QEMU in software mode, three times:
 
-    OUTDIR/nokaslr.core      booted from vmlinux, "nokaslr"
-    OUTDIR/kaslr.core        booted from bzImage, KASLR on
+    OUTDIR/nokaslr.core      booted from vmlinux, "nokaslr" (-M microvm)
+    OUTDIR/kaslr.core        booted from bzImage, KASLR on (-M microvm)
+    OUTDIR/la57.core         booted from bzImage, KASLR on, -M q35 -cpu max:
+                             a PC with 5-level paging (LA57)
     OUTDIR/<mode>.console    everything the guest printed on its serial port
 
 The guest's /init loads two small modules, starts processes with known names
@@ -186,13 +188,13 @@ class Qmp:
         return r["return"]
 
 
-def boot_and_dump(out, mode, kernel, initrd, cmdline):
+def boot_and_dump(out, mode, kernel, initrd, cmdline, machine):
     core = os.path.join(out, mode + ".core")
     console = os.path.join(out, mode + ".console")
     tmp = tempfile.mkdtemp(prefix="vmscope-dump-")
     qmp_path = os.path.join(tmp, "qmp")
     log_path = os.path.join(tmp, "console")
-    args = [QEMU, "-accel", "tcg", "-M", "microvm", "-m", MEM, "-smp", "1",
+    args = [QEMU, "-accel", "tcg"] + machine + ["-m", MEM, "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none",
             "-serial", "file:" + log_path,
             "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
@@ -257,18 +259,21 @@ def main():
     newest_input = max(os.path.getmtime(p) for p in (me, bz, vmlinux))
     if os.path.exists(stamp) and os.path.getmtime(stamp) >= newest_input and all(
             os.path.exists(os.path.join(out, f)) for f in
-            ("nokaslr.core", "kaslr.core", "nokaslr.console", "kaslr.console")):
+            ("nokaslr.core", "kaslr.core", "la57.core", "nokaslr.console", "kaslr.console",
+             "la57.console")):
         log("cached in " + out)
         return
     build_initramfs(initrd, modroot, kver)
     # TCG timing is loose: one retry when a boot does not reach /init.
-    for mode, kernel, cmdline in (("nokaslr", vmlinux, BASE_CMDLINE + " nokaslr"),
-                                  ("kaslr", bz, BASE_CMDLINE)):
+    microvm, q35 = ["-M", "microvm"], ["-M", "q35", "-cpu", "max"]
+    for mode, kernel, cmdline, machine in (("nokaslr", vmlinux, BASE_CMDLINE + " nokaslr", microvm),
+                                           ("kaslr", bz, BASE_CMDLINE, microvm),
+                                           ("la57", bz, BASE_CMDLINE, q35)):
         try:
-            boot_and_dump(out, mode, kernel, initrd, cmdline)
+            boot_and_dump(out, mode, kernel, initrd, cmdline, machine)
         except RuntimeError as e:
             log("%s: %s; trying once more" % (mode, e))
-            boot_and_dump(out, mode, kernel, initrd, cmdline)
+            boot_and_dump(out, mode, kernel, initrd, cmdline, machine)
     open(stamp, "w").write("ok\n")
 
 

@@ -5,8 +5,9 @@
 
 DUMPDIR is made (once, cached) by make_dump.py: Debian's kernel (the
 installed one, or the kernel package PACKAGE, such as linux-image-6.12-amd64) booted under
-QEMU TCG from the vmlinux with nokaslr and from the bzImage with KASLR on,
-each guest having printed on its console what it sees about itself (its
+QEMU TCG from the vmlinux with nokaslr and from the bzImage with KASLR on
+(microvm), and from the bzImage on a q35 PC with 5-level paging (la57), each
+guest having printed on its console what it sees about itself (its
 /proc process list, /proc/modules, a few /proc/kallsyms lines).  TOOL is
 vmscope-ctl, LIB libvmscope.so (for the Python binding).  The tool is given
 the dump and nothing else (except in the vmlinux check: the vmlinux file).
@@ -19,7 +20,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODES = ("nokaslr", "kaslr")
+MODES = ("nokaslr", "kaslr", "la57")
 
 
 def fail(msg):
