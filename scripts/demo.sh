@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh build
 configure build
-build build
+build build src/vmscope tools/vmscope-ctl # not the tests' Linux fixtures
 
 [ -e /dev/kvm ] || die "no /dev/kvm: vmscope needs KVM (load kvm_intel or kvm_amd, or run on a machine that has it)"
 [ -r /dev/kvm ] && [ -w /dev/kvm ] ||

@@ -36,10 +36,11 @@ configure() {
 
 # build DIR: ninja, quietly when it works; on failure the compiler's errors,
 # then one line naming the directory.
-build() {
+build() { # dir [target...]: all of it, or only the targets named
 	local dir=$1 log="$1.build.log"
 
-	if ! ninja -C "$dir" >"$log" 2>&1; then
+	shift
+	if ! ninja -C "$dir" "$@" >"$log" 2>&1; then
 		grep -E -m20 'error|FAILED' "$log" >&2 || tail -n20 "$log" >&2
 		die "building in $dir failed (all of ninja's output: $log)"
 	fi

@@ -30,6 +30,11 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 # --- packages -------------------------------------------------------------
+# apt and dpkg take one process at a time, and the fixtures of two kernels are
+# made in parallel: each apt command waits for this lock first.
+APT_LOCK=${TMPDIR:-/tmp}/vmscope-fixtures-apt.lock
+apt_() { flock "$APT_LOCK" "$@"; }
+
 pkg_installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
@@ -43,9 +48,9 @@ if [ -n "$missing" ]; then
 	SUDO=
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	log "installing$missing"
-	$SUDO apt-get update -qq
+	apt_ $SUDO apt-get update -qq
 	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing \
+	DEBIAN_FRONTEND=noninteractive apt_ $SUDO apt-get install -y -qq --no-install-recommends $missing \
 		|| die "apt-get install$missing failed"
 fi
 
@@ -66,13 +71,13 @@ if [ -n "$PACKAGE" ]; then
 		log "apt-get update: $PACKAGE is not in the package lists"
 		SUDO=
 		[ "$(id -u)" -eq 0 ] || SUDO=sudo
-		$SUDO apt-get update -qq || die "apt-get update failed"
+		apt_ $SUDO apt-get update -qq || die "apt-get update failed"
 		pkg=$(versioned_package "$PACKAGE")
 	fi
 	[ -n "$pkg" ] || die "no Debian kernel package $PACKAGE"
 	if [ "$(cat "$OUT/pkg.name" 2>/dev/null)" != "$pkg" ]; then
 		rm -rf "$OUT/pkg" "$OUT"/*.deb "$OUT/pkg.name"
-		(cd "$OUT" && apt-get download -q "$pkg" 2>&1 | grep -v "^W: Download is performed unsandboxed") ||
+		(cd "$OUT" && apt_ apt-get download -q "$pkg" 2>&1 | grep -v "^W: Download is performed unsandboxed") ||
 			true
 		deb=$(ls "$OUT"/"$pkg"_*.deb 2>/dev/null | head -n 1)
 		[ -n "$deb" ] || die "apt-get download $pkg failed"
