@@ -30,7 +30,9 @@ fi
 
 mkdir -p "$CACHE" || fail "cannot create the package cache $CACHE"
 root=$(mktemp -d /var/tmp/vmscope-fresh.XXXXXX) || fail "mktemp"
-trap 'umount -R "$root" 2>/dev/null; rm -rf --one-file-system "$root"' EXIT
+# Lazily: a mount still busy (a process the chroot left) is detached all the
+# same, so rm never reaches the package cache or the repository through it.
+trap 'umount -R -l "$root" 2>/dev/null; rm -rf --one-file-system "$root"' EXIT
 
 sources=()
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
