@@ -30,9 +30,15 @@ fi
 
 mkdir -p "$CACHE" || fail "cannot create the package cache $CACHE"
 root=$(mktemp -d /var/tmp/vmscope-fresh.XXXXXX) || fail "mktemp"
-# Lazily: a mount still busy (a process the chroot left) is detached all the
-# same, so rm never reaches the package cache or the repository through it.
-trap 'umount -R -l "$root" 2>/dev/null; rm -rf --one-file-system "$root"' EXIT
+# Every mount under the root, deepest first, lazily (a mount still busy is
+# detached all the same), so that rm never reaches the package cache or the
+# repository through one.  (umount -R would need the root itself mounted.)
+cleanup() {
+	awk -v r="$root/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m"; done
+	rm -rf --one-file-system "$root"
+}
+trap cleanup EXIT
 
 sources=()
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
