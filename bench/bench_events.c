@@ -31,14 +31,6 @@
 
 #define REPS 5
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int cmpd(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -117,7 +109,7 @@ static double vmscope_rate(struct kvm_host *host, uint32_t n, int mode, uint64_t
 			exit(1);
 		}
 		vmscope_subscribe(cl, VMSCOPE_EV_IO, mode == 2, on_io, events);
-		t_resume = now();
+		t_resume = bench_vm__now();
 		vmscope_resume(cl, VMSCOPE_ALL_VCPUS);
 		while (vmscope_event_loop(cl, 200) >= 0 && !vm__stopping(r.vm))
 			;
@@ -158,7 +150,7 @@ static void ring_push(struct vmscope_ring *r, void *slots, size_t size, const vo
 
 static void ring_pop(struct vmscope_ring *r, void *slots, size_t size, void *item, int efd)
 {
-	double t0 = now();
+	double t0 = bench_vm__now();
 	uint64_t v;
 
 	for (;;) {
@@ -169,7 +161,7 @@ static void ring_pop(struct vmscope_ring *r, void *slots, size_t size, void *ite
 			__atomic_store_n(&r->tail, t + 1, __ATOMIC_RELEASE);
 			return;
 		}
-		if (now() - t0 < 100e-6) {
+		if (bench_vm__now() - t0 < 100e-6) {
 			__builtin_ia32_pause();
 			continue;
 		}
@@ -207,13 +199,13 @@ static double ring_rt(void)
 	p.efd_ev = eventfd(0, 0);
 	p.efd_rsp = eventfd(0, 0);
 	pthread_create(&th, NULL, ring_client, &p);
-	t0 = now();
+	t0 = bench_vm__now();
 	for (int i = 0; i < RT; i++) {
 		ev.seq = (uint64_t)i + 1;
 		ring_push(&p.ev, p.ev_slots, sizeof(ev), &ev, p.efd_ev);
 		ring_pop(&p.rsp, p.rsp_slots, sizeof(rsp), &rsp, p.efd_rsp);
 	}
-	t0 = (now() - t0) / RT;
+	t0 = (bench_vm__now() - t0) / RT;
 	pthread_join(th, NULL);
 	close(p.efd_ev);
 	close(p.efd_rsp);
@@ -245,14 +237,14 @@ static double sock_rt(void)
 
 	socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
 	pthread_create(&th, NULL, sock_client, &sv[1]);
-	t0 = now();
+	t0 = bench_vm__now();
 	for (int i = 0; i < RT; i++) {
 		ev.seq = (uint64_t)i + 1;
 		send(sv[0], &ev, sizeof(ev), 0);
 		if (recv(sv[0], &rsp, sizeof(rsp), 0) != sizeof(rsp))
 			break;
 	}
-	t0 = (now() - t0) / RT;
+	t0 = (bench_vm__now() - t0) / RT;
 	pthread_join(th, NULL);
 	close(sv[0]);
 	close(sv[1]);
