@@ -6,6 +6,8 @@
 
 enum log_level log_threshold = LOG_WARN;
 
+static _Thread_local char last_error[1024];
+
 static const char *const level_names[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
@@ -20,9 +22,21 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (level == LOG_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", line);
 	/* One fprintf per line, so lines from different vCPU threads never interleave. */
 	fprintf(stderr, "vmscope: %s%s%s\n", level == LOG_INFO ? "" : level_names[level],
 		level == LOG_INFO ? "" : ": ", line);
+}
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = '\0';
 }
 
 int log_level_parse(const char *name)

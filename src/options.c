@@ -53,6 +53,7 @@ enum opt_id {
 	OPT_VERSION,
 	OPT_COUNT
 };
+_Static_assert(OPT_COUNT <= 32, "options_builder.seen has one bit per option");
 
 struct opt_desc {
 	const char *name; /* without the leading "--" */
@@ -315,13 +316,8 @@ static int count_verbose(const char *arg)
 	return *arg == '\0' ? n : 0;
 }
 
-enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
-				   char *err, size_t errlen)
+void options__begin(struct options_builder *b, struct vm_config *cfg)
 {
-	bool seen[OPT_COUNT] = { false };
-
-	if (err && errlen)
-		err[0] = '\0';
 	*cfg = (struct vm_config){
 		.cpus_boot = 1,
 		.memory_size = 512 * MiB,
@@ -332,6 +328,64 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 		.vmi_timeout_ms = 5000,
 		.api_socket_fd = -1,
 	};
+	*b = (struct options_builder){ .cfg = cfg };
+}
+
+/* Devices may be repeated: "--disk A --disk B" or "--disk A B". */
+static bool repeatable(const struct opt_desc *o)
+{
+	return o->id == OPT_DISK || o->id == OPT_NET;
+}
+
+static enum options_result options__apply(struct options_builder *b, const struct opt_desc *o,
+					  const char *val, char *err, size_t errlen)
+{
+	if ((b->seen & (1u << o->id)) && !repeatable(o))
+		return opt__fail(err, errlen, "--%s: given more than once", o->name);
+	b->seen |= 1u << o->id;
+	return apply(o, val, b->cfg, err, errlen);
+}
+
+enum options_result options__set(struct options_builder *b, const char *name, const char *val,
+				 char *err, size_t errlen)
+{
+	const struct opt_desc *o = find_opt(name, strlen(name));
+
+	if (!o && is_later_opt(name, strlen(name)))
+		return opt__fail(err, errlen, "--%s: not supported yet", name);
+	if (!o)
+		return opt__fail(err, errlen, "unknown option '--%s'", name);
+	if (!val && o->has_value && o->id != OPT_RNG)
+		return opt__fail(err, errlen, "--%s: missing value", o->name);
+	if (val && !o->has_value)
+		return opt__fail(err, errlen, "--%s: takes no value", o->name);
+	return options__apply(b, o, val, err, errlen);
+}
+
+enum options_result options__end(struct options_builder *b, char *err, size_t errlen)
+{
+	struct vm_config *cfg = b->cfg;
+
+	if (cfg->vmi_wait && !cfg->vmi_socket)
+		return opt__fail(err, errlen, "--vmi-wait: needs --vmi-socket");
+	/*
+	 * A kernel of the user's gets Cloud Hypervisor's defaults: the serial
+	 * port to nowhere, the terminal on hvc0.  The embedded test guest keeps
+	 * the serial port on the terminal: it writes there.
+	 */
+	if (cfg->kernel && !(b->seen & (1u << OPT_SERIAL)))
+		cfg->serial = SERIAL_NULL;
+	return check_irqchip_off(cfg, b->seen & (1u << OPT_CONSOLE), err, errlen);
+}
+
+enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
+				   char *err, size_t errlen)
+{
+	struct options_builder b;
+
+	if (err && errlen)
+		err[0] = '\0';
+	options__begin(&b, cfg);
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -378,27 +432,13 @@ enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 			return opt__fail(err, errlen, "unexpected argument '%s'", arg);
 		}
 
-		/* Devices may be repeated: "--disk A --disk B" or "--disk A B". */
-		if (seen[o->id] && o->id != OPT_DISK && o->id != OPT_NET)
-			return opt__fail(err, errlen, "--%s: given more than once", o->name);
-		seen[o->id] = true;
-		r = apply(o, val, cfg, err, errlen);
-		while (r == OPTIONS_OK && (o->id == OPT_DISK || o->id == OPT_NET) && i + 1 < argc &&
-		       argv[i + 1][0] != '-')
+		r = options__apply(&b, o, val, err, errlen);
+		while (r == OPTIONS_OK && repeatable(o) && i + 1 < argc && argv[i + 1][0] != '-')
 			r = apply(o, argv[++i], cfg, err, errlen);
 		if (r != OPTIONS_OK)
 			return r;
 	}
-	if (cfg->vmi_wait && !cfg->vmi_socket)
-		return opt__fail(err, errlen, "--vmi-wait: needs --vmi-socket");
-	/*
-	 * A kernel of the user's gets Cloud Hypervisor's defaults: the serial
-	 * port to nowhere, the terminal on hvc0.  The embedded test guest keeps
-	 * the serial port on the terminal: it writes there.
-	 */
-	if (cfg->kernel && !seen[OPT_SERIAL])
-		cfg->serial = SERIAL_NULL;
-	return check_irqchip_off(cfg, seen[OPT_CONSOLE], err, errlen);
+	return options__end(&b, err, errlen);
 }
 
 void options__usage(FILE *out)
@@ -447,14 +487,17 @@ void options__usage(FILE *out)
 	      "                             wait=off.  The stub has no authentication: TCP takes\n"
 	      "                             loopback addresses only, unless allow-remote=on\n"
 	      "  --api-socket [path=]SOCKET|fd=N\n"
-	      "                             REST API (Cloud Hypervisor's paths) on a unix socket\n"
+	      "                             REST API (Cloud Hypervisor's paths) on a unix socket;\n"
+	      "                             without --kernel, vmscope starts with no VM and waits\n"
+	      "                             for the API's vm.create and vm.boot\n"
 	      "  -h, --help                 print this help and exit\n"
 	      "  -V, --version              print the version and exit\n"
 	      "\n"
 	      "Long options take '--opt VALUE' or '--opt=VALUE'.  Other Cloud Hypervisor\n"
 	      "options (--fs, --pmem, --vsock, ...) are not supported yet.  Without\n"
-	      "--kernel the embedded test guest boots, also with --api-socket (starting\n"
-	      "with no VM and waiting for the API's vm.create is not supported yet).\n"
+	      "--kernel the embedded test guest boots, unless --api-socket is given: then\n"
+	      "the API creates the VM (vm.create with a VmConfig JSON body; with no payload\n"
+	      "there, the test guest) and vm.shutdown ends the VM, not vmscope.\n"
 	      "\n"
 	      "Examples:\n"
 	      "  vmscope --cpus boot=2 --vmi-socket /tmp/vm.sock --vmi-wait\n"
@@ -466,6 +509,9 @@ void options__usage(FILE *out)
 	      "                             boot Linux, its console on this terminal (hvc0)\n"
 	      "  vmscope --kernel bzImage --cmdline console=ttyS0 --serial tty --console off\n"
 	      "                             the same on the serial port\n"
+	      "  vmscope --api-socket path=/tmp/ch.sock\n"
+	      "                             no VM yet: vmscope-ctl --api-socket /tmp/ch.sock\n"
+	      "                             create vm.json, then boot (as ch-remote)\n"
 	      "  vmscope --kernel vmlinux --gdb path=/tmp/gdb.sock\n"
 	      "                             the same, waiting for GDB before its first\n"
 	      "                             instruction: gdb vmlinux -ex 'target remote\n"

@@ -7,6 +7,7 @@
 #define VMSCOPE_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -27,6 +28,30 @@ enum options_result {
  */
 enum options_result options__parse(int argc, char **argv, struct vm_config *cfg,
 				   char *err, size_t errlen);
+
+/*
+ * A configuration built one option at a time: what options__parse does with
+ * argv, and what the REST API's vm.create does with a VmConfig JSON body
+ * (src/api/vmconfig_json.c), so the two are validated by the same code.
+ */
+struct options_builder {
+	struct vm_config *cfg;
+	uint32_t seen; /* one bit per option given */
+};
+
+/* Fills cfg with the defaults and starts b on it. */
+void options__begin(struct options_builder *b, struct vm_config *cfg);
+
+/*
+ * Applies the option called name (without "--") with its value, NULL for a
+ * flag, as if given on the command line.  cfg may keep pointers into val.
+ * Returns OPTIONS_OK or OPTIONS_ERROR with one line in err.
+ */
+enum options_result options__set(struct options_builder *b, const char *name, const char *val,
+				 char *err, size_t errlen);
+
+/* The checks that need every option: call once, after the last options__set. */
+enum options_result options__end(struct options_builder *b, char *err, size_t errlen);
 
 /* The --help text. */
 void options__usage(FILE *out);

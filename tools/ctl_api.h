@@ -12,9 +12,10 @@
 bool ctl_api__is_verb(const char *cmd);
 
 /*
- * Runs one verb against the API socket: ping, info, counters, pause, resume,
- * shutdown, reboot, power-button, coredump FILE, vmm-shutdown.  Prints the
- * reply body (JSON for ping/info/counters) on stdout.  Returns the process
+ * Runs one verb against the API socket, with ch-remote's names: ping,
+ * create [FILE], boot, info, counters, pause, resume, shutdown, delete,
+ * reboot, power-button, coredump FILE, shutdown-vmm.  Prints the reply body
+ * (JSON for ping/info/counters) on stdout.  Returns the process
  * exit status: 0 on a 2xx reply, 1 on an error reply or I/O failure, 2 on
  * bad usage.
  */

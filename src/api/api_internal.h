@@ -3,8 +3,12 @@
  *
  *   server.c    listen, start and stop; libmicrohttpd on the VM's main loop;
  *               a request's body, its route, its reply sent
- *   handlers.c  one function per path, the route table, the VM's state
+ *   handlers.c  one function per path of a running VM, the VM's state
  *               (paused, running) as the API sees it
+ *   lifecycle.c vm.create, vm.boot, vm.delete, vm.info, vmm.*: the VMM's side;
+ *               the route table
+ *   vmconfig.c  the VmConfig JSON of vm.create
+ *   json_body.c a body parsed as one JSON object
  *   reply.c     building a reply: JSON, a line of text, or none
  *   coredump.c  the ELF core of vm.coredump
  *   mhd_lib.c   libmicrohttpd, dlopen()ed
@@ -19,7 +23,8 @@
 #include "api/api.h"
 
 struct api {
-	struct vm *vm;
+	struct vmm *vmm;
+	struct vm *vm;  /* the VM being served (api__attach); NULL when none runs */
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	int timer_fd;   /* ticks once a second so libmicrohttpd can expire idle connections */
@@ -30,6 +35,7 @@ struct api {
 
 /* One request: its body so far. */
 struct api_req {
+	const char *path; /* after /api/v1/, set when it is routed */
 	char *body;
 	size_t len;
 	bool too_big;
@@ -50,11 +56,26 @@ struct api_route {
 	const char *path; /* after /api/v1/ */
 	const char *method;
 	api_handler_fn fn;
+	bool booted;      /* needs a booted VM: else 404 (none created) or 405 */
 };
 
-/* handlers.c: every path the API serves. */
+/* lifecycle.c: every path the API serves. */
 extern const struct api_route api_routes[];
 extern const size_t api_nr_routes;
+
+/*
+ * handlers.c: the paths that act on a booted VM.  The route table calls
+ * them through api_vm_route, which answers 404 or 405 when no VM is booted.
+ */
+void api__counters(struct api *api, const struct api_req *req, struct api_reply *rp);
+void api__pause(struct api *api, const struct api_req *req, struct api_reply *rp);
+void api__resume(struct api *api, const struct api_req *req, struct api_reply *rp);
+void api__vm_shutdown(struct api *api, const struct api_req *req, struct api_reply *rp);
+void api__reboot(struct api *api, const struct api_req *req, struct api_reply *rp);
+void api__power_button(struct api *api, const struct api_req *req, struct api_reply *rp);
+void api__coredump(struct api *api, const struct api_req *req, struct api_reply *rp);
+/* "Paused", "Running" or "Shutdown" for the VM being served. */
+const char *api__vm_state(const struct api *api);
 
 /* reply.c */
 void api_reply__text(struct api_reply *rp, unsigned status, const char *fmt, ...)

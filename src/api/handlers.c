@@ -1,28 +1,26 @@
 /*
- * One function per path of the REST API (api.h lists them), the route table
- * that names them, and the VM's state as the API sees it: vm.pause and
- * vm.resume go through the introspection core (vmi__halt).
+ * The paths of the REST API that act on a booted VM (api.h lists them all),
+ * and the VM's state as the API sees it: vm.pause and vm.resume go through
+ * the introspection core (vmi__halt).  The route table in lifecycle.c calls
+ * these only while a VM is booted (api->vm).
  */
 #include <errno.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "acpi/pm.h"
 #include "api/api_internal.h"
 #include "api/coredump.h"
+#include "api/json_body.h"
 #include "exit_status.h"
 #include "log.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "vmm.h"
 #include "vmi/core.h"
-
-#ifndef VMSCOPE_VERSION
-#define VMSCOPE_VERSION "0.0.0"
-#endif
 
 #define PAUSE_TIMEOUT_S 5
 
@@ -44,7 +42,7 @@ static bool vm_paused(const struct api *api)
 	return api->halted || vm_client_paused(api->vm);
 }
 
-static const char *vm_state(const struct api *api)
+const char *api__vm_state(const struct api *api)
 {
 	if (vm__stopping(api->vm))
 		return "Shutdown";
@@ -94,62 +92,6 @@ static void vm_resume(struct api *api)
 
 /* ---- Handlers ------------------------------------------------------------------ */
 
-static void api__ping(struct api *api, const struct api_req *req, struct api_reply *rp)
-{
-	json_object *o = json_object_new_object(), *f = json_object_new_array();
-
-	(void)api, (void)req;
-	json_object_object_add(o, "build_version", json_object_new_string(VMSCOPE_VERSION));
-	json_object_object_add(o, "version", json_object_new_string(VMSCOPE_VERSION));
-	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
-	json_object_array_add(f, json_object_new_string("kvm"));
-	json_object_array_add(f, json_object_new_string("acpi"));
-	json_object_array_add(f, json_object_new_string("vmi"));
-	json_object_array_add(f, json_object_new_string("gdb"));
-	json_object_object_add(o, "features", f);
-	api_reply__json(rp, MHD_HTTP_OK, o);
-}
-
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-static void api__info(struct api *api, const struct api_req *req, struct api_reply *rp)
-{
-	const struct vm_config *cfg = api->vm->cfg;
-	static const char *const serial_modes[] = {
-		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_NULL] = "Null",
-		[SERIAL_OFF] = "Off",
-	};
-	json_object *o = json_object_new_object(), *c = json_object_new_object();
-	json_object *cpus = json_object_new_object(), *mem = json_object_new_object();
-	json_object *payload = json_object_new_object(), *serial = json_object_new_object();
-
-	(void)req;
-	json_object_object_add(cpus, "boot_vcpus", json_object_new_int64(cfg->cpus_boot));
-	json_object_object_add(cpus, "max_vcpus", json_object_new_int64(cfg->cpus_boot));
-	json_object_object_add(c, "cpus", cpus);
-	json_object_object_add(mem, "size", json_object_new_int64((int64_t)cfg->memory_size));
-	json_object_object_add(mem, "shared", json_object_new_boolean(true));
-	json_object_object_add(c, "memory", mem);
-	json_object_object_add(payload, "kernel", str_or_null(cfg->kernel));
-	json_object_object_add(payload, "initramfs", str_or_null(cfg->initramfs));
-	json_object_object_add(payload, "cmdline", str_or_null(cfg->cmdline));
-	json_object_object_add(c, "payload", payload);
-	json_object_object_add(serial, "mode",
-			       json_object_new_string(cfg->serial < ARRAY_SIZE(serial_modes) &&
-							      serial_modes[cfg->serial]
-						      ? serial_modes[cfg->serial] : "Off"));
-	json_object_object_add(serial, "file", str_or_null(cfg->serial_path));
-	json_object_object_add(c, "serial", serial);
-	json_object_object_add(o, "config", c);
-	json_object_object_add(o, "state", json_object_new_string(vm_state(api)));
-	json_object_object_add(o, "memory_actual_size",
-			       json_object_new_int64((int64_t)api->vm->map.ram_size));
-	api_reply__json(rp, MHD_HTTP_OK, o);
-}
-
 static void add_u64(json_object *o, const char *key, uint64_t v)
 {
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
@@ -171,7 +113,7 @@ static const char *const exit_kind_names[VMSCOPE_STAT_OTHER + 1] = {
 	[VMSCOPE_STAT_OTHER] = "other",
 };
 
-static void api__counters(struct api *api, const struct api_req *req, struct api_reply *rp)
+void api__counters(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	struct vm *vm = api->vm;
 	struct acpi_pm_counters pm;
@@ -222,7 +164,8 @@ static void api__pause_resume(struct api *api, bool pause, struct api_reply *rp)
 		return;
 	}
 	if (vm_paused(api) == pause) {
-		api_reply__text(rp, MHD_HTTP_CONFLICT, "the VM is already %s",
+		/* Cloud Hypervisor's code for a VM not in the state the request needs. */
+		api_reply__text(rp, MHD_HTTP_METHOD_NOT_ALLOWED, "the VM is already %s",
 				pause ? "paused" : "running");
 		return;
 	}
@@ -239,35 +182,27 @@ static void api__pause_resume(struct api *api, bool pause, struct api_reply *rp)
 	api_reply__none(rp);
 }
 
-static void api__pause(struct api *api, const struct api_req *req, struct api_reply *rp)
+void api__pause(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	(void)req;
 	api__pause_resume(api, true, rp);
 }
 
-static void api__resume(struct api *api, const struct api_req *req, struct api_reply *rp)
+void api__resume(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	(void)req;
 	api__pause_resume(api, false, rp);
 }
 
-static void api__shutdown(struct api *api, const struct api_req *req, struct api_reply *rp)
+void api__vm_shutdown(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	(void)req;
-	log_info("api: vm.shutdown: stopping the guest");
-	vm__stop(api->vm, VM_STOP_POWEROFF, EXIT_POWEROFF);
+	log_info("api: vm.shutdown: stopping the guest; vmscope stays");
+	vmm__shutdown_vm(api->vmm);
 	api_reply__none(rp);
 }
 
-static void api__vmm_shutdown(struct api *api, const struct api_req *req, struct api_reply *rp)
-{
-	(void)req;
-	log_info("api: vmm.shutdown: stopping the guest and exiting");
-	vm__stop(api->vm, VM_STOP_POWEROFF, EXIT_POWEROFF);
-	api_reply__none(rp);
-}
-
-static void api__reboot(struct api *api, const struct api_req *req, struct api_reply *rp)
+void api__reboot(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	(void)req;
 	log_info("api: vm.reboot: vmscope does not reboot guests, stopping with status %d",
@@ -276,7 +211,7 @@ static void api__reboot(struct api *api, const struct api_req *req, struct api_r
 	api_reply__none(rp);
 }
 
-static void api__power_button(struct api *api, const struct api_req *req, struct api_reply *rp)
+void api__power_button(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	(void)req;
 	if (api->vm->cfg->no_irqchip) {
@@ -296,46 +231,15 @@ static void api__power_button(struct api *api, const struct api_req *req, struct
 /* Parses req's body as a JSON object; replies 400 and returns NULL when it is not one. */
 static json_object *body_object(const struct api_req *req, struct api_reply *rp)
 {
-	json_tokener *tok;
-	json_object *o;
-	enum json_tokener_error e;
+	char err[256];
+	json_object *o = json_body__parse(req->body, req->len, err, sizeof(err));
 
-	if (!req->body || req->len == 0) {
-		api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "a JSON body is required");
-		return NULL;
-	}
-	tok = json_tokener_new();
-	if (!tok) {
-		api_reply__text(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, req->body, (int)req->len);
-	e = json_tokener_get_error(tok);
-	if (!o || e != json_tokener_success || (size_t)json_tokener_get_parse_end(tok) != req->len) {
-		/* Trailing white space is fine; anything else after the object is not. */
-		size_t end = o ? json_tokener_get_parse_end(tok) : 0;
-
-		while (o && end < req->len && strchr(" \t\r\n", req->body[end]))
-			end++;
-		if (!o || e != json_tokener_success || end != req->len) {
-			api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "invalid JSON: %s",
-					e != json_tokener_success ? json_tokener_error_desc(e)
-								  : "trailing data");
-			json_object_put(o);
-			json_tokener_free(tok);
-			return NULL;
-		}
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(o, json_type_object)) {
-		api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
-		json_object_put(o);
-		return NULL;
-	}
+	if (!o)
+		api_reply__text(rp, MHD_HTTP_BAD_REQUEST, "%s", err);
 	return o;
 }
 
-static void api__coredump(struct api *api, const struct api_req *req, struct api_reply *rp)
+void api__coredump(struct api *api, const struct api_req *req, struct api_reply *rp)
 {
 	json_object *o = body_object(req, rp), *url;
 	const char *s, *path;
@@ -373,19 +277,3 @@ static void api__coredump(struct api *api, const struct api_req *req, struct api
 out:
 	json_object_put(o);
 }
-
-/* ---- Routes ------------------------------------------------------------------- */
-
-const struct api_route api_routes[] = {
-	{ "vmm.ping", "GET", api__ping },
-	{ "vmm.shutdown", "PUT", api__vmm_shutdown },
-	{ "vm.info", "GET", api__info },
-	{ "vm.counters", "GET", api__counters },
-	{ "vm.pause", "PUT", api__pause },
-	{ "vm.resume", "PUT", api__resume },
-	{ "vm.shutdown", "PUT", api__shutdown },
-	{ "vm.reboot", "PUT", api__reboot },
-	{ "vm.power-button", "PUT", api__power_button },
-	{ "vm.coredump", "PUT", api__coredump },
-};
-const size_t api_nr_routes = ARRAY_SIZE(api_routes);

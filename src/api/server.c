@@ -1,9 +1,10 @@
 /*
  * The REST API server: see api.h for the paths.  libmicrohttpd runs in its
- * epoll mode with no thread of its own: its epoll fd is one of the VM main
- * loop's pollfds and MHD_run() is called when it is readable, so requests
- * are handled on the main thread, after the vCPUs exist, one at a time.
- * The handlers are in handlers.c.
+ * epoll mode with no thread of its own: its epoll fd is watched by the main
+ * thread (one of the VM main loop's pollfds while a VM runs, the VMM's idle
+ * loop otherwise) and MHD_run() is called when it is readable, so requests
+ * are handled on the main thread, one at a time, never while a VM is half
+ * built.  The routes are in lifecycle.c, the handlers there and in handlers.c.
  */
 #include <errno.h>
 #include <microhttpd.h>
@@ -23,6 +24,7 @@
 #include "api/mhd_lib.h"
 #include "log.h"
 #include "vm.h"
+#include "vmm.h"
 #include "vmi/core.h"
 
 #define API_PREFIX "/api/v1/"
@@ -33,7 +35,7 @@ static const struct mhd_lib *mhd;
 /* ---- Routing ------------------------------------------------------------------- */
 
 static void api__route(struct api *api, const char *url, const char *method,
-		       const struct api_req *req, struct api_reply *rp)
+		       struct api_req *req, struct api_reply *rp)
 {
 	const struct api_route *path_match = NULL;
 
@@ -44,10 +46,21 @@ static void api__route(struct api *api, const char *url, const char *method,
 			if (strcmp(api_routes[i].path, p) != 0)
 				continue;
 			path_match = &api_routes[i];
-			if (strcmp(api_routes[i].method, method) == 0) {
-				api_routes[i].fn(api, req, rp);
+			if (strcmp(api_routes[i].method, method) != 0)
+				continue;
+			req->path = p;
+			if (api_routes[i].booted && !api->vm) {
+				/* Cloud Hypervisor's codes: not created, or not booted. */
+				if (!api->vmm->cfg)
+					api_reply__text(rp, MHD_HTTP_NOT_FOUND,
+							"%s: no VM is created (vm.create first)", p);
+				else
+					api_reply__text(rp, MHD_HTTP_METHOD_NOT_ALLOWED,
+							"%s: the VM is not booted (vm.boot first)", p);
 				return;
 			}
+			api_routes[i].fn(api, req, rp);
+			return;
 		}
 	}
 	if (path_match) {
@@ -173,21 +186,31 @@ static void api__run(struct api *api)
 	}
 }
 
-static bool api__poll(struct vm *vm, int fd, void *opaque)
-{
-	(void)vm, (void)fd;
-	api__run(opaque);
-	return true;
-}
-
-static bool api__tick(struct vm *vm, int fd, void *opaque)
+void api__serve(struct api *api, int fd)
 {
 	uint64_t n;
 
+	if (fd == api->timer_fd && read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("api: timerfd: %s", strerror(errno));
+	api__run(api);
+}
+
+unsigned api__pollfds(const struct api *api, int fds[2])
+{
+	const union MHD_DaemonInfo *info = mhd->get_daemon_info(api->mhd,
+								MHD_DAEMON_INFO_EPOLL_FD);
+
+	fds[0] = api->timer_fd;
+	if (!info)
+		return 1;
+	fds[1] = info->epoll_fd;
+	return 2;
+}
+
+static bool api__poll(struct vm *vm, int fd, void *opaque)
+{
 	(void)vm;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return false;
-	api__run(opaque);
+	api__serve(opaque, fd);
 	return true;
 }
 
@@ -225,12 +248,44 @@ static int api__listen(const char *path)
 
 static const struct vmi_consumer_ops api_vmi_ops = { 0 };
 
-struct api *api__start(struct vm *vm, int *err)
+int api__attach(struct api *api, struct vm *vm)
 {
-	const struct vm_config *cfg = vm->cfg;
+	int fds[2], r = 0;
+	unsigned n = api__pollfds(api, fds);
+
+	for (unsigned i = 0; i < n && r == 0; i++)
+		r = vm__register_pollfd(vm, fds[i], api__poll, api);
+	if (r < 0) {
+		log_error("--api-socket: %s", strerror(-r));
+		return r;
+	}
+	api->vm = vm;
+	api->halted = false;
+	/* The introspection core pauses and resumes for us (it exists with --api-socket). */
+	if (vm->vmi.core) {
+		r = vmi__register_consumer(vm, &api_vmi_ops, api);
+		if (r < 0)
+			log_warn("api: vm.pause unavailable: %s", strerror(-r));
+		api->consumer = r < 0 ? -1 : r;
+	}
+	return 0;
+}
+
+void api__detach(struct api *api)
+{
+	if (!api || !api->vm)
+		return;
+	if (api->consumer >= 0)
+		vmi__release_consumer(api->vm, api->consumer);
+	api->consumer = -1;
+	api->vm = NULL;
+	api->halted = false;
+}
+
+struct api *api__start(const struct vm_config *cfg, struct vmm *vmm, int *err)
+{
 	const union MHD_DaemonInfo *info;
 	struct api *api;
-	int r;
 
 	*err = 0;
 	if (!config__has_api_socket(cfg))
@@ -246,7 +301,7 @@ struct api *api__start(struct vm *vm, int *err)
 		free(api);
 		return NULL;
 	}
-	api->vm = vm;
+	api->vmm = vmm;
 	api->timer_fd = -1;
 	api->consumer = -1;
 	if (cfg->api_socket_path[0]) {
@@ -297,25 +352,9 @@ struct api *api__start(struct vm *vm, int *err)
 	}
 	timerfd_settime(api->timer_fd, 0,
 			&(struct itimerspec){ .it_interval = { 1, 0 }, .it_value = { 1, 0 } }, NULL);
-	r = vm__register_pollfd(vm, info->epoll_fd, api__poll, api);
-	if (r == 0)
-		r = vm__register_pollfd(vm, api->timer_fd, api__tick, api);
-	if (r < 0) {
-		*err = r;
-		log_error("--api-socket: %s", strerror(-r));
-		goto fail;
-	}
-	/* The introspection core pauses and resumes for us (it exists with --api-socket). */
-	if (vm->vmi.core) {
-		r = vmi__register_consumer(vm, &api_vmi_ops, api);
-		if (r < 0)
-			log_warn("api: vm.pause unavailable: %s", strerror(-r));
-		api->consumer = r < 0 ? -1 : r;
-	}
 	log_info("api: listening on %s", api->path[0] ? api->path : "an inherited socket");
 	return api;
 fail:
-	/* A registered pollfd would outlive api: give up on the whole VM (the caller does). */
 	if (api->timer_fd >= 0)
 		close(api->timer_fd);
 	/* MHD_stop_daemon closes the listening socket. */
@@ -352,8 +391,7 @@ void api__stop(struct api *api)
 			break;
 		poll(&pfd, 1, 50);
 	}
-	if (api->consumer >= 0)
-		vmi__release_consumer(api->vm, api->consumer);
+	api__detach(api);
 	mhd->stop_daemon(api->mhd); /* closes the listening socket too */
 	close(api->timer_fd);
 	if (api->path[0])

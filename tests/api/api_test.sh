@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Drives every path of the REST API (--api-socket) with curl --unix-socket.
 #
-# usage: api_test.sh VMSCOPE VMSCOPE_CTL CORE_CHECK
+# usage: api_test.sh VMSCOPE VMSCOPE_CTL CORE_CHECK GUEST_ELF
 #   VMSCOPE_CTL vmscope-ctl (its --api-socket verbs, tools/ctl_api.c)
 #   CORE_CHECK  tests/api/core_check.c: compares a core file with the live VM
+#   GUEST_ELF   the test guest, named with --kernel: with --api-socket and no
+#               --kernel, vmscope waits for vm.create (workflow_test.py)
 #
 # The embedded test guest runs for only milliseconds, so it is started with
 # --vmi-wait (its vCPUs wait, paused, until resumed); the parts that need a
@@ -12,11 +14,11 @@
 # through the API.
 set -uo pipefail
 
-if [ $# -ne 3 ]; then
-	echo "usage: $0 VMSCOPE VMSCOPE_CTL CORE_CHECK" >&2
+if [ $# -ne 4 ]; then
+	echo "usage: $0 VMSCOPE VMSCOPE_CTL CORE_CHECK GUEST_ELF" >&2
 	exit 2
 fi
-vmscope=$(realpath "$1") ctl=$(realpath "$2") core_check=$(realpath "$3")
+vmscope=$(realpath "$1") ctl=$(realpath "$2") core_check=$(realpath "$3") guest=$(realpath "$4")
 command -v curl > /dev/null || { echo "SKIP: curl is not installed"; exit 77; }
 command -v python3 > /dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
 [ -r /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
@@ -97,7 +99,7 @@ json() {
 }
 
 # ---- A: every path against the paused test guest ---------------------------------
-if start --vmi-socket "$vmi" --vmi-wait --cpus boot=2; then
+if start --kernel "$guest" --vmi-socket "$vmi" --vmi-wait --cpus boot=2; then
 	mode=$(stat -c %a "$api")
 	[ "$mode" = 600 ] && ok "socket mode 0600" || fail "socket mode $mode, want 600"
 
@@ -191,7 +193,7 @@ time.sleep(3)' "$api" &
 	expect GET vm.info 200
 	kill $slow 2>/dev/null; wait $slow 2>/dev/null
 
-	expect PUT vm.pause 409 # --vmi-wait: already paused
+	expect PUT vm.pause 405 # --vmi-wait: already paused (Cloud Hypervisor's code)
 	expect PUT vm.power-button 204
 	expect GET vm.counters 200
 	json "j['acpi_pm']['power_button_presses'] == 1" && ok "power button counted" ||
@@ -206,7 +208,7 @@ time.sleep(3)' "$api" &
 		fail "ctl counters: $(cat "$work/out")"
 	"$ctl" --api-socket "$api" power-button && ok "ctl power-button" || fail "ctl power-button"
 	"$ctl" --api-socket "$api" pause 2> "$work/err"; st=$?
-	[ $st = 1 ] && grep -q "HTTP 409" "$work/err" && ok "ctl pause on a paused VM: 409" ||
+	[ $st = 1 ] && grep -q "HTTP 405" "$work/err" && ok "ctl pause on a paused VM: 405" ||
 		fail "ctl pause: status $st, $(cat "$work/err")"
 	"$ctl" --api-socket "$api" bogus 2> /dev/null; [ $? = 2 ] && ok "ctl unknown verb" || fail "ctl unknown verb"
 
@@ -227,13 +229,13 @@ time.sleep(3)' "$api" &
 fi
 
 # ---- B: vm.resume lets the paused test guest run to its own end (status 0) ------
-if start --vmi-socket "$vmi" --vmi-wait; then
+if start --kernel "$guest" --vmi-socket "$vmi" --vmi-wait; then
 	"$ctl" --api-socket "$api" resume && ok "ctl resume" || fail "ctl resume"
 	finish 0
 fi
 
 # ---- B2: without interrupts (--irqchip off) there is no power button to press -----
-if start --vmi-socket "$vmi" --vmi-wait --irqchip off; then
+if start --kernel "$guest" --vmi-socket "$vmi" --vmi-wait --irqchip off; then
 	expect PUT vm.power-button 409
 	echo "$body" | grep -q "irqchip off" && ok "power-button says why" ||
 		fail "power-button reply: $body"
@@ -241,10 +243,24 @@ if start --vmi-socket "$vmi" --vmi-wait --irqchip off; then
 	finish 0
 fi
 
-# ---- C, D, E: vm.shutdown, vm.reboot, vmm.shutdown and their exit statuses --------
-for case in "vm.shutdown 0" "vm.reboot 4" "vmm.shutdown 0"; do
+# ---- C, D, E: vm.shutdown (the VMM stays), vm.reboot, vmm.shutdown ------------------
+if start --kernel "$guest" --vmi-socket "$vmi" --vmi-wait; then
+	expect PUT vm.shutdown 204
+	for _ in $(seq 50); do
+		req GET vm.info
+		json "j['state'] == 'Created'" && break
+		sleep 0.1
+	done
+	json "j['state'] == 'Created' and j['config']['payload']['kernel'] == '$guest'" &&
+		ok "after vm.shutdown: Created, the command line's config kept" ||
+		fail "after vm.shutdown: $body"
+	expect PUT vm.shutdown 405
+	expect PUT vmm.shutdown 204
+	finish 0
+fi
+for case in "vm.reboot 4" "vmm.shutdown 0"; do
 	set -- $case
-	if start --vmi-socket "$vmi" --vmi-wait; then
+	if start --kernel "$guest" --vmi-socket "$vmi" --vmi-wait; then
 		expect PUT "$1" 204
 		finish "$2"
 	fi
@@ -263,7 +279,7 @@ else
 		expect GET vm.info 200
 		json "j['state'] == 'Running'" && ok "state Running" || fail "state: $body"
 		expect PUT vm.coredump 409 "{\"destination_url\": \"file://$work/c.core\"}"
-		expect PUT vm.resume 409
+		expect PUT vm.resume 405
 		expect PUT vm.pause 204
 		expect GET vm.info 200
 		json "j['state'] == 'Paused'" && ok "state Paused" || fail "state: $body"
@@ -274,6 +290,7 @@ else
 		json "j['state'] == 'Running'" && ok "state Running again" || fail "state: $body"
 		expect PUT vm.power-button 204
 		expect PUT vm.shutdown 204
+		expect PUT vmm.shutdown 204
 		finish 0
 	fi
 	# G: pause a running guest, dump it, compare, resume.
@@ -281,7 +298,7 @@ else
 		sleep 1
 		expect GET vm.info 200
 		json "j['state'] == 'Running'" && ok "state Running" || fail "state: $body"
-		expect PUT vm.resume 409
+		expect PUT vm.resume 405
 		expect PUT vm.pause 204
 		expect GET vm.info 200
 		json "j['state'] == 'Paused'" && ok "state Paused" || fail "state: $body"
@@ -295,7 +312,7 @@ else
 		expect GET vm.info 200
 		json "j['state'] == 'Paused'" && ok "still Paused after the client left" ||
 			fail "state after the client left: $body"
-		expect PUT vm.pause 409
+		expect PUT vm.pause 405
 		expect PUT vm.resume 204
 		expect GET vm.info 200
 		json "j['state'] == 'Running'" && ok "state Running again" || fail "state: $body"
@@ -310,15 +327,16 @@ else
 fi
 
 # ---- H: --api-socket fd=N (a socket the caller created and passes down) ----------
-python3 - "$vmscope" "$work" <<'PY' && ok "fd= socket: ping and vm.shutdown" || fail "fd= socket"
+python3 - "$vmscope" "$work" "$guest" <<'PY' && ok "fd= socket: ping and vmm.shutdown" || fail "fd= socket"
 import os, socket, subprocess, sys, http.client, time
-vmscope, work = sys.argv[1], sys.argv[2]
+vmscope, work, guest = sys.argv[1], sys.argv[2], sys.argv[3]
 path = os.path.join(work, "fd.sock")
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(path)
 s.listen(4)
 vmi = os.path.join(work, "fd-vmi.sock")
-p = subprocess.Popen([vmscope, "--serial", "null", "--memory", "size=64M", "--vmi-socket", vmi,
+p = subprocess.Popen([vmscope, "--kernel", guest, "--serial", "null", "--memory", "size=64M",
+                      "--vmi-socket", vmi,
                       "--vmi-wait", "--api-socket", "fd=%d" % s.fileno()], pass_fds=[s.fileno()])
 s.close()
 
@@ -335,7 +353,7 @@ def call(method, url):
 
 st, body = call("GET", "/api/v1/vmm.ping")
 assert st == 200 and b'"pid":%d' % p.pid in body, (st, body)
-st, _ = call("PUT", "/api/v1/vm.shutdown")
+st, _ = call("PUT", "/api/v1/vmm.shutdown")
 assert st == 204, st
 assert p.wait(timeout=10) == 0
 PY
