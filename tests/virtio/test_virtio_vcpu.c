@@ -97,21 +97,6 @@ static void test_vcpu_notify(void **state)
 		assert_int_equal(vdrv__open(&d[i], v.vm, 0x1042, i), 0);
 		assert_int_equal(vdrv__init(&d[i], ~0ULL, 1, 64), 0);
 	}
-	/* Both devices' rings start at VDRV_RING_BASE: give the second its own. */
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_STATUS, 1, 0);
-	d[1].q[0].desc = 0x600000;
-	d[1].q[0].avail = 0x604000;
-	d[1].q[0].used = 0x608000;
-	memset(vdrv__ptr(&d[1], 0x600000, 0x10000), 0, 0x10000);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_STATUS, 1, 0xb);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_Q_SELECT, 2, 0);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_Q_SIZE, 2, 64);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_Q_DESC, 8, 0x600000);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_Q_AVAIL, 8, 0x604000);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_Q_USED, 8, 0x608000);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_Q_ENABLE, 2, 1);
-	vdrv__wr(v.vm, d[1].common + VIRTIO_PCI_STATUS, 1, 0xf);
-	d[1].q[0].last_used = 0;
 	queue_read(&d[1], VDRV_DATA_BASE + 0x10000);
 	queue_read(&d[0], VDRV_DATA_BASE);
 	kvm_matches = d[0].dev->vq[0].ioeventfd_addr == d[0].notify;

@@ -172,9 +172,15 @@ int vdrv__init(struct vdrv *d, uint64_t want, unsigned nr_queues, uint16_t qsize
 	if (vdrv__rd(vm, C(d, VIRTIO_PCI_MSIX_CONFIG), 2) != 0)
 		return -1;
 
+	if (nr_queues > 4)
+		return -1;
 	for (unsigned q = 0; q < nr_queues; q++) {
 		struct vdrv_queue *vq = &d->q[q];
-		uint64_t base = VDRV_RING_BASE + q * 0x10000ULL;
+		/*
+		 * Rings of their own per PCI slot: two devices of one VM must not
+		 * share them, or one device's worker may run the other's requests.
+		 */
+		uint64_t base = VDRV_RING_BASE + (((d->devfn >> 3) % 8) * 4 + q) * 0x10000ULL;
 
 		vq->size = qsize;
 		vq->desc = base;

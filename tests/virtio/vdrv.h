@@ -16,7 +16,8 @@
 #include "virtio/virtqueue.h"
 #include "vm.h"
 
-#define VDRV_RING_BASE 0x200000ULL /* queue q's rings at VDRV_RING_BASE + q * 0x10000 */
+/* Queue q (< 4) of the device in PCI slot s: rings at VDRV_RING_BASE + ((s % 8) * 4 + q) * 0x10000. */
+#define VDRV_RING_BASE 0x200000ULL
 #define VDRV_DATA_BASE 0x400000ULL /* free for buffers */
 
 struct vdrv_vm {
