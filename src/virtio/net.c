@@ -196,8 +196,18 @@ static int net__open_tap(struct virtio_net *n, const char *name)
 		if (ioctl(n->tap, TUNSETIFF, &ifr) < 0) {
 			int r = -errno;
 
-			log_error("--net: cannot %s tap '%s': %s (needs CAP_NET_ADMIN)",
-				  name[0] ? "attach to" : "create", name, strerror(errno));
+			if (r == -EPERM && !name[0])
+				log_error("--net: creating a tap device needs CAP_NET_ADMIN, which "
+					  "vmscope does not have: create one for this user (ip tuntap "
+					  "add dev tap0 mode tap user %u, as root) and give --net "
+					  "tap=tap0", (unsigned)getuid());
+			else if (r == -EPERM)
+				log_error("--net: tap '%s' belongs to another user, or does not exist "
+					  "and creating it needs CAP_NET_ADMIN: ip tuntap add dev %s "
+					  "mode tap user %u (as root)", name, name, (unsigned)getuid());
+			else
+				log_error("--net: cannot %s tap '%s': %s",
+					  name[0] ? "attach to" : "create", name, strerror(errno));
 			return r;
 		}
 	}
@@ -244,14 +254,23 @@ static int net__configure_host(struct virtio_net *n, const struct net_config *nc
 	step = "bring it up";
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		goto fail;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		goto fail;
+	/* A tap that is up already (set up by its owner) needs nothing from us. */
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			goto fail;
+	}
 	close(s);
 	return 0;
 fail:
 	r = -errno;
-	log_error("--net: %s: cannot %s: %s", n->ifname, step, strerror(errno));
+	if (r == -EPERM)
+		log_error("--net: %s: vmscope may not %s without CAP_NET_ADMIN: "
+			  "%s (as root), and leave ip= and mask= out", n->ifname, step,
+			  ip ? "give the tap its address yourself (ip addr add IP/MASK dev TAP)"
+			     : "bring the tap up yourself (ip link set TAP up)");
+	else
+		log_error("--net: %s: cannot %s: %s", n->ifname, step, strerror(errno));
 	close(s);
 	return r;
 }
