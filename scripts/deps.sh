@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-build_pkgs=(gcc meson ninja-build pkg-config libbpf-dev libcapstone-dev acpica-tools
+build_pkgs=(gcc meson ninja-build pkg-config libbpf-dev libcapstone-dev acpica-tools libseccomp-dev
 	    libmicrohttpd-dev libjson-c-dev help2man)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 gdb busybox-static cpio
 	   xz-utils zstd linux-image-amd64 curl python3 valgrind e2fsprogs fdisk mmdebstrap

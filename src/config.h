@@ -13,6 +13,13 @@ enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_NULL, SERIAL_OFF };
 /* The virtio console (hvc0); CONSOLE_OFF is 0 so a zeroed config has none. */
 enum console_mode { CONSOLE_OFF, CONSOLE_TTY, CONSOLE_FILE, CONSOLE_NULL };
 
+/*
+ * --seccomp true|false|log: the system-call filter of every thread
+ * (src/seccomp_filter.c).  SECCOMP_ON is 0 so a zeroed config (the in-process
+ * tests') has the filter too.
+ */
+enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
+
 #define CONFIG_MAX_DISKS 8
 #define CONFIG_MAX_NETS  4
 #define CONFIG_PATH_MAX  4096
@@ -66,6 +73,7 @@ struct vm_config {
 	char api_socket_path[108]; /* --api-socket [path=]SOCKET: REST API ("" = none) */
 	int api_socket_fd;       /* --api-socket fd=N: inherited listening socket; -1 = none */
 	bool vmi_wait;           /* --vmi-wait: vCPUs start paused until a client resumes them */
+	enum seccomp_mode seccomp; /* --seccomp, default true */
 };
 
 /*

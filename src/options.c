@@ -49,6 +49,7 @@ enum opt_id {
 	OPT_VMI_WAIT,
 	OPT_GDB,
 	OPT_API_SOCKET,
+	OPT_SECCOMP,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -80,6 +81,7 @@ static const struct opt_desc opt_table[] = {
 	{ "vmi-wait", OPT_VMI_WAIT, false },
 	{ "gdb", OPT_GDB, true },
 	{ "api-socket", OPT_API_SOCKET, true },
+	{ "seccomp", OPT_SECCOMP, true },
 	{ "help", OPT_HELP, false },
 	{ "version", OPT_VERSION, false },
 };
@@ -89,7 +91,7 @@ static const char *const opt_later[] = {
 	"balloon", "debug-console", "device", "event-monitor",
 	"firmware", "fs", "host-data", "landlock", "landlock-rules", "log-file",
 	"memory-zone", "numa", "pci-segment", "platform", "pmem", "pvpanic",
-	"rate-limit-group", "restore", "seccomp", "sgx-epc", "tpm", "user-device",
+	"rate-limit-group", "restore", "sgx-epc", "tpm", "user-device",
 	"vdpa", "vsock", "watchdog",
 };
 
@@ -253,6 +255,17 @@ static enum options_result apply(const struct opt_desc *o, const char *val,
 		return opt__api_socket(val, cfg, err, errlen);
 	case OPT_GDB:
 		return opt__gdb(val, cfg, err, errlen);
+	case OPT_SECCOMP:
+		if (strcmp(val, "true") == 0)
+			cfg->seccomp = SECCOMP_ON;
+		else if (strcmp(val, "log") == 0)
+			cfg->seccomp = SECCOMP_LOG;
+		else if (strcmp(val, "false") == 0)
+			cfg->seccomp = SECCOMP_OFF;
+		else
+			return opt__fail(err, errlen, "--seccomp: expected true, false or log, not '%s'",
+				    val);
+		break;
 	case OPT_HELP:
 		options__usage(stdout);
 		return OPTIONS_EXIT;
@@ -490,6 +503,9 @@ void options__usage(FILE *out)
 	      "                             REST API (Cloud Hypervisor's paths) on a unix socket;\n"
 	      "                             without --kernel, vmscope starts with no VM and waits\n"
 	      "                             for the API's vm.create and vm.boot\n"
+	      "  --seccomp true|false|log   system-call filter on every thread (default: true):\n"
+	      "                             a forbidden call kills vmscope with SIGSYS and a line\n"
+	      "                             naming it; log: allowed, and logged by the kernel\n"
 	      "  -h, --help                 print this help and exit\n"
 	      "  -V, --version              print the version and exit\n"
 	      "\n"

@@ -14,6 +14,7 @@
 #include "exit_status.h"
 #include "host_quirks.h"
 #include "log.h"
+#include "seccomp_filter.h"
 #include "util.h"
 #include "vm.h"
 
@@ -316,6 +317,10 @@ static void *vcpu__thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (seccomp_filter__apply(SECCOMP_THREAD_VCPU, vcpu->vm->cfg->seccomp) < 0) {
+		vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
+		return NULL;
+	}
 
 	while (!vm__stopping(vcpu->vm)) {
 		unsigned kind;

@@ -15,6 +15,7 @@
 #include "gdb/stub.h"
 #include "log.h"
 #include "machine.h"
+#include "seccomp_filter.h"
 #include "vm.h"
 
 /* Checks what only the host can judge: vCPU count and memory size. */
@@ -66,8 +67,9 @@ int vmm__create(struct vmm *vmm, struct vm_spec *spec)
 {
 	if (vmm->cfg)
 		return -EEXIST;
-	/* The process's log level, whatever the body says: it has no say in it. */
+	/* The process's log level and filter, whatever the body says: it has no say in them. */
 	spec->cfg.log_level = vmm->cmdline->log_level;
+	spec->cfg.seccomp = vmm->cmdline->seccomp;
 	vmm->spec = spec;
 	vmm->cfg = &spec->cfg;
 	log_info("api: vm.create: %u vCPU(s), %lluM, %s", spec->cfg.cpus_boot,
@@ -229,6 +231,11 @@ int vmm__main(const struct vm_config *cmdline)
 	if (!vmm.api && r < 0) {
 		kvm_host__close(&vmm.host);
 		return EXIT_ERROR;
+	}
+	/* From here on the main thread needs no new kind of system call (dlopen is done). */
+	if (seccomp_filter__apply(SECCOMP_THREAD_VMM, cmdline->seccomp) < 0) {
+		status = EXIT_ERROR;
+		goto out;
 	}
 	/* As Cloud Hypervisor: with the API and no payload, wait for vm.create. */
 	if (vmm.api && !cmdline->kernel) {

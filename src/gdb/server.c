@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "gdb/stub_impl.h"
+#include "exit_status.h"
 #include "log.h"
+#include "seccomp_filter.h"
 #include "vm.h"
 
 /* How long a reply may wait for a debugger that does not read. */
@@ -156,6 +158,10 @@ static void *server_thread(void *arg)
 {
 	struct gdb_stub *st = arg;
 
+	if (seccomp_filter__apply(SECCOMP_THREAD_GDB, st->vm->cfg->seccomp) < 0) {
+		vm__stop(st->vm, VM_STOP_ERROR, EXIT_ERROR);
+		return NULL;
+	}
 	for (;;) {
 		struct pollfd pfd[3] = {
 			{ .fd = st->listen_fd, .events = POLLIN },

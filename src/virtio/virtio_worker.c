@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exit_status.h"
 #include "log.h"
+#include "seccomp_filter.h"
+#include "vm.h"
 
 void virtio__kick_worker(struct virtio_dev *dev)
 {
@@ -25,6 +28,10 @@ static void *virtio__worker(void *arg)
 	struct virtio_dev *dev = arg;
 	unsigned nq = dev->ops->nr_queues;
 
+	if (seccomp_filter__apply(SECCOMP_THREAD_VIRTIO, dev->vm->cfg->seccomp) < 0) {
+		vm__stop(dev->vm, VM_STOP_ERROR, EXIT_ERROR);
+		return NULL;
+	}
 	for (;;) {
 		struct pollfd pfd[1 + VIRTIO_MAX_QUEUES + VIRTIO_MAX_FDS];
 		unsigned n = 0;

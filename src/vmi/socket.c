@@ -13,7 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "exit_status.h"
 #include "log.h"
+#include "seccomp_filter.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmi/core.h"
@@ -187,6 +189,10 @@ static void *control_thread(void *arg)
 	struct vmi_core *core = arg;
 	struct vm *vm = core->vm;
 
+	if (seccomp_filter__apply(SECCOMP_THREAD_VMI, vm->cfg->seccomp) < 0) {
+		vm__stop(vm, VM_STOP_ERROR, EXIT_ERROR);
+		return NULL;
+	}
 	while (!vm__stopping(vm)) {
 		struct pollfd pfd[3] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },

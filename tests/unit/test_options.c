@@ -454,7 +454,7 @@ static void test_later_options(void **state)
 {
 	static const char *const later[] = {
 		"fs", "pmem", "device", "vsock",
-		"numa", "watchdog", "platform", "balloon", "seccomp", "landlock",
+		"numa", "watchdog", "platform", "balloon", "landlock",
 		"event-monitor", "restore", "tpm", "sgx-epc", "pvpanic",
 	};
 	char opt[64], want[80];

@@ -23,6 +23,12 @@
 # image's first partition, made by sfdisk) holds busybox: its init, getty and
 # login, with a root account whose password the test knows.
 #
+# LINUX_VIRTIO_USER=UID runs vmscope as that user, unprivileged: no
+# capabilities, no supplementary group but /dev/kvm's; the script (root)
+# makes the tap for that user beforehand (ip tuntap add ... user UID), and
+# vmscope is given it by name (--net tap=NAME,mac=MAC): everything else as
+# above, the disk image owned by that user.
+#
 # LINUX_VIRTIO_RUNNER=qemu runs the same kernel, initramfs and disk image
 # under QEMU (TCG, q35, virtio-blk-pci, virtio-net-pci on a tap made here,
 # virtconsole on stdio): it proves the guest side (init, ping, login) on a
@@ -38,10 +44,11 @@
 # Environment: LINUX_VIRTIO_RUNNER=vmscope (default) or qemu; LINUX_VIRTIO_TIMEOUT
 # (seconds from start to the login prompt, default 120 times VMSCOPE_TIME_SCALE);
 # LINUX_VIRTIO_CPUS (default 2, as the example); LINUX_VIRTIO_FORCE=1 runs
-# vmscope even on an emulating host.
+# vmscope even on an emulating host; LINUX_VIRTIO_USER=UID (above).
 set -uo pipefail
 
 RUNNER=${LINUX_VIRTIO_RUNNER:-vmscope}
+AS_USER=${LINUX_VIRTIO_USER:-}
 TIMEOUT=${LINUX_VIRTIO_TIMEOUT:-$((120 * ${VMSCOPE_TIME_SCALE:-1}))}
 CPUS=${LINUX_VIRTIO_CPUS:-2}
 MAC=52:54:00:12:34:56
@@ -199,9 +206,21 @@ cmdline="console=hvc0 root=/dev/vda1 rw"
 case $RUNNER in
 vmscope)
 	# Cloud Hypervisor's example as written, and the initramfs.
-	run=("$vmscope" --kernel "$fixtures/vmlinux" --disk path="$work/disk.raw"
-		--cmdline "$cmdline" --cpus boot="$CPUS" --memory size=512M
-		--net "tap=,mac=$MAC,ip=$host_ip,mask=255.255.255.0"
+	net="tap=,mac=$MAC,ip=$host_ip,mask=255.255.255.0"
+	as=()
+	if [ -n "$AS_USER" ]; then
+		# The tap the user's vmscope may not create: made for that user, addressed, up.
+		tap=vmscu$$
+		ip tuntap add dev "$tap" mode tap user "$AS_USER" &&
+			ip addr add "$host_ip/24" dev "$tap" && ip link set "$tap" up ||
+			{ echo "FAIL: cannot make tap $tap for user $AS_USER"; exit 1; }
+		net="tap=$tap,mac=$MAC"
+		chown -R "$AS_USER" "$work"
+		as=(setpriv --reuid="$AS_USER" --regid="$AS_USER" --groups="$(stat -c %g /dev/kvm)"
+			--inh-caps=-all --bounding-set=-all --)
+	fi
+	run=("${as[@]}" "$vmscope" --kernel "$fixtures/vmlinux" --disk path="$work/disk.raw"
+		--cmdline "$cmdline" --cpus boot="$CPUS" --memory size=512M --net "$net"
 		--initramfs "$work/initramfs.cpio.gz")
 	;;
 qemu)
@@ -247,5 +266,5 @@ if [ $fails -ne 0 ]; then
 	tr -d '\r' <"$work/hvc0.txt" 2>/dev/null | sed 's/^/    hvc0: /' | tail -n 15
 	exit 1
 fi
-echo "ok ($RUNNER, $((SECONDS - start)) s, $CPUS vCPUs): Linux booted with its root on a partition" \
+echo "ok ($RUNNER${AS_USER:+ as uid $AS_USER, unprivileged}, $((SECONDS - start)) s, $CPUS vCPUs): Linux booted with its root on a partition" \
 	"of a virtio-blk disk, pinged the host over virtio-net, took a login on hvc0 and powered off"
