@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "gdb/commands.h"
+#include "xorshift.h"
 
 static uint8_t mem[8192];
 static struct gdb_regs regs[3];
@@ -135,59 +136,49 @@ static const char *const seeds[] = {
 	"m-1,ffffffffffffffff", "vCont;C05:2", "vCont;S0a", "qSymbol::",
 };
 
-static uint64_t rng_state = 88172645463325252ULL;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static size_t make_input(uint8_t *buf, size_t cap)
 {
-	const char *seed = seeds[rnd() % (sizeof(seeds) / sizeof(seeds[0]))];
+	const char *seed = seeds[xorshift_next() % (sizeof(seeds) / sizeof(seeds[0]))];
 	size_t n = strlen(seed), len;
 	uint8_t body[512];
 	unsigned sum = 0;
 
 	memcpy(body, seed, n);
 	/* Mutate: flip, insert or append random bytes and hex digits. */
-	for (unsigned k = rnd() % 8; k > 0 && n < sizeof(body) - 1; k--) {
-		switch (rnd() % 4) {
+	for (unsigned k = xorshift_next() % 8; k > 0 && n < sizeof(body) - 1; k--) {
+		switch (xorshift_next() % 4) {
 		case 0:
 			if (n)
-				body[rnd() % n] ^= (uint8_t)(1u << (rnd() % 8));
+				body[xorshift_next() % n] ^= (uint8_t)(1u << (xorshift_next() % 8));
 			break;
 		case 1:
-			body[n++] = "0123456789abcdef,:;-"[rnd() % 20];
+			body[n++] = "0123456789abcdef,:;-"[xorshift_next() % 20];
 			break;
 		case 2:
-			body[n++] = (uint8_t)rnd();
+			body[n++] = (uint8_t)xorshift_next();
 			break;
 		default:
 			if (n)
-				n = rnd() % n;
+				n = xorshift_next() % n;
 			break;
 		}
 	}
-	buf[0] = (uint8_t)rnd();
+	buf[0] = (uint8_t)xorshift_next();
 	if (!(buf[0] & 1)) {
 		memcpy(buf + 1, body, n);
 		return n + 1;
 	}
 	/* Framed, usually with the right checksum, sometimes with noise around it. */
 	len = 1;
-	if (rnd() % 8 == 0)
-		buf[len++] = (uint8_t)"+-\x03$#}*"[rnd() % 7];
+	if (xorshift_next() % 8 == 0)
+		buf[len++] = (uint8_t)"+-\x03$#}*"[xorshift_next() % 7];
 	buf[len++] = '$';
 	for (size_t i = 0; i < n && len < cap - 8; i++) {
 		buf[len++] = body[i];
 		sum += body[i];
 	}
 	len += (size_t)snprintf((char *)buf + len, 4, "#%02x",
-				rnd() % 16 ? sum & 0xff : (unsigned)rnd() & 0xff);
+				xorshift_next() % 16 ? sum & 0xff : (unsigned)xorshift_next() & 0xff);
 	return len;
 }
 
@@ -199,9 +190,9 @@ int main(int argc, char **argv)
 	unsigned long long runs = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rng_state ^= (uint64_t)t0.tv_nsec;
+	xorshift_state ^= (uint64_t)t0.tv_nsec;
 	printf("fuzz_gdb_packet: plain driver (no libFuzzer), %.0f s, seed %llu\n", seconds,
-	       (unsigned long long)rng_state);
+	       (unsigned long long)xorshift_state);
 	for (;;) {
 		for (int i = 0; i < 1000; i++) {
 			size_t n = make_input(buf, sizeof(buf));

@@ -50,15 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+#include "xorshift.h"
 
 static const char *const seeds[] = {
 	"{\"payload\":{\"kernel\":\"/boot/vmlinuz\",\"initramfs\":\"/i.img\",\"cmdline\":\"console=hvc0\"},"
@@ -87,24 +79,24 @@ int main(int argc, char **argv)
 
 	do {
 		for (int i = 0; i < 2000; i++, runs++) {
-			const char *seed = seeds[next() % (sizeof(seeds) / sizeof(seeds[0]))];
+			const char *seed = seeds[xorshift_next() % (sizeof(seeds) / sizeof(seeds[0]))];
 			size_t len = strlen(seed);
 			char err[512];
 			struct vm_spec *spec;
 
 			memcpy(buf, seed, len);
-			for (int m = (int)(next() % 4); m > 0; m--) {
-				size_t at = len ? next() % len : 0;
+			for (int m = (int)(xorshift_next() % 4); m > 0; m--) {
+				size_t at = len ? xorshift_next() % len : 0;
 
-				switch (next() % 4) {
+				switch (xorshift_next() % 4) {
 				case 0: /* flip a byte */
-					buf[at] = (char)next();
+					buf[at] = (char)xorshift_next();
 					break;
 				case 1: /* cut */
 					len = at;
 					break;
 				case 2: { /* insert a token */
-					const char *t = tokens[next() % (sizeof(tokens) / sizeof(tokens[0]))];
+					const char *t = tokens[xorshift_next() % (sizeof(tokens) / sizeof(tokens[0]))];
 					size_t tl = strlen(t);
 
 					if (len + tl < sizeof(buf)) {
@@ -116,7 +108,7 @@ int main(int argc, char **argv)
 				}
 				default: /* delete a span */
 					if (at < len) {
-						size_t n = 1 + next() % (len - at);
+						size_t n = 1 + xorshift_next() % (len - at);
 
 						memmove(buf + at, buf + at + n, len - at - n);
 						len -= n;

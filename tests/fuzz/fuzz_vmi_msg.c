@@ -69,15 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+#include "xorshift.h"
 
 int main(int argc, char **argv)
 {
@@ -89,17 +81,17 @@ int main(int argc, char **argv)
 	do {
 		for (int i = 0; i < 10000; i++, runs++) {
 			struct vmscope_msg_hdr h;
-			uint32_t type = (uint32_t)(next() % (VMSCOPE_MSG_TYPE_MAX + 2));
+			uint32_t type = (uint32_t)(xorshift_next() % (VMSCOPE_MSG_TYPE_MAX + 2));
 			long pl = vmi_msg__payload_size(type);
-			size_t len = pl >= 0 ? sizeof(h) + (size_t)pl : next() % sizeof(buf);
+			size_t len = pl >= 0 ? sizeof(h) + (size_t)pl : xorshift_next() % sizeof(buf);
 			struct vmi_msg_limits lim = { .nr_vcpus = 4, .map = &map };
 			struct vmi_msg m;
 			const char *why;
 
-			if (next() % 8 == 0)
-				len = next() % sizeof(buf);
+			if (xorshift_next() % 8 == 0)
+				len = xorshift_next() % sizeof(buf);
 			for (size_t k = 0; k < sizeof(buf); k += 8) {
-				uint64_t r = next();
+				uint64_t r = xorshift_next();
 				/* Mostly small numbers: they pass more checks. */
 				if (r % 3 == 0)
 					r &= 0xff;
@@ -109,9 +101,9 @@ int main(int argc, char **argv)
 			}
 			h.type = type;
 			h.len = (uint32_t)len;
-			h.id = next();
-			if (next() % 16 == 0)
-				h.len = (uint32_t)next();
+			h.id = xorshift_next();
+			if (xorshift_next() % 16 == 0)
+				h.len = (uint32_t)xorshift_next();
 			memcpy(buf, &h, sizeof(h));
 			LLVMFuzzerTestOneInput(buf, len);
 			if (map.ram_size && vmi_msg__parse(buf, len, &lim, &m, &why) == 0)
