@@ -375,9 +375,32 @@ enum options_result options__set(struct options_builder *b, const char *name, co
 	return options__apply(b, o, val, err, errlen);
 }
 
+/* The options that describe the VM (not the process): vm.create's body gives them instead. */
+static const enum opt_id vm_opts[] = {
+	OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_SERIAL, OPT_CONSOLE, OPT_DISK,
+	OPT_NET, OPT_RNG, OPT_NO_HOST_QUIRKS, OPT_IRQCHIP, OPT_VMI_SOCKET, OPT_VMI_TIMEOUT,
+	OPT_VMI_WAIT, OPT_GDB,
+};
+
 enum options_result options__end(struct options_builder *b, char *err, size_t errlen)
 {
 	struct vm_config *cfg = b->cfg;
+
+	/* With the API and no kernel, vm.create makes the VM: a VM option here would be lost. */
+	if (config__has_api_socket(cfg) && !cfg->kernel) {
+		for (size_t i = 0; i < ARRAY_SIZE(vm_opts); i++) {
+			const struct opt_desc *o = &opt_table[0];
+
+			if (!(b->seen & (1u << vm_opts[i])))
+				continue;
+			while (o->id != vm_opts[i])
+				o++;
+			return opt__fail(err, errlen,
+				    "--%s: with --api-socket and no --kernel the VM is made by the "
+				    "API's vm.create, from its body: give it there (or boot from the "
+				    "command line with --kernel)", o->name);
+		}
+	}
 
 	if (cfg->vmi_wait && !cfg->vmi_socket)
 		return opt__fail(err, errlen, "--vmi-wait: needs --vmi-socket");

@@ -75,6 +75,7 @@ expect_bad "console file in a missing directory" "--console: cannot open" --cons
 expect_bad "missing rng source" "--rng: cannot open" --rng src="$work/nope"
 expect_bad "later option --fs" "not supported yet" --fs tag=x,socket=/tmp/fs.sock
 expect_bad "--api-socket with a bad fd" "invalid fd" --api-socket fd=x
+expect_bad "a VM option with --api-socket and no --kernel" "with --api-socket and no --kernel the VM is made by the API" --api-socket path=/tmp/vmscope-bad-api.sock --cpus boot=2
 expect_bad "--gdb without a socket" "exactly one of path=SOCKET or tcp=ADDR:PORT" --gdb wait=off
 expect_bad "--gdb with a host name" "invalid tcp address" --gdb tcp=localhost:1234
 expect_bad "--gdb open to the network" "add allow-remote=on" --gdb tcp=0.0.0.0:1234
