@@ -20,7 +20,6 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vmm.h"
-#include "vmi/core.h"
 
 #define PAUSE_TIMEOUT_S 5
 
@@ -74,20 +73,13 @@ static int vm_pause(struct api *api)
 static void vm_resume(struct api *api)
 {
 	struct vm *vm = api->vm;
-	struct vmi_core *core = vm->vmi.core;
 
 	if (api->halted) {
 		vmi__halt(vm, api->consumer, false);
 		api->halted = false;
 	}
-	if (vm_client_paused(vm)) {
-		/* As a client's VMSCOPE_MSG_RESUME does (src/vmi/requests.c). */
-		pthread_mutex_lock(&core->lock);
-		for (unsigned i = 0; i < vm->nr_vcpus; i++)
-			atomic_store(&vm->vcpus[i]->vmi.pause_req, false);
-		pthread_cond_broadcast(&core->cond);
-		pthread_mutex_unlock(&core->lock);
-	}
+	if (vm_client_paused(vm))
+		vmi__lift_client_pause(vm);
 }
 
 /* ---- Handlers ------------------------------------------------------------------ */

@@ -25,7 +25,6 @@
 #include "log.h"
 #include "vm.h"
 #include "vmm.h"
-#include "vmi/core.h"
 
 #define API_PREFIX "/api/v1/"
 

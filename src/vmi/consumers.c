@@ -9,6 +9,7 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vmi/core.h"
+#include "vmi/requests.h"
 
 int vmi__register_consumer(struct vm *vm, const struct vmi_consumer_ops *ops, void *opaque)
 {
@@ -121,6 +122,15 @@ int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms)
 	}
 	pthread_mutex_unlock(&core->lock);
 	return r;
+}
+
+void vmi__lift_client_pause(struct vm *vm)
+{
+	struct vmi_core *core = vm->vmi.core;
+
+	pthread_mutex_lock(&core->lock);
+	vmi__pause_vcpus(core, VMSCOPE_ALL_VCPUS, false, NULL); /* a resume needs no reply */
+	pthread_mutex_unlock(&core->lock);
 }
 
 void vmi__release_consumer(struct vm *vm, int c)

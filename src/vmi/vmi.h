@@ -171,6 +171,8 @@ int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa);
 int vmi__hwbp_add(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type, unsigned len,
 		  unsigned *slot);
 int vmi__hwbp_remove(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type, unsigned len);
+/* Lifts a control-socket client's pause of every vCPU (or --vmi-wait's), as its RESUME would. */
+void vmi__lift_client_pause(struct vm *vm);
 /* Drops everything consumer c holds: breakpoints, holds, steps, its all-stop. */
 void vmi__release_consumer(struct vm *vm, int c);
 /* vCPU thread, when it leaves its loop. */
