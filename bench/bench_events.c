@@ -1,7 +1,8 @@
 /*
  * Introspection costs, measured in one run (medians of 5 repetitions):
  *  (a) guest exits per second: a bare KVM_RUN loop (no vmscope), vmscope with
- *      no client, with an asynchronous I/O subscriber, with a synchronous one;
+ *      no client (and with no seccomp filter, to show the filter's cost), with
+ *      an asynchronous I/O subscriber, with a synchronous one;
  *  (b) one event round trip (event out, response back) through the rings
  *      (spin, then eventfd) vs through a unix SOCK_SEQPACKET socket.
  * Targets: a synchronous event costs at most 1.2x a bare exit; the ring
@@ -82,7 +83,8 @@ static int on_io(vmscope_t *vm, const struct vmscope_event *ev, struct vmscope_r
 }
 
 /* (a) vmscope's own vCPU loop; mode 0: no client, 1: async, 2: sync. */
-static double vmscope_rate(struct kvm_host *host, uint32_t n, int mode, uint64_t *events)
+static double vmscope_rate(struct kvm_host *host, uint32_t n, int mode, enum seccomp_mode sc,
+			   uint64_t *events)
 {
 	char path[64];
 	struct vm_config cfg = bench_vm__config();
@@ -93,6 +95,7 @@ static double vmscope_rate(struct kvm_host *host, uint32_t n, int mode, uint64_t
 	int err;
 
 	snprintf(path, sizeof(path), "/tmp/bench-events-%d.sock", getpid());
+	cfg.seccomp = sc;
 	if (mode) {
 		cfg.vmi_socket = path;
 		cfg.vmi_wait = true;
@@ -254,7 +257,8 @@ static double sock_rt(void)
 int main(int argc, char **argv)
 {
 	uint32_t n = argc > 1 ? (uint32_t)atoi(argv[1]) : 20000;
-	double bare[REPS], none[REPS], async_[REPS], sync_[REPS], ring[REPS], sock[REPS];
+	double bare[REPS], none[REPS], nofilter[REPS], async_[REPS], sync_[REPS], ring[REPS];
+	double sock[REPS];
 	uint64_t ev_async = 0, ev_sync = 0;
 	struct kvm_host host;
 
@@ -263,18 +267,22 @@ int main(int argc, char **argv)
 		return 77;
 	for (int i = 0; i < REPS; i++) {
 		bare[i] = bare_rate(&host, n);
-		none[i] = vmscope_rate(&host, n, 0, &ev_async);
-		async_[i] = vmscope_rate(&host, n, 1, &ev_async);
-		sync_[i] = vmscope_rate(&host, n, 2, &ev_sync);
+		none[i] = vmscope_rate(&host, n, 0, SECCOMP_ON, &ev_async);
+		nofilter[i] = vmscope_rate(&host, n, 0, SECCOMP_OFF, &ev_async);
+		async_[i] = vmscope_rate(&host, n, 1, SECCOMP_ON, &ev_async);
+		sync_[i] = vmscope_rate(&host, n, 2, SECCOMP_ON, &ev_sync);
 		ring[i] = ring_rt();
 		sock[i] = sock_rt();
 	}
 	double b = med(bare, REPS), z = med(none, REPS), a = med(async_, REPS), s = med(sync_, REPS);
+	double zf = med(nofilter, REPS);
 	double rr = med(ring, REPS), sr = med(sock, REPS);
 
 	printf("exits/s (%u exits, median of %d):\n", n, REPS);
 	printf("  bare KVM_RUN loop      %10.0f  (%.1f us/exit)\n", b, 1e6 / b);
 	printf("  vmscope, no client     %10.0f  (%.1f us/exit, %.3fx bare)\n", z, 1e6 / z, b / z);
+	printf("  the same, no seccomp   %10.0f  (%.1f us/exit, %.3fx bare: the filter costs %.3fx)\n",
+	       zf, 1e6 / zf, b / zf, zf / z);
 	printf("  vmscope, async client  %10.0f  (%.1f us/exit, %.3fx bare; last run %llu events)\n",
 	       a, 1e6 / a, b / a, (unsigned long long)ev_async);
 	printf("  vmscope, sync client   %10.0f  (%.1f us/exit, %.3fx bare; last run %llu events)\n",
