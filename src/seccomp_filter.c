@@ -12,12 +12,14 @@
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -150,18 +152,31 @@ static void put(char *line, size_t *len, const char *s)
 		line[(*len)++] = *s++;
 }
 
+/* 0: nobody reports yet; 1: a thread is writing its line; 2: written. */
+static atomic_int reporting;
+
 /*
- * A forbidden call: say which thread made which call, in one write (two
- * threads may get here at once), then die of SIGSYS.
+ * A forbidden call: say which thread made which call, in one write, then die
+ * of SIGSYS.  Two threads may get here at once: the second waits until the
+ * first has written its line, so that vmscope does not die before it does.
+ * To die, the call is made again with SIGSYS blocked (as it is in its own
+ * handler): the kernel then kills the process with SIGSYS itself, and no
+ * rt_sigaction, which most filters forbid, is needed.
  */
 static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 {
 	char line[LINE_MAX_LEN], num[12];
-	int nr = si->si_syscall, i = (int)sizeof(num) - 1;
+	int nr = si->si_syscall, i = (int)sizeof(num) - 1, expected = 0;
 	size_t len = 0;
 	ssize_t w;
 
-	(void)uctx;
+	(void)sig, (void)uctx;
+	if (!atomic_compare_exchange_strong(&reporting, &expected, 1)) {
+		while (atomic_load(&reporting) == 1)
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		syscall(si->si_syscall);
+		_exit(128 + SIGSYS); /* not reached */
+	}
 	num[i] = '\0';
 	do
 		num[--i] = (char)('0' + nr % 10);
@@ -178,7 +193,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 	line[len++] = '\n';
 	w = write(STDERR_FILENO, line, len);
 	(void)w;
-	raise(sig); /* the handler is reset already (SA_RESETHAND): this ends vmscope */
+	atomic_store(&reporting, 2);
+	syscall(si->si_syscall);
+	_exit(128 + SIGSYS); /* not reached */
 }
 
 static int setup_error;
@@ -188,7 +205,7 @@ static void seccomp_filter__setup(void)
 {
 	struct sigaction sa = {
 		.sa_sigaction = on_sigsys,
-		.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER,
+		.sa_flags = SA_SIGINFO,
 	};
 
 	for (int nr = 0; nr < MAX_SYSCALL_NR; nr++)

@@ -98,6 +98,10 @@ mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/up,workdir=/rw/work /new
 mkdir -p /newroot/l1-job
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 job /newroot/l1-job
 if [ -c /dev/kvm ]; then
+	# As Debian's udev rules leave them: /dev/kvm for the kvm group, /dev/net/tun for all.
+	kvm_gid=$(sed -n 's/^kvm:[^:]*:\([0-9]*\):.*/\1/p' /newroot/etc/group)
+	[ -n "$kvm_gid" ] && chown "0:$kvm_gid" /dev/kvm && chmod 0660 /dev/kvm
+	[ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
 	for d in proc sys dev; do mount --bind /$d /newroot/$d; done
 	mkdir -p /newroot/dev/pts /newroot/dev/shm
 	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /newroot/dev/pts
