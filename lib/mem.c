@@ -106,6 +106,38 @@ int mem__set_regions(struct vmscope *vm, struct vmscope_region *regions, unsigne
 
 /* ---- Physical memory ------------------------------------------------------ */
 
+int mem__scan(const struct vmscope *vm, uint64_t lo, uint64_t hi, const void *needle,
+	      size_t nlen, int (*fn)(void *opaque, uint64_t gpa), void *opaque)
+{
+	const uint8_t first = *(const uint8_t *)needle;
+
+	for (unsigned i = 0; i < vm->nr_regions; i++) {
+		const struct vmscope_region *rg = &vm->regions[i];
+		uint64_t from = lo > rg->gpa ? lo - rg->gpa : 0;
+		uint64_t to = hi - rg->gpa < rg->size ? hi - rg->gpa : rg->size;
+		const uint8_t *p, *end;
+
+		if (hi <= rg->gpa || lo >= rg->gpa + rg->size || to - from < nlen)
+			continue;
+		p = rg->host + from;
+		end = rg->host + to - nlen + 1; /* the last place a whole needle starts */
+		while (p < end) {
+			const uint8_t *m = memchr(p, first, (size_t)(end - p));
+			int r;
+
+			if (!m)
+				break;
+			p = m + 1;
+			if (memcmp(m, needle, nlen))
+				continue;
+			r = fn(opaque, rg->gpa + (uint64_t)(m - rg->host));
+			if (r)
+				return r < 0 ? r : 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * The physical-address loop shared by read_pa and write_pa: region by
  * region, stopping at the first byte that is not RAM or at a wrap.

@@ -33,4 +33,15 @@ int mem__set_regions(struct vmscope *vm, struct vmscope_region *regions, unsigne
  */
 unsigned mem__trim_overlaps(struct vmscope_region *regions, unsigned n);
 
+/*
+ * Calls fn(opaque, gpa) at each guest-physical gpa in [lo, hi) where needle
+ * (nlen >= 1 bytes) starts, the whole needle inside one region, in address
+ * order, until fn returns non-zero: then 1, or fn's negative errno; 0 when
+ * none stopped it.
+ * The needle's first byte is found with memchr: glibc's memmem compares at
+ * nearly every byte of zero-filled memory when a needle ends in zeros.
+ */
+int mem__scan(const struct vmscope *vm, uint64_t lo, uint64_t hi, const void *needle,
+	      size_t nlen, int (*fn)(void *opaque, uint64_t gpa), void *opaque);
+
 #endif

@@ -87,13 +87,29 @@ static int btf_try(void *opaque, uint64_t pa)
 	return 1;
 }
 
+/* The .BTF section where the kernel's own symbols put it: no scan. */
+static int btf_at_symbols(struct vmscope_linux *lx, struct btf_scan *sc)
+{
+	const struct linux_sym *start = linux_syms__find(&lx->syms, "__start_BTF");
+	const struct linux_sym *stop = linux_syms__find(&lx->syms, "__stop_BTF");
+	uint64_t pa;
+
+	if (!start || !stop || stop->addr <= start->addr ||
+	    vmscope_translate(lx->vm, lx->kcr3, start->addr, vmscope_va_flags(lx->vm), &pa,
+			      NULL) < 0)
+		return 0;
+	return btf_try(sc, pa);
+}
+
 int linux_btf__find_in_memory(struct vmscope_linux *lx)
 {
 	/* magic 0xeB9F, version 1, flags 0, hdr_len 24, little-endian */
 	static const uint8_t needle[8] = { 0x9f, 0xeb, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00 };
 	struct btf_scan sc = { .lx = lx };
-	int r = linux__scan_pa(lx->vm, needle, sizeof(needle), btf_try, &sc);
+	int r = btf_at_symbols(lx, &sc);
 
+	if (r == 0)
+		r = linux__scan_pa(lx->vm, lx->text_pa, needle, sizeof(needle), btf_try, &sc);
 	if (r < 0)
 		return r;
 	if (!lx->btf)

@@ -12,27 +12,24 @@
 #include <bpf/btf.h>
 
 #include "linux.h"
+#include "mem.h"
 
-int linux__scan_pa(struct vmscope *vm, const void *needle, size_t nlen,
+/* The kernel image lives in [__START_KERNEL_map, +1 GiB) (KERNEL_IMAGE_SIZE). */
+#define KERNEL_MAP_START 0xffffffff80000000ULL
+#define KERNEL_MAP_END 0xffffffffc0000000ULL
+
+int linux__scan_pa(struct vmscope *vm, uint64_t text_pa, const void *needle, size_t nlen,
 		   int (*fn)(void *opaque, uint64_t pa), void *opaque)
 {
-	for (unsigned i = 0; i < vm->nr_regions; i++) {
-		const struct vmscope_region *rg = &vm->regions[i];
-		const uint8_t *p = rg->host, *end = rg->host + rg->size;
+	uint64_t image_end = text_pa + (KERNEL_MAP_END - KERNEL_MAP_START);
+	int r;
 
-		while (p < end) {
-			const uint8_t *m = memmem(p, end - p, needle, nlen);
-			int r;
-
-			if (!m)
-				break;
-			r = fn(opaque, rg->gpa + (uint64_t)(m - rg->host));
-			if (r)
-				return r < 0 ? r : 1;
-			p = m + 1;
-		}
-	}
-	return 0;
+	if (!text_pa)
+		return mem__scan(vm, 0, UINT64_MAX, needle, nlen, fn, opaque);
+	if ((r = mem__scan(vm, text_pa, image_end, needle, nlen, fn, opaque)) ||
+	    (r = mem__scan(vm, 0, text_pa, needle, nlen, fn, opaque)))
+		return r;
+	return mem__scan(vm, image_end, UINT64_MAX, needle, nlen, fn, opaque);
 }
 
 int linux__read(struct vmscope_linux *lx, uint64_t va, void *buf, size_t len)
@@ -58,10 +55,6 @@ int64_t vmscope_linux_read_kva(vmscope_linux_t *lx, uint64_t va, void *buf, size
 {
 	return vmscope_read_va(lx->vm, lx->kcr3, va, buf, len);
 }
-
-/* The kernel image lives in [__START_KERNEL_map, +1 GiB) (KERNEL_IMAGE_SIZE). */
-#define KERNEL_MAP_START 0xffffffff80000000ULL
-#define KERNEL_MAP_END 0xffffffffc0000000ULL
 
 /*
  * First 2 MiB-aligned address of the kernel-image region that cr3 maps: _text.
@@ -143,7 +136,7 @@ static int load_symbols(struct vmscope_linux *lx, const struct vmscope_linux_opt
 		}
 		linux_syms__free(&lx->syms);
 	}
-	r = linux_syms__load_kallsyms(lx->vm, &lx->syms, relbase, ks_pa);
+	r = linux_syms__load_kallsyms(lx->vm, lx->text_pa, &lx->syms, relbase, ks_pa);
 	if (r < 0)
 		return r;
 	snprintf(lx->info.symbols_how, sizeof(lx->info.symbols_how),
@@ -172,6 +165,55 @@ static void read_identity(struct vmscope_linux *lx)
 	}
 }
 
+static bool is_banner_at(struct vmscope *vm, uint64_t pa)
+{
+	static const char banner[] = "Linux version ";
+	char buf[sizeof(banner) - 1];
+
+	return vmscope_read_pa(vm, pa, buf, sizeof(buf)) == (int64_t)sizeof(buf) &&
+	       memcmp(buf, banner, sizeof(buf)) == 0;
+}
+
+/*
+ * With no CPU state (a raw image): the kernel image is physically contiguous
+ * and starts on a 2 MiB boundary at most 1 GiB below the kallsyms tables it
+ * holds.  The start is the boundary at which linux_banner reads as the
+ * banner and the page table at init_top_pgt, read as 4- or 5-level, maps
+ * _text there; that page table becomes the kernel's CR3.
+ */
+static int place_without_cpu(struct vmscope_linux *lx, uint64_t ks_pa)
+{
+	uint64_t banner = sym(lx, "linux_banner"), pgt = sym(lx, "init_top_pgt"), pa;
+	static const unsigned modes[] = { 0, VMSCOPE_PAGING_LA57 };
+
+	if (!banner || !pgt)
+		return target__fail(lx->vm, -ENOENT, "no CPU state, and no %s symbol to place the "
+				    "kernel with", banner ? "init_top_pgt" : "linux_banner");
+	for (uint64_t text_pa = ks_pa & ~((2ULL << 20) - 1);; text_pa -= 2ULL << 20) {
+		uint64_t delta = text_pa - lx->text;
+
+		if (is_banner_at(lx->vm, banner + delta))
+			for (unsigned m = 0; m < 2; m++)
+				if (vmscope_translate(lx->vm, pgt + delta, lx->text, modes[m], &pa,
+						      NULL) == 0 && pa == text_pa) {
+					vmscope_set_va_flags(lx->vm, modes[m]);
+					lx->text_pa = text_pa;
+					lx->kcr3 = pgt + delta;
+					snprintf(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
+						 "kallsyms_relative_base 0x%" PRIx64 " (no CPU state); "
+						 "linux_banner places the image at physical 0x%" PRIx64
+						 ", where init_top_pgt maps it (%s paging)",
+						 lx->text, text_pa, m ? "5-level" : "4-level");
+					return 0;
+				}
+		if (text_pa < 2ULL << 20 || ks_pa - text_pa >= KERNEL_MAP_END - KERNEL_MAP_START)
+			break;
+	}
+	return target__fail(lx->vm, -ENOENT, "no CPU state, and no 2 MiB boundary below the "
+			    "kallsyms tables (physical 0x%" PRIx64 ") holds a kernel image whose "
+			    "linux_banner and init_top_pgt agree", ks_pa);
+}
+
 vmscope_linux_t *vmscope_linux_open(vmscope_t *vm, const struct vmscope_linux_opts *opts, int *err)
 {
 	struct vmscope_linux *lx = calloc(1, sizeof(*lx));
@@ -191,6 +233,8 @@ vmscope_linux_t *vmscope_linux_open(vmscope_t *vm, const struct vmscope_linux_op
 			snprintf(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
 				 "page tables (CR3 0x%" PRIx64 " of CPU %u) map the kernel image "
 				 "from 0x%" PRIx64, cr3, from_cpu[i], pt_text);
+			if (vmscope_translate(vm, cr3, pt_text, vmscope_va_flags(vm), &pa, NULL) == 0)
+				lx->text_pa = pa;
 			break;
 		}
 
@@ -204,13 +248,10 @@ vmscope_linux_t *vmscope_linux_open(vmscope_t *vm, const struct vmscope_linux_op
 		uint64_t ktext = sym(lx, "_text");
 
 		lx->text = ktext ? ktext : relbase;
-		if (!pt_text)
-			snprintf(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
-				 "kallsyms_relative_base 0x%" PRIx64 " (no CPU state)", relbase);
-		else if (pt_text == lx->text)
+		if (pt_text == lx->text)
 			add_how(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
 				"; kallsyms _text agrees");
-		else
+		else if (pt_text)
 			add_how(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
 				"; but kallsyms _text is 0x%" PRIx64 ": using kallsyms", lx->text);
 	} else {
@@ -234,16 +275,18 @@ vmscope_linux_t *vmscope_linux_open(vmscope_t *vm, const struct vmscope_linux_op
 	lx->info.kaslr_offset = (int64_t)(lx->text - LINUX_TEXT_DEFAULT);
 
 	/* 3. The kernel's own top-level page table (the CPU may have been in a process). */
-	init_pgt = sym(lx, "init_top_pgt");
-	if (!init_pgt)
-		init_pgt = sym(lx, "swapper_pg_dir");
 	if (!cr3) {
-		r = target__fail(vm, -ENOENT, "no CPU state maps the kernel (raw image?)");
-		goto fail;
+		if ((r = place_without_cpu(lx, ks_pa)) < 0)
+			goto fail;
+	} else {
+		init_pgt = sym(lx, "init_top_pgt");
+		if (!init_pgt)
+			init_pgt = sym(lx, "swapper_pg_dir");
+		lx->kcr3 = cr3;
+		if (init_pgt &&
+		    vmscope_translate(vm, cr3, init_pgt, vmscope_va_flags(vm), &pa, NULL) == 0)
+			lx->kcr3 = pa;
 	}
-	lx->kcr3 = cr3;
-	if (init_pgt && vmscope_translate(vm, cr3, init_pgt, vmscope_va_flags(vm), &pa, NULL) == 0)
-		lx->kcr3 = pa;
 	lx->info.kernel_cr3 = lx->kcr3;
 
 	/* 4. Structure layouts. */

@@ -476,8 +476,8 @@ static int ks_try(void *opaque, uint64_t pa)
 	return ks_markers(k) && ks_names(k) ? 1 : 0;
 }
 
-int linux_syms__load_kallsyms(struct vmscope *vm, struct linux_syms *s, uint64_t *relative_base,
-			      uint64_t *table_pa)
+int linux_syms__load_kallsyms(struct vmscope *vm, uint64_t text_pa, struct linux_syms *s,
+			      uint64_t *relative_base, uint64_t *table_pa)
 {
 	static const char digits[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9";
 	struct ks k = { .vm = vm };
@@ -488,7 +488,7 @@ int linux_syms__load_kallsyms(struct vmscope *vm, struct linux_syms *s, uint64_t
 	char *pool;
 	int r;
 
-	r = linux__scan_pa(vm, digits, sizeof(digits), ks_try, &f);
+	r = linux__scan_pa(vm, text_pa, digits, sizeof(digits), ks_try, &f);
 	if (r < 0 || f.err < 0) {
 		free(k.img);
 		return r < 0 ? r : f.err;

@@ -52,6 +52,7 @@ struct vmscope_linux {
 	struct linux_syms syms;
 	uint64_t kcr3;            /* the kernel's page-table root (physical) */
 	uint64_t text;            /* run-time _text */
+	uint64_t text_pa;         /* its physical address; 0 until known */
 	uint64_t link_text;       /* link-time _text (System.map / vmlinux); 0 when unknown */
 	struct linux_layout lay;
 	bool layout_done;
@@ -82,11 +83,14 @@ int linux_syms__load_elf(struct linux_syms *s, const char *path);
  * Finds the kallsyms tables in guest-physical memory and decodes them;
  * *relative_base receives kallsyms_relative_base (the run-time _text base).
  */
-int linux_syms__load_kallsyms(struct vmscope *vm, struct linux_syms *s, uint64_t *relative_base,
-			      uint64_t *table_pa);
+int linux_syms__load_kallsyms(struct vmscope *vm, uint64_t text_pa, struct linux_syms *s,
+			      uint64_t *relative_base, uint64_t *table_pa);
 
-/* Guest-physical scanning: calls fn on each match of needle; stops when fn returns non-zero. */
-int linux__scan_pa(struct vmscope *vm, const void *needle, size_t nlen,
+/*
+ * Guest-physical scanning (mem__scan's contract), in the kernel image's
+ * physical range first when text_pa (its physical _text) is not 0.
+ */
+int linux__scan_pa(struct vmscope *vm, uint64_t text_pa, const void *needle, size_t nlen,
 		   int (*fn)(void *opaque, uint64_t pa), void *opaque);
 
 /* Kernel virtual reads (through lx->kcr3). */

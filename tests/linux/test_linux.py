@@ -10,7 +10,8 @@ QEMU TCG from the vmlinux with nokaslr and from the bzImage with KASLR on
 guest having printed on its console what it sees about itself (its
 /proc process list, /proc/modules, a few /proc/kallsyms lines).  TOOL is
 vmscope-ctl, LIB libvmscope.so (for the Python binding).  The tool is given
-the dump and nothing else (except in the vmlinux check: the vmlinux file).
+the dump and nothing else (except in the vmlinux check: the vmlinux file);
+the raw check gives it the same memory as a raw image, with no CPU state.
 Exits 77 when QEMU is missing.
 """
 import json
@@ -51,7 +52,7 @@ def console(dump, mode):
 
 
 def tool(args, *extra):
-    cmd = [args.tool, "--core", args.core] + list(extra)
+    cmd = [args.tool, args.kind, args.core] + list(extra)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     if r.returncode:
         fail("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.decode()))
@@ -232,6 +233,36 @@ def check_bad(args, guest):
     print("bad: zeroed kallsyms, zeroed BTF and a cut-short dump each refused in one line")
 
 
+def raw_image(core, out):
+    """The dump's guest-physical memory as one flat file, what QEMU's pmemsave
+    or LiME's raw format give: each PT_LOAD at its physical address, the holes
+    sparse, and no CPU state."""
+    with open(core, "rb") as src, open(out, "wb") as dst:
+        for paddr, off, size in core_loads(core):
+            src.seek(off)
+            dst.seek(paddr)
+            while size:
+                chunk = src.read(min(size, 4 << 20))
+                if not chunk:
+                    fail("%s: a PT_LOAD runs past the end of the file" % core)
+                dst.write(chunk)
+                size -= len(chunk)
+
+
+def check_raw(args, guest):
+    """A raw image of the same guest: the kernel placed with no CPU state."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_image(args.core, os.path.join(tmp, "guest.raw"))
+        args.kind, args.core = "--raw", os.path.join(tmp, "guest.raw")
+        info = json.loads(tool(args, "--json", "info"))
+        if "(no CPU state)" not in info["kaslr_how"]:
+            fail("raw image placed by %r" % info["kaslr_how"])
+        for check in (check_kaslr, check_ps, check_lsmod, check_dmesg, check_memory):
+            check(args, guest)
+    print("raw: the same views from a raw image; %s" % info["kaslr_how"])
+
+
 def check_python(args, guest):
     env = dict(os.environ, VMSCOPE_LIB=args.lib)
     ex = os.path.join(HERE, "..", "..", "python", "examples", "ps.py")
@@ -273,7 +304,7 @@ def main():
     name, _, mode = check.partition(":")
     for m in ([mode] if mode else MODES):
         args.mode = m
-        args.core = os.path.join(args.dump, m + ".core")
+        args.kind, args.core = "--core", os.path.join(args.dump, m + ".core")
         guest = console(args.dump, m)
         globals()["check_" + name](args, guest)
 
