@@ -96,7 +96,7 @@ class Module(_c.Structure):
 
 class Info(_c.Structure):
     """struct vmscope_linux_info"""
-    _fields_ = [("release", _c.c_char * 65), ("version", _c.c_char * 160),
+    _fields_ = [("release", _c.c_char * 65), ("version", _c.c_char * 256),
                 ("text", _c.c_uint64), ("kaslr_offset", _c.c_int64),
                 ("kernel_cr3", _c.c_uint64), ("btf_pa", _c.c_uint64),
                 ("btf_size", _c.c_uint32), ("nr_symbols", _c.c_uint32),

@@ -46,7 +46,7 @@ void vmscope_linux_close(vmscope_linux_t *lx);
 
 struct vmscope_linux_info {
 	char release[65];        /* utsname release, e.g. "6.1.0-56-amd64" */
-	char version[160];       /* linux_banner, first line */
+	char version[256];       /* linux_banner, first line */
 	uint64_t text;           /* run-time address of _text */
 	int64_t kaslr_offset;    /* text - 0xffffffff81000000 */
 	uint64_t kernel_cr3;     /* physical address of the kernel's top page table */
