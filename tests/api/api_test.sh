@@ -225,6 +225,12 @@ time.sleep(3)' "$api" &
 	else
 		fail "core_check: $(cat "$work/out")"
 	fi
+	# The test guest is no Linux: the Linux views say so in one line, status 1.
+	"$ctl" --core "$work/a.core" ps > "$work/out" 2> "$work/err"; st=$?
+	[ $st = 1 ] && [ ! -s "$work/out" ] && [ "$(wc -l < "$work/err")" = 1 ] &&
+		grep -q "no Linux kernel found: no kallsyms tables in guest memory" "$work/err" &&
+		ok "ps on a core of a guest that is not Linux: $(cat "$work/err")" ||
+		fail "ps on a core of a guest that is not Linux: status $st, $(cat "$work/err")"
 	finish 0
 fi
 
