@@ -3,6 +3,7 @@
  * vmlinux file, or from the .BTF section found in guest memory.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,7 @@ int linux_btf__find_in_memory(struct vmscope_linux *lx)
 	/* magic 0xeB9F, version 1, flags 0, hdr_len 24, little-endian */
 	static const uint8_t needle[8] = { 0x9f, 0xeb, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00 };
 	struct btf_scan sc = { .lx = lx };
+	bool by_symbols = linux_syms__find(&lx->syms, "__start_BTF") != NULL;
 	int r = btf_at_symbols(lx, &sc);
 
 	if (r == 0)
@@ -114,8 +116,10 @@ int linux_btf__find_in_memory(struct vmscope_linux *lx)
 		return r;
 	if (!lx->btf)
 		return target__fail(lx->vm, -ENOENT,
-				    "no kernel BTF in guest memory (%u candidate headers); "
-				    "give the vmlinux", sc.candidates);
+				    "no kernel BTF in guest memory (looked %sfor its header, magic "
+				    "0xeb9f, in all of RAM: %u candidates, none with a task_struct); "
+				    "give the vmlinux (vmscope-ctl --vmlinux)",
+				    by_symbols ? "at __start_BTF, then " : "", sc.candidates);
 	return 0;
 }
 
