@@ -175,43 +175,45 @@ static bool is_banner_at(struct vmscope *vm, uint64_t pa)
 }
 
 /*
- * With no CPU state (a raw image): the kernel image is physically contiguous
- * and starts on a 2 MiB boundary at most 1 GiB below the kallsyms tables it
- * holds.  The start is the boundary at which linux_banner reads as the
+ * With no CPU state that maps the kernel (a raw image, or a kernel still
+ * being decompressed): the kernel image is physically contiguous and starts
+ * on a 2 MiB boundary at most 1 GiB below the kallsyms tables it holds.  The start is the boundary at which linux_banner reads as the
  * banner and the page table at init_top_pgt, read as 4- or 5-level, maps
  * _text there; that page table becomes the kernel's CR3.
  */
 static int place_without_cpu(struct vmscope_linux *lx, uint64_t ks_pa)
 {
-	uint64_t banner = sym(lx, "linux_banner"), pgt = sym(lx, "init_top_pgt"), pa;
 	static const unsigned modes[] = { 0, VMSCOPE_PAGING_LA57 };
+	uint64_t banner = sym(lx, "linux_banner"), pgt = sym(lx, "init_top_pgt"), pa;
 
 	if (!banner || !pgt)
-		return target__fail(lx->vm, -ENOENT, "no CPU state, and no %s symbol to place the "
-				    "kernel with", banner ? "init_top_pgt" : "linux_banner");
-	for (uint64_t text_pa = ks_pa & ~((2ULL << 20) - 1);; text_pa -= 2ULL << 20) {
-		uint64_t delta = text_pa - lx->text;
+		return target__fail(lx->vm, -ENOENT, "no CPU state maps the kernel, and no %s "
+				    "symbol to place it with", banner ? "init_top_pgt" : "linux_banner");
+	for (uint64_t text_pa = ks_pa & ~((2ULL << 20) - 1);
+	     text_pa >= 2ULL << 20 && ks_pa - text_pa < KERNEL_MAP_END - KERNEL_MAP_START;
+	     text_pa -= 2ULL << 20) {
+		uint64_t delta = text_pa - lx->text; /* virtual to physical, mod 2^64 */
 
-		if (is_banner_at(lx->vm, banner + delta))
-			for (unsigned m = 0; m < 2; m++)
-				if (vmscope_translate(lx->vm, pgt + delta, lx->text, modes[m], &pa,
-						      NULL) == 0 && pa == text_pa) {
-					vmscope_set_va_flags(lx->vm, modes[m]);
-					lx->text_pa = text_pa;
-					lx->kcr3 = pgt + delta;
-					snprintf(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
-						 "kallsyms_relative_base 0x%" PRIx64 " (no CPU state); "
-						 "linux_banner places the image at physical 0x%" PRIx64
-						 ", where init_top_pgt maps it (%s paging)",
-						 lx->text, text_pa, m ? "5-level" : "4-level");
-					return 0;
-				}
-		if (text_pa < 2ULL << 20 || ks_pa - text_pa >= KERNEL_MAP_END - KERNEL_MAP_START)
-			break;
+		if (!is_banner_at(lx->vm, banner + delta))
+			continue;
+		for (unsigned m = 0; m < 2; m++) {
+			if (vmscope_translate(lx->vm, pgt + delta, lx->text, modes[m], &pa, NULL) ||
+			    pa != text_pa)
+				continue;
+			vmscope_set_va_flags(lx->vm, modes[m]);
+			lx->text_pa = text_pa;
+			lx->kcr3 = pgt + delta;
+			snprintf(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
+				 "kallsyms_relative_base 0x%" PRIx64 " (no CPU state maps the "
+				 "kernel); linux_banner places the image at physical 0x%" PRIx64
+				 ", where init_top_pgt maps it (%s paging)",
+				 lx->text, text_pa, m ? "5-level" : "4-level");
+			return 0;
+		}
 	}
-	return target__fail(lx->vm, -ENOENT, "no CPU state, and no 2 MiB boundary below the "
-			    "kallsyms tables (physical 0x%" PRIx64 ") holds a kernel image whose "
-			    "linux_banner and init_top_pgt agree", ks_pa);
+	return target__fail(lx->vm, -ENOENT, "no CPU state maps the kernel, and no 2 MiB "
+			    "boundary below the kallsyms tables (physical 0x%" PRIx64 ") holds "
+			    "a kernel image whose linux_banner and init_top_pgt agree", ks_pa);
 }
 
 vmscope_linux_t *vmscope_linux_open(vmscope_t *vm, const struct vmscope_linux_opts *opts, int *err)
