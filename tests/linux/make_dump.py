@@ -5,12 +5,14 @@
 
 Boots Debian's kernel (from tests/integration/make_linux_fixtures.sh: the
 bzImage copied from /boot and the vmlinux ELF extracted from it) with a busybox
-initramfs under QEMU in software mode, three times:
+initramfs under QEMU in software mode, four times:
 
     OUTDIR/nokaslr.core      booted from vmlinux, "nokaslr" (-M microvm)
     OUTDIR/kaslr.core        booted from bzImage, KASLR on (-M microvm)
     OUTDIR/la57.core         booted from bzImage, KASLR on, -M q35 -cpu max:
                              a PC with 5-level paging (LA57)
+    OUTDIR/q35.core          booted from bzImage, KASLR on, -M q35 -cpu
+                             max,la57=off: the same PC with 4-level paging
     OUTDIR/<mode>.console    everything the guest printed on its serial port
 
 The guest's /init loads two small modules, starts processes with known names
@@ -259,16 +261,16 @@ def main():
     newest_input = max(os.path.getmtime(p) for p in (me, bz, vmlinux))
     if os.path.exists(stamp) and os.path.getmtime(stamp) >= newest_input and all(
             os.path.exists(os.path.join(out, f)) for f in
-            ("nokaslr.core", "kaslr.core", "la57.core", "nokaslr.console", "kaslr.console",
-             "la57.console")):
+            [m + ext for m in ("nokaslr", "kaslr", "la57", "q35") for ext in (".core", ".console")]):
         log("cached in " + out)
         return
     build_initramfs(initrd, modroot, kver)
     # TCG timing is loose: one retry when a boot does not reach /init.
-    microvm, q35 = ["-M", "microvm"], ["-M", "q35", "-cpu", "max"]
+    microvm, q35 = ["-M", "microvm"], ["-M", "q35", "-cpu"]
     for mode, kernel, cmdline, machine in (("nokaslr", vmlinux, BASE_CMDLINE + " nokaslr", microvm),
                                            ("kaslr", bz, BASE_CMDLINE, microvm),
-                                           ("la57", bz, BASE_CMDLINE, q35)):
+                                           ("la57", bz, BASE_CMDLINE, q35 + ["max"]),
+                                           ("q35", bz, BASE_CMDLINE, q35 + ["max,la57=off"])):
         try:
             boot_and_dump(out, mode, kernel, initrd, cmdline, machine)
         except RuntimeError as e:

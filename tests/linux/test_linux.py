@@ -6,7 +6,8 @@
 DUMPDIR is made (once, cached) by make_dump.py: Debian's kernel (the
 installed one, or the kernel package PACKAGE, such as linux-image-6.12-amd64) booted under
 QEMU TCG from the vmlinux with nokaslr and from the bzImage with KASLR on
-(microvm), and from the bzImage on a q35 PC with 5-level paging (la57), each
+(microvm), and from the bzImage on a q35 PC with 5-level paging (la57) and
+with 4-level paging (q35), each
 guest having printed on its console what it sees about itself (its
 /proc process list, /proc/modules, a few /proc/kallsyms lines).  TOOL is
 vmscope-ctl, LIB libvmscope.so (for the Python binding).  The tool is given
@@ -21,7 +22,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODES = ("nokaslr", "kaslr", "la57")
+MODES = ("nokaslr", "kaslr", "la57", "q35")
 
 
 def fail(msg):
