@@ -151,7 +151,8 @@ int vmi__quiesce(struct vmi_core *core);    /* lock held; all vCPUs out of KVM_R
 void vmi__unquiesce(struct vmi_core *core); /* lock held */
 
 /* detach.c */
-void vmi__detach(struct vmi_core *core, const char *why);
+/* asked: the client said DETACH (logged as info; a lost client is a warning). */
+void vmi__detach(struct vmi_core *core, const char *why, bool asked);
 
 /* channel.c */
 int vmi__channel_create(struct vmi_core *core, unsigned nr_vcpus);

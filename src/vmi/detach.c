@@ -6,7 +6,7 @@
 #include "vm.h"
 #include "vmi/core.h"
 
-void vmi__detach(struct vmi_core *core, const char *why)
+void vmi__detach(struct vmi_core *core, const char *why, bool asked)
 {
 	struct vm *vm = core->vm;
 	unsigned nbps = 0, nhw, nprot;
@@ -55,7 +55,9 @@ void vmi__detach(struct vmi_core *core, const char *why)
 	pthread_mutex_unlock(&core->lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vmi__wake(vm->vcpus[i]);
-	log_warn("vmi: client detached (%s): hooks removed, %u breakpoint(s) restored, "
-		 "%u debug-register slot(s) freed, %u page(s) unprotected, vCPUs resumed",
-		 why, nbps, nhw, nprot);
+	/* Every vmscope-ctl run ends in a detach it asks for: only a lost client warns. */
+	log_msg(asked ? LOG_INFO : LOG_WARN,
+		"vmi: client detached (%s): hooks removed, %u breakpoint(s) restored, "
+		"%u debug-register slot(s) freed, %u page(s) unprotected, vCPUs resumed",
+		why, nbps, nhw, nprot);
 }

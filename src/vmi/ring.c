@@ -56,7 +56,7 @@ static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
 
 			snprintf(why, sizeof(why), "client left vCPU %u's event ring full for %u ms",
 				 vcpu->id, core->timeout_ms);
-			vmi__detach(core, why);
+			vmi__detach(core, why, false);
 			return NULL;
 		}
 		nanosleep(&nap, NULL);
@@ -123,7 +123,7 @@ static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscop
 			snprintf(why, sizeof(why),
 				 "client did not answer event %llu of vCPU %u within %u ms",
 				 (unsigned long long)seq, vcpu->id, core->timeout_ms);
-			vmi__detach(core, why);
+			vmi__detach(core, why, false);
 			return -ETIMEDOUT;
 		}
 		if (t - start < SPIN_NS) {

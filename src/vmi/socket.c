@@ -93,7 +93,7 @@ static void do_attach(struct vmi_core *core, struct vmi_reply *rp)
 static void client_gone(struct vmi_core *core, const char *why)
 {
 	if (atomic_load(&core->attached))
-		vmi__detach(core, why);
+		vmi__detach(core, why, false);
 	pthread_mutex_lock(&core->lock);
 	close(core->sock.client_fd);
 	core->sock.client_fd = -1;
@@ -137,7 +137,7 @@ static void on_client(struct vmi_core *core)
 		vmi__reply_fail(&rp, -ENOTCONN, "attach first");
 	} else if (m.hdr.type == VMSCOPE_MSG_DETACH) {
 		send_reply(core->sock.client_fd, &rp, 0, NULL, 0);
-		vmi__detach(core, "client asked to detach");
+		vmi__detach(core, "client asked to detach", true);
 		return;
 	} else {
 		pthread_mutex_lock(&core->lock);
