@@ -120,10 +120,11 @@ static int cmd_ps(vmscope_linux_t *lx, int json)
 			printf(",\"uid\":%u,\"euid\":%u,\"suid\":%u,\"fsuid\":%u,"
 			       "\"gid\":%u,\"egid\":%u,\"sgid\":%u,\"fsgid\":%u,"
 			       "\"kthread\":%s,\"task\":\"0x%" PRIx64 "\",\"pgd\":\"0x%" PRIx64 "\","
-			       "\"cr3\":\"0x%" PRIx64 "\"}",
+			       "\"cr3\":\"0x%" PRIx64 "\",\"arg_start\":\"0x%" PRIx64 "\","
+			       "\"arg_end\":\"0x%" PRIx64 "\"}",
 			       t[i].uid, t[i].euid, t[i].suid, t[i].fsuid, t[i].gid, t[i].egid,
 			       t[i].sgid, t[i].fsgid, t[i].kthread ? "true" : "false", t[i].task,
-			       t[i].pgd, t[i].cr3);
+			       t[i].pgd, t[i].cr3, t[i].arg_start, t[i].arg_end);
 		} else {
 			char cr3[24] = "-";
 

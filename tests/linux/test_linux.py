@@ -149,6 +149,12 @@ def check_memory(args, guest):
             line = json.loads(tool(args, "--json", "cmdline", str(t["pid"])))["cmdline"]
             if line != "sleep 100000":
                 fail("pid %d cmdline %r" % (t["pid"], line))
+            # the same bytes read from its memory by address (ps gives where)
+            start, end = int(t["arg_start"], 16), int(t["arg_end"], 16)
+            got = json.loads(tool(args, "--json", "read", str(t["pid"]), hex(start),
+                                  str(end - start)))
+            if bytes.fromhex(got["hex"]) != b"sleep\x00100000\x00":
+                fail("pid %d: read of its arguments at 0x%x: %r" % (t["pid"], start, got))
     init = json.loads(tool(args, "--json", "cmdline", "1"))["cmdline"]
     if not init.startswith("/bin/sh /init"):
         fail("init cmdline %r" % init)
@@ -157,7 +163,8 @@ def check_memory(args, guest):
     for nr, name in want.items():
         if sc.get(nr) != name:
             fail("syscall %d is %r, want %r" % (nr, sc.get(nr), name))
-    print("memory: command lines read from process memory; %d system calls named" % len(sc))
+    print("memory: command lines read from process memory, also by address; %d system calls "
+          "named" % len(sc))
 
 
 def check_vmlinux(args, guest):
