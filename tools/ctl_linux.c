@@ -20,6 +20,8 @@
 
 /* The most one read prints: a hex dump, not a memory dump. */
 #define CTL_LINUX_MAX_READ (1u << 24)
+/* A view's arguments are no numbers: the usage, status 2. */
+#define CTL_LINUX_BAD_ARGS 1
 
 static void usage(FILE *f)
 {
@@ -57,7 +59,7 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static int cmd_info(vmscope_linux_t *lx, int json)
+static int cmd_info(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
 {
 	struct vmscope_linux_info i;
 
@@ -90,7 +92,7 @@ static int cmd_info(vmscope_linux_t *lx, int json)
 	return 0;
 }
 
-static int cmd_ps(vmscope_linux_t *lx, int json)
+static int cmd_ps(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
 {
 	int n = vmscope_linux_tasks(lx, NULL, 0);
 	struct vmscope_linux_task *t;
@@ -141,7 +143,7 @@ static int cmd_ps(vmscope_linux_t *lx, int json)
 	return 0;
 }
 
-static int cmd_lsmod(vmscope_linux_t *lx, int json)
+static int cmd_lsmod(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
 {
 	int n = vmscope_linux_modules(lx, NULL, 0);
 	struct vmscope_linux_module *m;
@@ -173,7 +175,7 @@ static int cmd_lsmod(vmscope_linux_t *lx, int json)
 	return n < 0 ? n : 0;
 }
 
-static int cmd_dmesg(vmscope_linux_t *lx, int json)
+static int cmd_dmesg(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
 {
 	int64_t n = vmscope_linux_dmesg(lx, NULL, 0);
 	char *buf;
@@ -208,7 +210,7 @@ static int cmd_dmesg(vmscope_linux_t *lx, int json)
 	return 0;
 }
 
-static int cmd_syscalls(vmscope_linux_t *lx, int json)
+static int cmd_syscalls(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
 {
 	int n = vmscope_linux_syscall_count(lx);
 	char name[128];
@@ -233,21 +235,27 @@ static int cmd_syscalls(vmscope_linux_t *lx, int json)
 	return 0;
 }
 
-static int cmd_read(vmscope_linux_t *lx, int pid, uint64_t va, size_t len, int json)
+/* read PID VA LEN */
+static int cmd_read(vmscope_linux_t *lx, char **args, int json)
 {
-	uint8_t *buf = malloc(len ? len : 1);
+	uint64_t pid, va, len;
+	uint8_t *buf;
 	int64_t got;
 
+	if (ctl__parse_u64(args[0], INT32_MAX, &pid) || ctl__parse_u64(args[1], UINT64_MAX, &va) ||
+	    ctl__parse_u64(args[2], CTL_LINUX_MAX_READ, &len))
+		return CTL_LINUX_BAD_ARGS;
+	buf = malloc(len ? len : 1);
 	if (!buf)
 		return -ENOMEM;
-	got = vmscope_linux_read_task(lx, pid, va, buf, len);
+	got = vmscope_linux_read_task(lx, (int32_t)pid, va, buf, len);
 	if (got < 0) {
 		free(buf);
 		return (int)got;
 	}
 	if (json) {
-		printf("{\"pid\":%d,\"va\":\"0x%" PRIx64 "\",\"len\":%" PRId64 ",\"hex\":\"", pid, va,
-		       got);
+		printf("{\"pid\":%d,\"va\":\"0x%" PRIx64 "\",\"len\":%" PRId64 ",\"hex\":\"",
+		       (int)pid, va, got);
 		for (int64_t i = 0; i < got; i++)
 			printf("%02x", buf[i]);
 		printf("\"}\n");
@@ -266,15 +274,20 @@ static int cmd_read(vmscope_linux_t *lx, int pid, uint64_t va, size_t len, int j
 	return 0;
 }
 
-static int cmd_cmdline(vmscope_linux_t *lx, int pid, int json)
+/* cmdline PID */
+static int cmd_cmdline(vmscope_linux_t *lx, char **args, int json)
 {
 	char buf[4096];
-	int64_t n = vmscope_linux_cmdline(lx, pid, buf, sizeof(buf));
+	uint64_t pid;
+	int64_t n;
 
+	if (ctl__parse_u64(args[0], INT32_MAX, &pid))
+		return CTL_LINUX_BAD_ARGS;
+	n = vmscope_linux_cmdline(lx, (int)pid, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	if (json) {
-		printf("{\"pid\":%d,\"cmdline\":", pid);
+		printf("{\"pid\":%d,\"cmdline\":", (int)pid);
 		json_str(buf);
 		printf("}\n");
 	} else {
@@ -282,6 +295,34 @@ static int cmd_cmdline(vmscope_linux_t *lx, int pid, int json)
 	}
 	return 0;
 }
+
+/* sym NAME */
+static int cmd_sym(vmscope_linux_t *lx, char **args, int json)
+{
+	uint64_t a;
+	int r = vmscope_linux_symbol(lx, args[0], &a);
+
+	if (r == 0)
+		printf(json ? "{\"name\":\"%s\",\"addr\":\"0x%" PRIx64 "\"}\n"
+			    : "%s 0x%016" PRIx64 "\n", args[0], a);
+	return r;
+}
+
+/* Each view: its name, how many arguments follow it, and what prints it. */
+static const struct linux_view {
+	const char *name;
+	int nargs;
+	int (*run)(vmscope_linux_t *lx, char **args, int json);
+} views[] = {
+	{ "info", 0, cmd_info },
+	{ "ps", 0, cmd_ps },
+	{ "lsmod", 0, cmd_lsmod },
+	{ "dmesg", 0, cmd_dmesg },
+	{ "syscalls", 0, cmd_syscalls },
+	{ "cmdline", 1, cmd_cmdline },
+	{ "read", 3, cmd_read },
+	{ "sym", 1, cmd_sym },
+};
 
 int ctl_linux(int argc, char **argv)
 {
@@ -301,8 +342,8 @@ int ctl_linux(int argc, char **argv)
 	int json = 0, hw = 0, c, err = 0, r;
 	vmscope_t *vm;
 	vmscope_linux_t *lx;
+	const struct linux_view *view = NULL;
 	const char *cmd;
-	uint64_t pid, va, len;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -325,6 +366,13 @@ int ctl_linux(int argc, char **argv)
 	cmd = argv[optind];
 	if (!strcmp(cmd, "trace"))
 		return ctl_linux_trace(sock, &lo, argc - optind, argv + optind, json, hw);
+	for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++)
+		if (!strcmp(cmd, views[k].name))
+			view = &views[k];
+	if (!view || argc - optind - 1 != view->nargs) {
+		usage(stderr);
+		return 2;
+	}
 	vm = core ? vmscope_open_core(core, &err) : raw ? vmscope_open_raw(raw, &err)
 							: vmscope_attach(sock, &err);
 	if (!vm) {
@@ -339,34 +387,9 @@ int ctl_linux(int argc, char **argv)
 		vmscope_close(vm);
 		return 1;
 	}
-	if (!strcmp(cmd, "info"))
-		r = cmd_info(lx, json);
-	else if (!strcmp(cmd, "ps"))
-		r = cmd_ps(lx, json);
-	else if (!strcmp(cmd, "lsmod"))
-		r = cmd_lsmod(lx, json);
-	else if (!strcmp(cmd, "dmesg"))
-		r = cmd_dmesg(lx, json);
-	else if (!strcmp(cmd, "syscalls"))
-		r = cmd_syscalls(lx, json);
-	else if (!strcmp(cmd, "cmdline") && argc - optind == 2 &&
-		 !ctl__parse_u64(argv[optind + 1], INT32_MAX, &pid))
-		r = cmd_cmdline(lx, (int)pid, json);
-	else if (!strcmp(cmd, "read") && argc - optind == 4 &&
-		 !ctl__parse_u64(argv[optind + 1], INT32_MAX, &pid) &&
-		 !ctl__parse_u64(argv[optind + 2], UINT64_MAX, &va) &&
-		 !ctl__parse_u64(argv[optind + 3], CTL_LINUX_MAX_READ, &len))
-		r = cmd_read(lx, (int)pid, va, (size_t)len, json);
-	else if (!strcmp(cmd, "sym") && argc - optind == 2) {
-		uint64_t a;
-
-		r = vmscope_linux_symbol(lx, argv[optind + 1], &a);
-		if (r == 0)
-			printf(json ? "{\"name\":\"%s\",\"addr\":\"0x%" PRIx64 "\"}\n"
-				    : "%s 0x%016" PRIx64 "\n", argv[optind + 1], a);
-	} else {
+	r = view->run(lx, argv + optind + 1, json);
+	if (r == CTL_LINUX_BAD_ARGS) {
 		usage(stderr);
-		r = -EINVAL;
 		vmscope_linux_close(lx);
 		vmscope_close(vm);
 		return 2;
