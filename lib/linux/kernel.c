@@ -61,16 +61,14 @@ int64_t vmscope_linux_read_kva(vmscope_linux_t *lx, uint64_t va, void *buf, size
  * cleanup_highmap() removes the mappings below _text and above _end, and the
  * image is loaded 2 MiB-aligned whether randomised or not.
  */
-static int first_kernel_mapping(struct vmscope *vm, uint64_t cr3, uint64_t *text)
+static int first_kernel_mapping(struct vmscope *vm, uint64_t cr3, uint64_t *text,
+				uint64_t *text_pa)
 {
-	for (uint64_t va = KERNEL_MAP_START; va < KERNEL_MAP_END; va += 2ULL << 20) {
-		uint64_t pa;
-
-		if (vmscope_translate(vm, cr3, va, vmscope_va_flags(vm), &pa, NULL) == 0) {
+	for (uint64_t va = KERNEL_MAP_START; va < KERNEL_MAP_END; va += 2ULL << 20)
+		if (vmscope_translate(vm, cr3, va, vmscope_va_flags(vm), text_pa, NULL) == 0) {
 			*text = va;
 			return 0;
 		}
-	}
 	return -ENOENT;
 }
 
@@ -177,9 +175,10 @@ static bool is_banner_at(struct vmscope *vm, uint64_t pa)
 /*
  * With no CPU state that maps the kernel (a raw image, or a kernel still
  * being decompressed): the kernel image is physically contiguous and starts
- * on a 2 MiB boundary at most 1 GiB below the kallsyms tables it holds.  The start is the boundary at which linux_banner reads as the
- * banner and the page table at init_top_pgt, read as 4- or 5-level, maps
- * _text there; that page table becomes the kernel's CR3.
+ * on a 2 MiB boundary at most 1 GiB below the kallsyms tables it holds.  The
+ * start is the boundary at which linux_banner reads as the banner and the
+ * page table at init_top_pgt, read as 4- or 5-level, maps _text there; that
+ * page table becomes the kernel's CR3.
  */
 static int place_without_cpu(struct vmscope_linux *lx, uint64_t ks_pa)
 {
@@ -230,13 +229,11 @@ vmscope_linux_t *vmscope_linux_open(vmscope_t *vm, const struct vmscope_linux_op
 	/* 1. Where the kernel image is mapped: the CPU's page tables. */
 	n = cr3_candidates(vm, cands, 16, from_cpu);
 	for (unsigned i = 0; i < n; i++)
-		if (first_kernel_mapping(vm, cands[i], &pt_text) == 0) {
+		if (first_kernel_mapping(vm, cands[i], &pt_text, &lx->text_pa) == 0) {
 			cr3 = cands[i];
 			snprintf(lx->info.kaslr_how, sizeof(lx->info.kaslr_how),
 				 "page tables (CR3 0x%" PRIx64 " of CPU %u) map the kernel image "
 				 "from 0x%" PRIx64, cr3, from_cpu[i], pt_text);
-			if (vmscope_translate(vm, cr3, pt_text, vmscope_va_flags(vm), &pa, NULL) == 0)
-				lx->text_pa = pa;
 			break;
 		}
 
