@@ -334,7 +334,6 @@ int ctl_linux(int argc, char **argv)
 		{ "system-map", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "hw", no_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *core = NULL, *raw = NULL, *sock = NULL;
@@ -345,8 +344,8 @@ int ctl_linux(int argc, char **argv)
 	const struct linux_view *view = NULL;
 	const char *cmd;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	optind = 1; /* --help and --version never get here: vmscope-ctl.c answers them */
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': core = optarg; break;
 		case 'r': raw = optarg; break;
@@ -355,7 +354,6 @@ int ctl_linux(int argc, char **argv)
 		case 'm': lo.system_map = optarg; break;
 		case 'j': json = 1; break;
 		case 'w': hw = 1; break;
-		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
