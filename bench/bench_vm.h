@@ -14,7 +14,9 @@
 
 #include "log.h"
 #include "vcpu.h"
+#include "vcpu_loop.h"
 #include "vm.h"
+#include "vm_lifecycle.h"
 
 static inline double bench_vm__now(void)
 {

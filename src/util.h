@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define unlikely(x) __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define KiB (1024ULL)

@@ -1,16 +1,24 @@
-/* One vCPU: its KVM fd, its shared kvm_run page and the thread that runs it. */
+/*
+ * One vCPU: its KVM fd, its shared kvm_run page and the thread that runs it
+ * (vcpu_loop.h), and what other modules may do to it (vcpu.c).
+ */
 #ifndef VMSCOPE_VCPU_H
 #define VMSCOPE_VCPU_H
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmi/vmi.h"
+#include "vmscope/abi.h"
+
+/* The signal that interrupts KVM_RUN (vcpu__kick); its handler does nothing. */
+#define VCPU_KICK_SIGNAL SIGUSR1
 
 struct vm;
+struct vmi_vcpu;
 
 struct vcpu {
 	struct vm *vm;
@@ -21,14 +29,10 @@ struct vcpu {
 	bool thread_started;
 	bool halted;              /* HLT without an in-kernel irqchip: sleeps until the VM stops */
 	atomic_uint_fast64_t nr_exits;
-	struct vmi_vcpu vmi;
+	uint64_t *exit_stats;     /* exits by kind (exit_kind.h): own_exit_stats or a hook's */
+	uint64_t own_exit_stats[VMSCOPE_EV_NR + 3]; /* shaped as a channel row (abi.h) */
+	struct vmi_vcpu *vmi;     /* introspection's state (src/vmi/); NULL without it */
 };
-
-/* Creates vCPU id with CPUID and, when it starts at the entry, 64-bit registers. */
-struct vcpu *vcpu__create(struct vm *vm, unsigned id);
-void vcpu__destroy(struct vcpu *vcpu);
-
-int vcpu__start(struct vcpu *vcpu);
 
 /* Makes the vCPU leave KVM_RUN soon (from any thread). */
 void vcpu__kick(struct vcpu *vcpu);

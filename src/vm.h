@@ -1,4 +1,9 @@
-/* A virtual machine: the KVM VM, its RAM, its devices and its vCPUs. */
+/*
+ * A virtual machine: the KVM VM, its RAM, its devices and its vCPUs, and what
+ * the modules that make it up ask of it (stop it, find a guest page, raise an
+ * interrupt, watch an fd, clean up, register vCPU hooks).  Low: it calls no
+ * module.  Building, running and tearing one down: vm_lifecycle.h.
+ */
 #ifndef VMSCOPE_VM_H
 #define VMSCOPE_VM_H
 
@@ -12,11 +17,12 @@
 #include "io.h"
 #include "kvm_host.h"
 #include "memmap.h"
-#include "vmi/vmi.h"
+#include "vcpu_hooks.h"
 
 struct vm;
 struct vcpu;
 struct tg_ucall;
+struct vmi_core;
 
 /*
  * A file descriptor the VM's main loop watches for a module (control socket,
@@ -66,7 +72,8 @@ struct vm {
 	unsigned nr_pollfds;
 	struct { int fd; vm_pollfd_fn fn; void *opaque; } pollfds[VM_MAX_POLLFDS];
 
-	struct vmi vmi;         /* introspection (src/vmi/) */
+	struct vcpu_hooks hooks; /* who sees exits before the device model */
+	struct vmi_core *vmi;    /* introspection (src/vmi/); NULL without it */
 
 	/* A device refused what the user asked for (and said why): bad input, not a failure. */
 	bool bad_config;
@@ -77,25 +84,19 @@ struct vm {
 };
 
 /*
- * Creates the VM, its RAM, irqchip and PIT (unless --irqchip off) and devices; returns NULL after
- * logging why, with *exit_status (when not NULL) set to EXIT_USAGE when the
- * configuration was at fault (a --disk that cannot be opened, ...), else
- * EXIT_ERROR.
- */
-struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg, int *exit_status);
-
-/*
  * For a device's init: what the user configured cannot be used.  Call it
  * after logging one line that names the option; the init then fails.
  */
 void vm__config_error(struct vm *vm);
-void vm__destroy(struct vm *vm);
 
 /*
  * Host pointer for the guest-physical range [gpa, gpa + len), or NULL when
  * any of it is not RAM.  The one way to turn a guest address into a pointer.
  */
-void *vm__gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
+static inline void *vm__gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	return memmap__ptr(&vm->map, vm->ram, gpa, len);
+}
 
 /*
  * Drives interrupt line irq (an IOAPIC/PIC pin) of the in-kernel irqchip;
@@ -105,7 +106,11 @@ void vm__irq_line(struct vm *vm, unsigned irq, bool level, const char *who);
 
 /* Ends the VM with reason and process exit status; later calls are ignored. */
 void vm__stop(struct vm *vm, enum vm_stop_reason reason, int status);
-bool vm__stopping(const struct vm *vm);
+
+static inline bool vm__stopping(const struct vm *vm)
+{
+	return atomic_load_explicit(&vm->stop_reason, memory_order_relaxed) != VM_RUNNING;
+}
 
 /* Asks the main loop to call fn when fd is readable; call before vm__run. */
 int vm__register_pollfd(struct vm *vm, int fd, vm_pollfd_fn fn, void *opaque);
@@ -113,7 +118,10 @@ int vm__register_pollfd(struct vm *vm, int fd, vm_pollfd_fn fn, void *opaque);
 /* Registers fn(opaque) to run when the VM is destroyed, after its vCPUs are gone. */
 int vm__on_destroy(struct vm *vm, void (*fn)(void *opaque), void *opaque);
 
-/* Creates the vCPUs, starts their threads, waits until the VM stops, joins them. */
-int vm__run(struct vm *vm);
+/*
+ * Registers the VM's vCPU hooks (vcpu_hooks.h), at set-up; -EBUSY when a set
+ * is registered already.
+ */
+int vm__register_vcpu_hooks(struct vm *vm, const struct vcpu_hook_ops *ops);
 
 #endif

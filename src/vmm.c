@@ -17,6 +17,7 @@
 #include "machine.h"
 #include "seccomp_filter.h"
 #include "vm.h"
+#include "vm_lifecycle.h"
 
 /* Checks what only the host can judge: vCPU count and memory size. */
 static bool config_fits_host(const struct vm_config *cfg, const struct kvm_host *host)

@@ -19,26 +19,16 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "vmi/vmi.h"
 #include "vmm.h"
 
 #define PAUSE_TIMEOUT_S 5
 
 /* ---- VM state ------------------------------------------------------------------ */
 
-/* Every vCPU is held by a control-socket client's pause (or --vmi-wait). */
-static bool vm_client_paused(const struct vm *vm)
-{
-	if (vm->nr_vcpus == 0)
-		return false;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (!atomic_load(&vm->vcpus[i]->vmi.pause_req))
-			return false;
-	return true;
-}
-
 static bool vm_paused(const struct api *api)
 {
-	return api->halted || vm_client_paused(api->vm);
+	return api->halted || vmi__client_paused(api->vm);
 }
 
 const char *api__vm_state(const struct api *api)
@@ -78,7 +68,7 @@ static void vm_resume(struct api *api)
 		vmi__halt(vm, api->consumer, false);
 		api->halted = false;
 	}
-	if (vm_client_paused(vm))
+	if (vmi__client_paused(vm))
 		vmi__lift_client_pause(vm);
 }
 
@@ -132,10 +122,10 @@ void api__counters(struct api *api, const struct api_req *req, struct api_reply 
 		for (unsigned k = 0; k < ARRAY_SIZE(exit_kind_names); k++) {
 			char key[48];
 
-			if (!exit_kind_names[k] || !vm->vcpus[i]->vmi.stats)
+			if (!exit_kind_names[k] || !vm->vcpus[i]->exit_stats)
 				continue;
 			snprintf(key, sizeof(key), "exits_%s", exit_kind_names[k]);
-			add_u64(d, key, __atomic_load_n(&vm->vcpus[i]->vmi.stats[k],
+			add_u64(d, key, __atomic_load_n(&vm->vcpus[i]->exit_stats[k],
 							__ATOMIC_RELAXED));
 		}
 		snprintf(name, sizeof(name), "vcpu%u", i);

@@ -24,6 +24,7 @@
 #include "api/mhd_lib.h"
 #include "log.h"
 #include "vm.h"
+#include "vmi/vmi.h"
 #include "vmm.h"
 
 #define API_PREFIX "/api/v1/"
@@ -261,7 +262,7 @@ int api__attach(struct api *api, struct vm *vm)
 	api->vm = vm;
 	api->halted = false;
 	/* The introspection core pauses and resumes for us (it exists with --api-socket). */
-	if (vm->vmi.core) {
+	if (vm->vmi) {
 		r = vmi__register_consumer(vm, &api_vmi_ops, api);
 		if (r < 0)
 			log_warn("api: vm.pause unavailable: %s", strerror(-r));

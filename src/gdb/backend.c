@@ -24,6 +24,7 @@
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "vmi/vmi.h"
 
 static struct gdb_bp *find_bp_gpa(struct gdb_stub *st, uint64_t gpa)
 {

@@ -12,6 +12,7 @@
 #include "kvm_host.h"
 #include "log.h"
 #include "vm.h"
+#include "vmi/vmi.h"
 
 /* The largest piece (8, 4, 2 or 1 bytes) that starts aligned at addr and fits in len. */
 static unsigned piece(uint64_t addr, uint64_t len)

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "seccomp_filter.h"
 #include "vm.h"
+#include "vmi/vmi.h"
 
 /* How long a reply may wait for a debugger that does not read. */
 #define GDB_SEND_TIMEOUT_S 10

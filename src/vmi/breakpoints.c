@@ -63,7 +63,7 @@ int vmi__bp_remove_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa)
 
 int vmi__bp_add(struct vm *vm, uint32_t owner, uint64_t gpa)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 	int r;
 
 	if (!core)
@@ -76,7 +76,7 @@ int vmi__bp_add(struct vm *vm, uint32_t owner, uint64_t gpa)
 
 int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 	int r;
 
 	if (!core)
@@ -92,9 +92,9 @@ int vmi__bp_remove(struct vm *vm, uint32_t owner, uint64_t gpa)
  * it owns it, each owning consumer its callback.  The core steps over it only
  * for the client: a consumer (GDB) stops the guest and steps over by itself.
  */
-enum vmi_verdict vmi__bp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t gpa)
+enum vcpu_verdict vmi__bp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t gpa)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	uint64_t rip = c->ev.regs.rip;
 	bool moved = false;
 	uint32_t owners;
@@ -114,9 +114,9 @@ enum vmi_verdict vmi__bp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t g
 		if ((owners & (1u << i)) && core->consumers[i].ops->breakpoint)
 			core->consumers[i].ops->breakpoint(core->consumers[i].opaque, vcpu, gpa);
 	if (!(owners & VMI_OWNER_CLIENT) || moved)
-		return VMI_HANDLED;
+		return VCPU_HANDLED;
 	/* Step over it before the next KVM_RUN (vmi__step_over_begin, step.c). */
-	vcpu->vmi.step_pending = true;
-	vcpu->vmi.step_gpa = gpa;
-	return VMI_HANDLED;
+	vcpu->vmi->step_pending = true;
+	vcpu->vmi->step_gpa = gpa;
+	return VCPU_HANDLED;
 }

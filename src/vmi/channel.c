@@ -3,6 +3,7 @@
  * an event ring and a response ring.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -51,34 +52,45 @@ void vmi__channel_reset(struct vmi_core *core)
 		struct vcpu *v = core->vm->vcpus[i];
 
 		/* Drop what the previous client left: consumer catches up with producer. */
-		__atomic_store_n(&v->vmi.ev->tail, __atomic_load_n(&v->vmi.ev->head, __ATOMIC_ACQUIRE),
+		__atomic_store_n(&v->vmi->ev->tail, __atomic_load_n(&v->vmi->ev->head, __ATOMIC_ACQUIRE),
 				 __ATOMIC_RELEASE);
-		__atomic_store_n(&v->vmi.rsp->head, v->vmi.rsp->tail, __ATOMIC_RELEASE);
-		v->vmi.ev->waiting = v->vmi.rsp->waiting = 0;
+		__atomic_store_n(&v->vmi->rsp->head, v->vmi->rsp->tail, __ATOMIC_RELEASE);
+		v->vmi->ev->waiting = v->vmi->rsp->waiting = 0;
 	}
 	core->hdr->client_waiting = 0;
 }
 
-/* Per vCPU, before its thread starts. */
-void vmi__vcpu_init(struct vcpu *vcpu)
+/* Per vCPU, before its thread starts (a vCPU hook): its state, its rings. */
+int vmi__vcpu_init(struct vcpu *vcpu)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	uint8_t *area;
 
-	vcpu->vmi.stats = vcpu->vmi.own_stats;
-	vcpu->vmi.rsp_efd = -1;
-	if (!core || !core->hdr)
-		return;
+	vcpu->vmi = calloc(1, sizeof(*vcpu->vmi));
+	if (!vcpu->vmi)
+		return -ENOMEM;
+	vcpu->vmi->rsp_efd = -1;
+	if (!core->hdr)
+		return 0;
 	area = (uint8_t *)core->hdr + core->hdr->vcpu_offset + core->hdr->vcpu_stride * vcpu->id;
-	vcpu->vmi.stats = core->hdr->exits[vcpu->id];
-	vcpu->vmi.ev = (struct vmscope_ring *)area;
-	vcpu->vmi.ev_slots = (struct vmscope_event *)(area + sizeof(struct vmscope_ring));
-	vcpu->vmi.rsp = (struct vmscope_ring *)(area + core->hdr->rsp_offset);
-	vcpu->vmi.rsp_slots =
+	vcpu->exit_stats = core->hdr->exits[vcpu->id];
+	vcpu->vmi->ev = (struct vmscope_ring *)area;
+	vcpu->vmi->ev_slots = (struct vmscope_event *)(area + sizeof(struct vmscope_ring));
+	vcpu->vmi->rsp = (struct vmscope_ring *)(area + core->hdr->rsp_offset);
+	vcpu->vmi->rsp_slots =
 		(struct vmscope_response *)(area + core->hdr->rsp_offset + sizeof(struct vmscope_ring));
-	vcpu->vmi.rsp_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vcpu->vmi->rsp_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vcpu->vmi->rsp_efd < 0)
+		return -errno;
 	if (vcpu->vm->cfg->vmi_wait) {
-		atomic_store(&vcpu->vmi.pause_gen, 1);
-		atomic_store(&vcpu->vmi.pause_req, true);
+		atomic_store(&vcpu->vmi->pause_gen, 1);
+		atomic_store(&vcpu->vmi->pause_req, true);
 	}
+	return 0;
+}
+
+void vmi__vcpu_free(struct vcpu *vcpu)
+{
+	free(vcpu->vmi);
+	vcpu->vmi = NULL;
 }

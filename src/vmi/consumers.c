@@ -13,7 +13,7 @@
 
 int vmi__register_consumer(struct vm *vm, const struct vmi_consumer_ops *ops, void *opaque)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 	unsigned c;
 
 	if (!core)
@@ -28,7 +28,7 @@ int vmi__register_consumer(struct vm *vm, const struct vmi_consumer_ops *ops, vo
 
 struct vcpu *vmi__vcpu(struct vm *vm, unsigned id)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 
 	if (!core || !atomic_load_explicit(&core->ready, memory_order_acquire) || id >= vm->nr_vcpus)
 		return NULL;
@@ -45,7 +45,7 @@ static void kick_all(struct vmi_core *core)
 
 void vmi__halt(struct vm *vm, int c, bool on)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 
 	if (on) {
 		atomic_fetch_or(&core->halt, 1u << c);
@@ -61,17 +61,17 @@ void vmi__halt(struct vm *vm, int c, bool on)
 void vmi__hold(struct vm *vm, int c, unsigned id, bool on)
 {
 	struct vcpu *v = vmi__vcpu(vm, id);
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 
 	if (!v)
 		return;
 	if (on) {
-		atomic_fetch_or(&v->vmi.hold, 1u << c);
+		atomic_fetch_or(&v->vmi->hold, 1u << c);
 		vcpu__kick(v);
 		return;
 	}
 	pthread_mutex_lock(&core->lock);
-	atomic_fetch_and(&v->vmi.hold, ~(1u << c));
+	atomic_fetch_and(&v->vmi->hold, ~(1u << c));
 	pthread_cond_broadcast(&core->cond);
 	pthread_mutex_unlock(&core->lock);
 }
@@ -85,16 +85,16 @@ int vmi__step(struct vm *vm, int c, unsigned id, bool on)
 	if (on && !host_debug__step_ok(vm->host))
 		return -ENOTSUP;
 	if (on)
-		atomic_fetch_or(&v->vmi.consumer_ss, 1u << c);
+		atomic_fetch_or(&v->vmi->consumer_ss, 1u << c);
 	else
-		atomic_fetch_and(&v->vmi.consumer_ss, ~(1u << c));
-	atomic_store(&v->vmi.dbg_dirty, true); /* loaded when it leaves its park */
+		atomic_fetch_and(&v->vmi->consumer_ss, ~(1u << c));
+	atomic_store(&v->vmi->dbg_dirty, true); /* loaded when it leaves its park */
 	return 0;
 }
 
 int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 	uint64_t deadline = vmi__now_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	int r = 0;
 
@@ -104,7 +104,7 @@ int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms)
 		bool all = atomic_load(&core->ready);
 
 		for (unsigned i = 0; all && i < vm->nr_vcpus; i++)
-			all &= vm->vcpus[i]->vmi.state != VMI_VCPU_RUNNING;
+			all &= vm->vcpus[i]->vmi->state != VMI_VCPU_RUNNING;
 		if (all || vm__stopping(vm))
 			break;
 		if (vmi__now_ns() >= deadline) {
@@ -124,9 +124,19 @@ int vmi__wait_stopped(struct vm *vm, unsigned timeout_ms)
 	return r;
 }
 
+bool vmi__client_paused(struct vm *vm)
+{
+	if (!vm->vmi || vm->nr_vcpus == 0)
+		return false;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (!atomic_load(&vm->vcpus[i]->vmi->pause_req))
+			return false;
+	return true;
+}
+
 void vmi__lift_client_pause(struct vm *vm)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 
 	pthread_mutex_lock(&core->lock);
 	vmi__pause_vcpus(core, VMSCOPE_ALL_VCPUS, false, NULL); /* a resume needs no reply */
@@ -135,7 +145,7 @@ void vmi__lift_client_pause(struct vm *vm)
 
 void vmi__release_consumer(struct vm *vm, int c)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 	uint32_t bit = 1u << c;
 
 	pthread_mutex_lock(&core->lock);
@@ -155,9 +165,9 @@ void vmi__release_consumer(struct vm *vm, int c)
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 			struct vcpu *v = vm->vcpus[i];
 
-			atomic_fetch_and(&v->vmi.hold, ~bit);
-			if (atomic_fetch_and(&v->vmi.consumer_ss, ~bit) & bit)
-				atomic_store(&v->vmi.dbg_dirty, true);
+			atomic_fetch_and(&v->vmi->hold, ~bit);
+			if (atomic_fetch_and(&v->vmi->consumer_ss, ~bit) & bit)
+				atomic_store(&v->vmi->dbg_dirty, true);
 		}
 	}
 	atomic_fetch_and(&core->halt, ~bit);
@@ -167,13 +177,11 @@ void vmi__release_consumer(struct vm *vm, int c)
 
 void vmi__vcpu_exit(struct vcpu *vcpu)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 
-	if (!core)
-		return;
 	/* Out of the guest for good: a vCPU stepping over a breakpoint need not wait for it. */
 	pthread_mutex_lock(&core->lock);
-	vcpu->vmi.state = VMI_VCPU_PARKED;
+	vcpu->vmi->state = VMI_VCPU_PARKED;
 	pthread_cond_broadcast(&core->cond);
 	pthread_mutex_unlock(&core->lock);
 	for (unsigned i = 1; i <= core->nr_consumers; i++)

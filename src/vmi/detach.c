@@ -44,9 +44,9 @@ void vmi__detach(struct vmi_core *core, const char *why, bool asked)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 
-		v->vmi.client_ss = false;
-		atomic_store(&v->vmi.dbg_dirty, true);
-		atomic_store(&v->vmi.pause_req, false);
+		v->vmi->client_ss = false;
+		atomic_store(&v->vmi->dbg_dirty, true);
+		atomic_store(&v->vmi->pause_req, false);
 	}
 	vmi__update_watch(core);
 	pthread_cond_broadcast(&core->cond);
@@ -60,4 +60,9 @@ void vmi__detach(struct vmi_core *core, const char *why, bool asked)
 		"vmi: client detached (%s): hooks removed, %u breakpoint(s) restored, "
 		"%u debug-register slot(s) freed, %u page(s) unprotected, vCPUs resumed",
 		why, nbps, nhw, nprot);
+}
+
+void vmi__detach_lost(struct vmi_core *core, const char *why)
+{
+	vmi__detach(core, why, false);
 }

@@ -4,52 +4,13 @@
  */
 #include <string.h>
 
+#include "exit_kind.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmi/core.h"
 
-#define K(reason, kind) [reason] = (kind)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverride-init"
-#ifdef __clang__
-#pragma GCC diagnostic ignored "-Winitializer-overrides"
-#endif
-const uint8_t vmi_exit_kind[VMI_NR_EXIT_REASONS] = {
-	[0 ... VMI_NR_EXIT_REASONS - 1] = VMSCOPE_STAT_OTHER,
-	K(KVM_EXIT_IO, VMSCOPE_EV_IO),
-	K(KVM_EXIT_MMIO, VMSCOPE_EV_MMIO),
-	K(KVM_EXIT_HLT, VMSCOPE_EV_HLT),
-	K(KVM_EXIT_DEBUG, VMSCOPE_EV_SINGLESTEP),
-	K(KVM_EXIT_HYPERCALL, VMSCOPE_EV_HYPERCALL),
-	K(KVM_EXIT_X86_RDMSR, VMSCOPE_EV_MSR_READ),
-	K(KVM_EXIT_X86_WRMSR, VMSCOPE_EV_MSR_WRITE),
-	K(KVM_EXIT_SHUTDOWN, VMSCOPE_EV_SHUTDOWN),
-	K(KVM_EXIT_INTERNAL_ERROR, VMSCOPE_EV_INTERNAL_ERROR),
-};
-#pragma GCC diagnostic pop
-
-void vmi__update_watch(struct vmi_core *core)
-{
-	unsigned sub = atomic_load(&core->sub_mask);
-	unsigned mask = sub;
-
-	if (sub & (1u << VMSCOPE_EV_PAGE_WRITE) || core->nr_prot)
-		mask |= 1u << VMSCOPE_EV_MMIO;
-	if (sub & (1u << VMSCOPE_EV_BREAKPOINT) || core->nr_bps)
-		mask |= 1u << VMSCOPE_EV_INTERNAL_ERROR;
-	if (core->usermsr_enabled)
-		mask |= 1u << VMSCOPE_EV_MSR_READ | 1u << VMSCOPE_EV_MSR_WRITE;
-	/* Debug exits always reach the hook: only we turn single-step on. */
-	mask |= 1u << VMSCOPE_EV_SINGLESTEP;
-	atomic_store(&core->vm->vmi.watch_mask, mask);
-	if (core->hdr) {
-		core->hdr->watch_mask = sub;
-		core->hdr->sync_mask = atomic_load(&core->sync_mask);
-	}
-}
-
-static enum vmi_verdict hook_io(struct vcpu *vcpu)
+static enum vcpu_verdict hook_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vmi_ev_ctx c = { 0 };
@@ -58,7 +19,7 @@ static enum vmi_verdict hook_io(struct vcpu *vcpu)
 
 	if (!range_within(run->io.data_offset, (uint64_t)size * run->io.count,
 			  (uint64_t)vcpu->vm->host->vcpu_mmap_size) || size > 8)
-		return VMI_PASS; /* the device model reports it */
+		return VCPU_PASS; /* the device model reports it */
 	c.ev.u.io.port = run->io.port;
 	c.ev.u.io.size = (uint8_t)size;
 	c.ev.u.io.is_write = run->io.direction == KVM_EXIT_IO_OUT;
@@ -66,24 +27,24 @@ static enum vmi_verdict hook_io(struct vcpu *vcpu)
 	if (c.ev.u.io.is_write)
 		memcpy(c.ev.u.io.data, data, size);
 	if (!vmi__send(vcpu, VMSCOPE_EV_IO, &c))
-		return VMI_PASS;
+		return VCPU_PASS;
 	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
 		vmi__apply_regs_after_exit(vcpu, &c);
 	if ((c.rsp.flags & VMSCOPE_RSP_SET_DATA) && !c.ev.u.io.is_write) {
 		for (uint32_t i = 0; i < run->io.count; i++)
 			memcpy(data + i * size, c.rsp.data, size);
-		return VMI_HANDLED;
+		return VCPU_HANDLED;
 	}
-	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
+	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VCPU_HANDLED : VCPU_PASS;
 }
 
-static enum vmi_verdict hook_mmio(struct vcpu *vcpu)
+static enum vcpu_verdict hook_mmio(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vmi_ev_ctx c = { 0 };
 
 	if (run->mmio.len > 8)
-		return VMI_PASS;
+		return VCPU_PASS;
 	if (memmap__offset(&vcpu->vm->map, run->mmio.phys_addr, run->mmio.len) >= 0)
 		return vmi__hook_ram_access(vcpu);
 	c.ev.u.mmio.gpa = run->mmio.phys_addr;
@@ -92,19 +53,19 @@ static enum vmi_verdict hook_mmio(struct vcpu *vcpu)
 	if (run->mmio.is_write)
 		memcpy(c.ev.u.mmio.data, run->mmio.data, run->mmio.len);
 	if (!vmi__send(vcpu, VMSCOPE_EV_MMIO, &c))
-		return VMI_PASS;
+		return VCPU_PASS;
 	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
 		vmi__apply_regs_after_exit(vcpu, &c);
 	if ((c.rsp.flags & VMSCOPE_RSP_SET_DATA) && !run->mmio.is_write) {
 		memcpy(run->mmio.data, c.rsp.data, run->mmio.len);
-		return VMI_HANDLED;
+		return VCPU_HANDLED;
 	}
-	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
+	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VCPU_HANDLED : VCPU_PASS;
 }
 
-static enum vmi_verdict hook_internal(struct vcpu *vcpu)
+static enum vcpu_verdict hook_internal(struct vcpu *vcpu)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	struct kvm_run *run = vcpu->run;
 	struct vmi_ev_ctx c = { 0 };
 	uint32_t ndata = run->internal.ndata;
@@ -125,7 +86,7 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 				     ((run->internal.data[1] >> 8) & 0xff) == 0xcc;
 
 		c.have_regs = true;
-		if (gpa >= 0 && !(vcpu->vmi.stepping_bp && vcpu->vmi.step_gpa == (uint64_t)gpa)) {
+		if (gpa >= 0 && !(vcpu->vmi->stepping_bp && vcpu->vmi->step_gpa == (uint64_t)gpa)) {
 			pthread_mutex_lock(&core->lock);
 			bool ours = vmi__find_bp(core, (uint64_t)gpa) != NULL;
 			const uint8_t *p = vm__gpa_ptr(vcpu->vm, (uint64_t)gpa, 1);
@@ -134,29 +95,29 @@ static enum vmi_verdict hook_internal(struct vcpu *vcpu)
 			if (ours)
 				return vmi__bp_hit(vcpu, &c, (uint64_t)gpa);
 			if (reported_int3 && gone)
-				return VMI_HANDLED;
+				return VCPU_HANDLED;
 		}
 	}
 	c.ev.u.internal.suberror = run->internal.suberror;
 	c.ev.u.internal.ndata = ndata;
 	memcpy(c.ev.u.internal.data, run->internal.data, ndata * sizeof(uint64_t));
 	vmi__send(vcpu, VMSCOPE_EV_INTERNAL_ERROR, &c);
-	return VMI_PASS;
+	return VCPU_PASS;
 }
 
 /* RIP is past the HLT already; skipping it means going on instead of halting. */
-static enum vmi_verdict hook_hlt(struct vcpu *vcpu)
+static enum vcpu_verdict hook_hlt(struct vcpu *vcpu)
 {
 	struct vmi_ev_ctx c = { 0 };
 
 	if (!vmi__send(vcpu, VMSCOPE_EV_HLT, &c))
-		return VMI_PASS;
+		return VCPU_PASS;
 	if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
 		vmi__apply_regs(vcpu, &c);
-	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VMI_HANDLED : VMI_PASS;
+	return (c.rsp.flags & VMSCOPE_RSP_SKIP) ? VCPU_HANDLED : VCPU_PASS;
 }
 
-static enum vmi_verdict hook_hypercall(struct vcpu *vcpu)
+static enum vcpu_verdict hook_hypercall(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vmi_ev_ctx c = { 0 };
@@ -170,15 +131,13 @@ static enum vmi_verdict hook_hypercall(struct vcpu *vcpu)
 		if (c.rsp.flags & VMSCOPE_RSP_SET_DATA)
 			memcpy(&run->hypercall.ret, c.rsp.data, 8);
 	}
-	return VMI_HANDLED;
+	return VCPU_HANDLED;
 }
 
-enum vmi_verdict vmi__hook(struct vcpu *vcpu, unsigned kind)
+enum vcpu_verdict vmi__hook(struct vcpu *vcpu, unsigned kind)
 {
 	struct vmi_ev_ctx c = { 0 };
 
-	if (!vcpu->vm->vmi.core)
-		return VMI_PASS;
 	switch (kind) {
 	case VMSCOPE_EV_IO:
 		return hook_io(vcpu);
@@ -199,27 +158,25 @@ enum vmi_verdict vmi__hook(struct vcpu *vcpu, unsigned kind)
 		if (vcpu->vm->host->svm)
 			c.ev.flags = VMSCOPE_EVF_REGS_RESET;
 		vmi__send(vcpu, kind, &c);
-		return VMI_PASS;
+		return VCPU_PASS;
 	}
-	return VMI_PASS;
+	return VCPU_PASS;
 }
 
-/* Exits that exist only because of us, when the hook did not take them (a race with detach). */
-bool vmi__fallback(struct vcpu *vcpu)
+/* Exits that exist only because of us, of kinds the hook was not shown (after a detach). */
+bool vmi__unclaimed(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
-		if (!vcpu->vm->vmi.core)
-			return false;
 		vmi__hook_msr(vcpu, run->exit_reason == KVM_EXIT_X86_WRMSR ? VMSCOPE_EV_MSR_WRITE
 								  : VMSCOPE_EV_MSR_READ);
 		return true;
 	case KVM_EXIT_DEBUG:
 	case KVM_EXIT_INTERNAL_ERROR:
-		return vcpu->vm->vmi.core && vmi__hook(vcpu, vmi__exit_kind(run->exit_reason)) == VMI_HANDLED;
+		return vmi__hook(vcpu, exit_kind(run->exit_reason)) == VCPU_HANDLED;
 	case KVM_EXIT_MMIO:
 		if (run->mmio.len <= 8 &&
 		    memmap__offset(&vcpu->vm->map, run->mmio.phys_addr, run->mmio.len) >= 0) {

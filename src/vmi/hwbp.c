@@ -91,7 +91,7 @@ unsigned vmi__hwbp_release_locked(struct vmi_core *core, uint32_t owner)
 int vmi__hwbp_add(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type, unsigned len,
 		  unsigned *slot)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 	int r;
 
 	if (!core)
@@ -104,7 +104,7 @@ int vmi__hwbp_add(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type, u
 
 int vmi__hwbp_remove(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type, unsigned len)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 	int r;
 
 	if (!core)
@@ -115,36 +115,6 @@ int vmi__hwbp_remove(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type
 	return r;
 }
 
-/* DR7's LEN field for a length in bytes (8 is 10b, 4 is 11b). */
-static uint64_t len_bits(unsigned len)
-{
-	switch (len) {
-	case 2: return 1;
-	case 8: return 2;
-	case 4: return 3;
-	}
-	return 0;
-}
-
-void vmi__hwbp_fill(struct vmi_core *core, uint8_t skip, struct kvm_guest_debug *dbg)
-{
-	uint64_t dr7 = 0;
-
-	for (unsigned i = 0; i < VMSCOPE_HWBP_SLOTS; i++) {
-		const struct vmi_hwbp *h = &core->hwbps[i];
-
-		if (!h->owners || (skip & (1u << i)))
-			continue;
-		dbg->arch.debugreg[i] = h->addr;
-		/* Li enables slot i; its R/W and LEN fields are 4 bits at 16 + 4i. */
-		dr7 |= 1ULL << (2 * i) | ((uint64_t)h->type | len_bits(h->len) << 2) << (16 + 4 * i);
-	}
-	if (!dr7)
-		return;
-	dbg->arch.debugreg[7] = dr7 | 1ULL << 10; /* bit 10 reads as 1 */
-	dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
-}
-
 /*
  * Slot `slot` fired on vcpu (DR6 in dr6, the vCPU stopped at pc).  Returns
  * false when it was not ours after all: a stale DR6 bit of an execute slot
@@ -153,7 +123,7 @@ void vmi__hwbp_fill(struct vmi_core *core, uint8_t skip, struct kvm_guest_debug 
 static bool hit_one(struct vcpu *vcpu, struct vmi_ev_ctx *c, unsigned slot, uint64_t dr6,
 		    uint64_t pc)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	struct vmi_hwbp h;
 	bool moved = false;
 
@@ -176,15 +146,15 @@ static bool hit_one(struct vcpu *vcpu, struct vmi_ev_ctx *c, unsigned slot, uint
 			core->consumers[i].ops->hw_breakpoint(core->consumers[i].opaque, vcpu, slot,
 							      h.addr, h.type);
 	if (h.type == VMSCOPE_HWBP_EXEC && (h.owners & VMI_OWNER_CLIENT) && !moved) {
-		vcpu->vmi.hw_skip |= (uint8_t)(1u << slot);
-		atomic_store(&vcpu->vmi.dbg_dirty, true);
+		vcpu->vmi->hw_skip |= (uint8_t)(1u << slot);
+		atomic_store(&vcpu->vmi->dbg_dirty, true);
 	}
 	return true;
 }
 
 bool vmi__hwbp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t dr6, uint64_t pc)
 {
-	unsigned hits = (unsigned)dr6 & vcpu->vmi.hw_armed;
+	unsigned hits = (unsigned)dr6 & vcpu->vmi->hw_armed;
 	bool any = false;
 
 	for (unsigned i = 0; i < VMSCOPE_HWBP_SLOTS; i++)
@@ -199,9 +169,9 @@ bool vmi__hwbp_hit(struct vcpu *vcpu, struct vmi_ev_ctx *c, uint64_t dr6, uint64
  */
 bool vmi__hwbp_step_done(struct vcpu *vcpu)
 {
-	if (!vcpu->vmi.hw_skip)
+	if (!vcpu->vmi->hw_skip)
 		return false;
-	vcpu->vmi.hw_skip = 0; /* past the instruction: its slots come back */
-	atomic_store(&vcpu->vmi.dbg_dirty, true);
+	vcpu->vmi->hw_skip = 0; /* past the instruction: its slots come back */
+	atomic_store(&vcpu->vmi->dbg_dirty, true);
 	return true;
 }

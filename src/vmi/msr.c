@@ -43,7 +43,7 @@ static bool msr_watched(struct vmi_core *core, uint32_t index)
 	return found;
 }
 
-enum vmi_verdict vmi__hook_msr(struct vcpu *vcpu, unsigned kind)
+enum vcpu_verdict vmi__hook_msr(struct vcpu *vcpu, unsigned kind)
 {
 	struct kvm_run *run = vcpu->run;
 	bool write = kind == VMSCOPE_EV_MSR_WRITE;
@@ -53,7 +53,7 @@ enum vmi_verdict vmi__hook_msr(struct vcpu *vcpu, unsigned kind)
 
 	if (!write && vmi__msr_access(vcpu, run->msr.index, &value, false) < 0)
 		value = 0;
-	if (msr_watched(vcpu->vm->vmi.core, run->msr.index)) {
+	if (msr_watched(vcpu->vm->vmi, run->msr.index)) {
 		c.ev.u.msr.index = run->msr.index;
 		c.ev.u.msr.value = value;
 		sent = vmi__send(vcpu, kind, &c);
@@ -63,7 +63,7 @@ enum vmi_verdict vmi__hook_msr(struct vcpu *vcpu, unsigned kind)
 	run->msr.error = 0;
 	if (write) {
 		if (sent && (c.rsp.flags & (VMSCOPE_RSP_DENY | VMSCOPE_RSP_SKIP)))
-			return VMI_HANDLED;
+			return VCPU_HANDLED;
 		if (vmi__msr_access(vcpu, run->msr.index, &value, true) < 0)
 			run->msr.error = 1; /* the guest gets the #GP it would have had */
 	} else {
@@ -71,5 +71,5 @@ enum vmi_verdict vmi__hook_msr(struct vcpu *vcpu, unsigned kind)
 			memcpy(&value, c.rsp.data, 8);
 		run->msr.data = value;
 	}
-	return VMI_HANDLED;
+	return VCPU_HANDLED;
 }

@@ -75,7 +75,7 @@ static bool page_protected(struct vmi_core *core, uint64_t page)
 }
 
 /* An MMIO exit at a RAM address: a write to a protected page (or a stale one). */
-enum vmi_verdict vmi__hook_ram_access(struct vcpu *vcpu)
+enum vcpu_verdict vmi__hook_ram_access(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	uint64_t gpa = run->mmio.phys_addr;
@@ -84,12 +84,12 @@ enum vmi_verdict vmi__hook_ram_access(struct vcpu *vcpu)
 	struct vmi_ev_ctx c = { 0 };
 
 	if (!p || len > 8)
-		return VMI_PASS;
+		return VCPU_PASS;
 	if (!run->mmio.is_write) {
 		memcpy(run->mmio.data, p, len);
-		return VMI_HANDLED;
+		return VCPU_HANDLED;
 	}
-	if (page_protected(vcpu->vm->vmi.core, gpa & ~4095ULL)) {
+	if (page_protected(vcpu->vm->vmi, gpa & ~4095ULL)) {
 		c.ev.u.page_write.gpa = gpa;
 		c.ev.u.page_write.len = len;
 		c.ev.u.page_write.page_gpa = gpa & ~4095ULL;
@@ -98,11 +98,11 @@ enum vmi_verdict vmi__hook_ram_access(struct vcpu *vcpu)
 			if (c.rsp.flags & VMSCOPE_RSP_SET_REGS)
 				vmi__apply_regs(vcpu, &c);
 			if (c.rsp.flags & (VMSCOPE_RSP_DENY | VMSCOPE_RSP_SKIP))
-				return VMI_HANDLED;
+				return VCPU_HANDLED;
 			if (c.rsp.flags & VMSCOPE_RSP_SET_DATA)
 				memcpy(run->mmio.data, c.rsp.data, len);
 		}
 	}
 	memcpy(p, run->mmio.data, len);
-	return VMI_HANDLED;
+	return VCPU_HANDLED;
 }

@@ -46,7 +46,7 @@ int vmi__reply_fail(struct vmi_reply *rp, int err, const char *fmt, ...)
 
 static bool vcpu_stopped(struct vcpu *v)
 {
-	return v->vmi.state != VMI_VCPU_RUNNING;
+	return v->vmi->state != VMI_VCPU_RUNNING;
 }
 
 /*
@@ -59,10 +59,10 @@ static bool vcpu_paused(struct vmi_core *core, struct vcpu *v)
 {
 	bool listens = atomic_load(&core->sub_mask) & (1u << VMSCOPE_EV_PAUSE);
 
-	if (v->vmi.state == VMI_VCPU_HELD)
+	if (v->vmi->state == VMI_VCPU_HELD)
 		return true;
-	return v->vmi.state == VMI_VCPU_PARKED &&
-	       (!listens || v->vmi.pause_announced == atomic_load(&v->vmi.pause_gen));
+	return v->vmi->state == VMI_VCPU_PARKED &&
+	       (!listens || v->vmi->pause_announced == atomic_load(&v->vmi->pause_gen));
 }
 
 int vmi__pause_vcpus(struct vmi_core *core, uint32_t which, bool pause, struct vmi_reply *rp)
@@ -74,8 +74,8 @@ int vmi__pause_vcpus(struct vmi_core *core, uint32_t which, bool pause, struct v
 		if (which != VMSCOPE_ALL_VCPUS && which != i)
 			continue;
 		if (pause)
-			atomic_fetch_add(&vm->vcpus[i]->vmi.pause_gen, 1);
-		atomic_store(&vm->vcpus[i]->vmi.pause_req, pause);
+			atomic_fetch_add(&vm->vcpus[i]->vmi->pause_gen, 1);
+		atomic_store(&vm->vcpus[i]->vmi->pause_req, pause);
 		if (pause)
 			vcpu__kick(vm->vcpus[i]);
 	}
@@ -328,8 +328,8 @@ size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struc
 					host_debug__why(vm->host->singlestep));
 			return 0;
 		}
-		v->vmi.client_ss = m->u.vcpu.enable;
-		atomic_store(&v->vmi.dbg_dirty, true);
+		v->vmi->client_ss = m->u.vcpu.enable;
+		atomic_store(&v->vmi->dbg_dirty, true);
 		vcpu__kick(v);
 		return 0;
 	case VMSCOPE_MSG_PROTECT:

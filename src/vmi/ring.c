@@ -22,12 +22,12 @@
 
 static struct vmscope_event *ev_begin(struct vcpu *vcpu)
 {
-	struct vmscope_ring *ring = vcpu->vmi.ev;
-	uint32_t slots = vcpu->vm->vmi.core->hdr->ev_slots;
+	struct vmscope_ring *ring = vcpu->vmi->ev;
+	uint32_t slots = vcpu->vm->vmi->hdr->ev_slots;
 	uint64_t head = ring->head;
 	uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
 
-	return head - tail >= slots ? NULL : &vcpu->vmi.ev_slots[head & (slots - 1)];
+	return head - tail >= slots ? NULL : &vcpu->vmi->ev_slots[head & (slots - 1)];
 }
 
 /*
@@ -38,14 +38,14 @@ static struct vmscope_event *ev_begin(struct vcpu *vcpu)
  */
 static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	uint64_t deadline = vmi__now_ns() + (uint64_t)core->timeout_ms * 1000000ULL;
 	const struct timespec nap = { .tv_nsec = 20000 };
 	struct vmscope_event *slot;
 
 	while (!(slot = ev_begin(vcpu))) {
 		if (!sync) {
-			__atomic_fetch_add(&vcpu->vmi.ev->overflow, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&vcpu->vmi->ev->overflow, 1, __ATOMIC_RELAXED);
 			return NULL;
 		}
 		if (!atomic_load(&core->attached) || atomic_load(&core->gen) != gen ||
@@ -56,7 +56,7 @@ static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
 
 			snprintf(why, sizeof(why), "client left vCPU %u's event ring full for %u ms",
 				 vcpu->id, core->timeout_ms);
-			vmi__detach(core, why, false);
+			core->client_lost(core, why);
 			return NULL;
 		}
 		nanosleep(&nap, NULL);
@@ -66,8 +66,8 @@ static struct vmscope_event *ev_slot(struct vcpu *vcpu, bool sync, unsigned gen)
 
 static void ev_publish(struct vcpu *vcpu)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
-	struct vmscope_ring *ring = vcpu->vmi.ev;
+	struct vmi_core *core = vcpu->vm->vmi;
+	struct vmscope_ring *ring = vcpu->vmi->ev;
 	uint64_t one = 1;
 
 	__atomic_store_n(&ring->head, ring->head + 1, __ATOMIC_RELEASE);
@@ -80,15 +80,15 @@ static void ev_publish(struct vcpu *vcpu)
 
 static bool rsp_pop(struct vcpu *vcpu, struct vmscope_response *out)
 {
-	struct vmscope_ring *ring = vcpu->vmi.rsp;
-	uint32_t slots = vcpu->vm->vmi.core->hdr->rsp_slots;
+	struct vmscope_ring *ring = vcpu->vmi->rsp;
+	uint32_t slots = vcpu->vm->vmi->hdr->rsp_slots;
 	uint64_t tail = ring->tail;
 	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
 
 	if (head == tail)
 		return false;
 	/* Copy out before releasing the slot: the client may reuse it at once. */
-	memcpy(out, &vcpu->vmi.rsp_slots[tail & (slots - 1)], sizeof(*out));
+	memcpy(out, &vcpu->vmi->rsp_slots[tail & (slots - 1)], sizeof(*out));
 	__atomic_store_n(&ring->tail, tail + 1, __ATOMIC_RELEASE);
 	return true;
 }
@@ -99,8 +99,8 @@ static bool rsp_pop(struct vcpu *vcpu, struct vmscope_response *out)
  */
 static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscope_response *out)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
-	struct vmscope_ring *ring = vcpu->vmi.rsp;
+	struct vmi_core *core = vcpu->vm->vmi;
+	struct vmscope_ring *ring = vcpu->vmi->rsp;
 	uint64_t start = vmi__now_ns(), deadline = start + (uint64_t)core->timeout_ms * 1000000ULL;
 
 	for (;;) {
@@ -123,7 +123,7 @@ static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscop
 			snprintf(why, sizeof(why),
 				 "client did not answer event %llu of vCPU %u within %u ms",
 				 (unsigned long long)seq, vcpu->id, core->timeout_ms);
-			vmi__detach(core, why, false);
+			core->client_lost(core, why);
 			return -ETIMEDOUT;
 		}
 		if (t - start < SPIN_NS) {
@@ -138,14 +138,14 @@ static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscop
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&ring->head, __ATOMIC_ACQUIRE) == ring->tail) {
 			struct pollfd pfd[2] = {
-				{ .fd = vcpu->vmi.rsp_efd, .events = POLLIN },
+				{ .fd = vcpu->vmi->rsp_efd, .events = POLLIN },
 				{ .fd = vcpu->vm->stop_efd, .events = POLLIN },
 			};
 			uint64_t ms = (deadline - t) / 1000000ULL + 1;
 			uint64_t v;
 
 			if (poll(pfd, 2, (int)(ms > 1000 ? 1000 : ms)) > 0 && (pfd[0].revents & POLLIN))
-				(void)!read(vcpu->vmi.rsp_efd, &v, sizeof(v));
+				(void)!read(vcpu->vmi->rsp_efd, &v, sizeof(v));
 		}
 		__atomic_store_n(&ring->waiting, 0, __ATOMIC_RELAXED);
 	}
@@ -153,7 +153,7 @@ static int rsp_wait(struct vcpu *vcpu, uint64_t seq, unsigned gen, struct vmscop
 
 bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	bool sync = atomic_load_explicit(&core->sync_mask, memory_order_relaxed) & (1u << kind);
 	unsigned gen = atomic_load(&core->gen);
 	struct vmscope_event *slot;
@@ -165,7 +165,7 @@ bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c)
 		c->have_regs = true;
 	c->ev.kind = kind;
 	c->ev.vcpu = vcpu->id;
-	c->ev.seq = ++vcpu->vmi.seq;
+	c->ev.seq = ++vcpu->vmi->seq;
 	c->ev.flags |= sync ? VMSCOPE_EVF_SYNC : 0; /* beside what the hook set */
 	slot = ev_slot(vcpu, sync, gen);
 	if (!slot)
@@ -173,7 +173,7 @@ bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c)
 	memcpy(slot, &c->ev, sizeof(*slot));
 	if (sync) {
 		pthread_mutex_lock(&core->lock);
-		vcpu->vmi.state = VMI_VCPU_HELD;
+		vcpu->vmi->state = VMI_VCPU_HELD;
 		pthread_cond_broadcast(&core->cond);
 		pthread_mutex_unlock(&core->lock);
 	}
@@ -182,7 +182,7 @@ bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c)
 		return false;
 	r = rsp_wait(vcpu, c->ev.seq, gen, &c->rsp);
 	pthread_mutex_lock(&core->lock);
-	vcpu->vmi.state = VMI_VCPU_RUNNING;
+	vcpu->vmi->state = VMI_VCPU_RUNNING;
 	pthread_mutex_unlock(&core->lock);
 	if (r < 0)
 		return false;
@@ -192,8 +192,8 @@ bool vmi__send(struct vcpu *vcpu, unsigned kind, struct vmi_ev_ctx *c)
 		return false;
 	}
 	if (c->rsp.flags & VMSCOPE_RSP_TOGGLE_SS) {
-		vcpu->vmi.client_ss = !vcpu->vmi.client_ss;
-		atomic_store(&vcpu->vmi.dbg_dirty, true);
+		vcpu->vmi->client_ss = !vcpu->vmi->client_ss;
+		atomic_store(&vcpu->vmi->dbg_dirty, true);
 	}
 	return true;
 }
@@ -209,6 +209,6 @@ void vmi__apply_regs(struct vcpu *vcpu, const struct vmi_ev_ctx *c)
 
 void vmi__apply_regs_after_exit(struct vcpu *vcpu, const struct vmi_ev_ctx *c)
 {
-	vcpu->vmi.regs_pending = c->rsp.regs;
-	vcpu->vmi.regs_after_exit = true;
+	vcpu->vmi->regs_pending = c->rsp.regs;
+	vcpu->vmi->regs_after_exit = true;
 }

@@ -67,7 +67,7 @@ static void do_attach(struct vmi_core *core, struct vmi_reply *rp)
 	}
 	a->caps = core->caps;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		paused &= atomic_load(&vm->vcpus[i]->vmi.pause_req);
+		paused &= atomic_load(&vm->vcpus[i]->vmi->pause_req);
 	if (paused)
 		a->flags |= VMSCOPE_ATTACH_PAUSED;
 	if (vm->host->emulated)
@@ -76,7 +76,7 @@ static void do_attach(struct vmi_core *core, struct vmi_reply *rp)
 	fds[nfds++] = core->chan_fd;
 	fds[nfds++] = core->ev_efd;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		fds[nfds++] = vm->vcpus[i]->vmi.rsp_efd;
+		fds[nfds++] = vm->vcpus[i]->vmi->rsp_efd;
 	vmi__channel_reset(core);
 	if (paused) {
 		/* --vmi-wait: the client may read registers as soon as it is attached. */
@@ -253,7 +253,7 @@ int vmi__socket_start(struct vmi_core *core)
 
 void vmi__shutdown(struct vm *vm)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 
 	if (!core || !core->sock.thread_started)
 		return;
@@ -265,6 +265,6 @@ void vmi__shutdown(struct vm *vm)
 		core->sock.client_fd = -1;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i]->vmi.rsp_efd >= 0)
-			close(vm->vcpus[i]->vmi.rsp_efd);
+		if (vm->vcpus[i]->vmi->rsp_efd >= 0)
+			close(vm->vcpus[i]->vmi->rsp_efd);
 }

@@ -1,6 +1,5 @@
 /*
- * Guest debugging: the guest-debug flags of a vCPU, debug exits (int3 on
- * hardware KVM, single-steps), stepping over a breakpoint with the other
+ * Guest debugging: debug exits (int3 on hardware KVM, single-steps), stepping over a breakpoint with the other
  * vCPUs out of the guest, and the instructions a step would leave the
  * kernel through.
  */
@@ -12,46 +11,13 @@
 #include "vm.h"
 #include "vmi/core.h"
 
-/*
- * The one KVM_SET_GUEST_DEBUG of a vCPU: the core's own step-overs, the
- * client's single-step and every in-process consumer's, software
- * breakpoints, and the debug-register slots (but those it steps over).
- */
-void vmi__dbg_fill(struct vcpu *vcpu, struct kvm_guest_debug *dbg)
-{
-	struct vmi_core *core = vcpu->vm->vmi.core;
-
-	memset(dbg, 0, sizeof(*dbg));
-	if (vcpu->vmi.client_ss || vcpu->vmi.stepping_bp || vcpu->vmi.hw_skip ||
-	    atomic_load(&vcpu->vmi.consumer_ss))
-		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-	if (!core)
-		return;
-	/* kvm_pvm reports int3 as an emulation failure whatever the flags say. */
-	if (core->nr_bps && !vcpu->vm->host->emulated)
-		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
-	vmi__hwbp_fill(core, vcpu->vmi.hw_skip, dbg);
-}
-
-void vmi__refresh_dbg(struct vmi_core *core)
-{
-	if (!atomic_load(&core->ready))
-		return; /* every vCPU loads its flags before its first KVM_RUN */
-	for (unsigned i = 0; i < core->vm->nr_vcpus; i++) {
-		atomic_store(&core->vm->vcpus[i]->vmi.dbg_dirty, true);
-		/* A kick of a stopping VM wakes the vCPU through this (held) lock. */
-		if (!vm__stopping(core->vm))
-			vcpu__kick(core->vm->vcpus[i]);
-	}
-}
-
 /* True while every vCPU but self is out of the guest (parked or held in an event). */
 static bool others_out_of_guest(struct vcpu *self)
 {
 	struct vm *vm = self->vm;
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i] != self && vm->vcpus[i]->vmi.state == VMI_VCPU_RUNNING)
+		if (vm->vcpus[i] != self && vm->vcpus[i]->vmi->state == VMI_VCPU_RUNNING)
 			return false;
 	return true;
 }
@@ -64,12 +30,12 @@ static bool others_out_of_guest(struct vcpu *self)
  */
 void vmi__step_over_begin(struct vcpu *vcpu)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	unsigned me = vcpu->id + 1, none = 0;
 	struct vmi_bp *bp;
 	uint8_t *p;
 
-	vcpu->vmi.step_pending = false;
+	vcpu->vmi->step_pending = false;
 	while (!atomic_compare_exchange_strong(&core->step_owner, &none, me)) {
 		none = 0;
 		vmi__park(vcpu); /* must_park holds it while another vCPU steps */
@@ -92,12 +58,12 @@ void vmi__step_over_begin(struct vcpu *vcpu)
 		}
 		pthread_cond_timedwait(&core->cond, &core->lock, &ts);
 	}
-	p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
-	bp = vmi__find_bp(core, vcpu->vmi.step_gpa);
+	p = vm__gpa_ptr(vcpu->vm, vcpu->vmi->step_gpa, 1);
+	bp = vmi__find_bp(core, vcpu->vmi->step_gpa);
 	if (bp && p) {
 		*p = bp->orig;
-		vcpu->vmi.stepping_bp = true;
-		atomic_store(&vcpu->vmi.dbg_dirty, true);
+		vcpu->vmi->stepping_bp = true;
+		atomic_store(&vcpu->vmi->dbg_dirty, true);
 	} else {
 		atomic_store(&core->step_owner, 0); /* removed meanwhile: nothing to step over */
 		pthread_cond_broadcast(&core->cond);
@@ -110,8 +76,8 @@ void vmi__step_over_begin(struct vcpu *vcpu)
 /* Whether a single-step of ours (the core's, the client's, a consumer's) is under way. */
 static bool ours_to_step(struct vcpu *vcpu)
 {
-	return vcpu->vmi.client_ss || vcpu->vmi.stepping_bp || vcpu->vmi.hw_skip ||
-	       atomic_load(&vcpu->vmi.consumer_ss);
+	return vcpu->vmi->client_ss || vcpu->vmi->stepping_bp || vcpu->vmi->hw_skip ||
+	       atomic_load(&vcpu->vmi->consumer_ss);
 }
 
 /*
@@ -137,9 +103,9 @@ static void give_guest_db(struct vcpu *vcpu, uint64_t dr6)
 	ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
 }
 
-enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
+enum vcpu_verdict vmi__hook_debug(struct vcpu *vcpu)
 {
-	struct vmi_core *core = vcpu->vm->vmi.core;
+	struct vmi_core *core = vcpu->vm->vmi;
 	struct kvm_run *run = vcpu->run;
 	struct vmi_ev_ctx c = { 0 };
 
@@ -147,7 +113,7 @@ enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 		int64_t gpa;
 
 		if (vmi__get_regs(vcpu, &c.ev.regs, true) < 0)
-			return VMI_HANDLED;
+			return VCPU_HANDLED;
 		c.have_regs = true;
 		gpa = vmi__gva_to_gpa(vcpu->vm, &c.ev.regs, c.ev.regs.rip, NULL);
 		pthread_mutex_lock(&core->lock);
@@ -170,14 +136,14 @@ enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 			}
 			ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
 		}
-		return VMI_HANDLED;
+		return VCPU_HANDLED;
 	}
-	if (run->debug.arch.exception == 1 && (vcpu->vmi.dbg.control & KVM_GUESTDBG_USE_HW_BP) &&
-	    !ours_to_step(vcpu) && !(run->debug.arch.dr6 & vcpu->vmi.hw_armed)) {
+	if (run->debug.arch.exception == 1 && (vcpu->vmi->dbg.control & KVM_GUESTDBG_USE_HW_BP) &&
+	    !ours_to_step(vcpu) && !(run->debug.arch.dr6 & vcpu->vmi->hw_armed)) {
 		give_guest_db(vcpu, run->debug.arch.dr6);
-		return VMI_HANDLED;
+		return VCPU_HANDLED;
 	}
-	if (run->debug.arch.dr6 & vcpu->vmi.hw_armed) {
+	if (run->debug.arch.dr6 & vcpu->vmi->hw_armed) {
 		bool hit = false;
 
 		if (vmi__get_regs(vcpu, &c.ev.regs, true) == 0) {
@@ -186,34 +152,34 @@ enum vmi_verdict vmi__hook_debug(struct vcpu *vcpu)
 		}
 		/* A hit alone completed no step: DR6.BS says when one did too. */
 		if (hit && !(run->debug.arch.dr6 & DR6_BS))
-			return VMI_HANDLED;
+			return VCPU_HANDLED;
 		memset(&c, 0, sizeof(c));
 	}
 	vmi__hwbp_step_done(vcpu);
-	if (vcpu->vmi.stepping_bp) {
+	if (vcpu->vmi->stepping_bp) {
 		pthread_mutex_lock(&core->lock);
-		uint8_t *p = vm__gpa_ptr(vcpu->vm, vcpu->vmi.step_gpa, 1);
+		uint8_t *p = vm__gpa_ptr(vcpu->vm, vcpu->vmi->step_gpa, 1);
 		/* Past the original instruction: re-plant, and let the other vCPUs run. */
-		if (p && vmi__find_bp(core, vcpu->vmi.step_gpa))
+		if (p && vmi__find_bp(core, vcpu->vmi->step_gpa))
 			*p = 0xcc;
-		vcpu->vmi.stepping_bp = false;
+		vcpu->vmi->stepping_bp = false;
 		atomic_store(&core->step_owner, 0);
 		pthread_cond_broadcast(&core->cond);
-		atomic_store(&vcpu->vmi.dbg_dirty, true);
+		atomic_store(&vcpu->vmi->dbg_dirty, true);
 		pthread_mutex_unlock(&core->lock);
 	}
-	if (vcpu->vmi.client_ss && vmi__send(vcpu, VMSCOPE_EV_SINGLESTEP, &c) &&
+	if (vcpu->vmi->client_ss && vmi__send(vcpu, VMSCOPE_EV_SINGLESTEP, &c) &&
 	    (c.rsp.flags & VMSCOPE_RSP_SET_REGS))
 		vmi__apply_regs(vcpu, &c);
 	/* Each consumer's step is one instruction: done now, delivered to it alone. */
-	uint32_t steps = atomic_exchange(&vcpu->vmi.consumer_ss, 0);
+	uint32_t steps = atomic_exchange(&vcpu->vmi->consumer_ss, 0);
 	if (steps) {
-		atomic_store(&vcpu->vmi.dbg_dirty, true);
+		atomic_store(&vcpu->vmi->dbg_dirty, true);
 		for (unsigned i = 1; i <= core->nr_consumers; i++)
 			if ((steps & (1u << i)) && core->consumers[i].ops->singlestep)
 				core->consumers[i].ops->singlestep(core->consumers[i].opaque, vcpu);
 	}
-	return VMI_HANDLED;
+	return VCPU_HANDLED;
 }
 
 enum vmi_user_return vmi__user_return(const uint8_t insn[3], unsigned *iret_cs)

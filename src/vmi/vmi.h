@@ -1,33 +1,41 @@
 /*
- * Virtual machine introspection, hypervisor side: the introspection core.
- * The vCPU loop (src/vcpu.c) passes every exit whose kind is in watch_mask
- * to vmi__hook() before the device model: when nobody watches that kind of
- * exit, the cost is one table load and one predictable branch.
+ * Virtual machine introspection, hypervisor side: the introspection core,
+ * and what the rest of vmscope may ask of it (this header; core.h is private
+ * to src/vmi/).  vmi__init registers the core's hooks with the vCPU loop
+ * (vcpu_hooks.h): every exit whose kind is in the watch mask reaches
+ * vmi__hook() before the device model; when nobody watches that kind of
+ * exit, the cost is one load and one predictable branch.
  *
- * src/vmi/, one job a file (core.h: the state they share):
- *   exits.c        the hook: watch mask, one handler per exit kind
- *   ring.c         an event into a vCPU's ring, the wait for its response
- *   regs.c         registers, FPU and MSRs of a vCPU out of KVM_RUN
+ * The path of an exit: vcpu_loop.c (KVM_RUN, the watch mask) -> exits.c
+ * (one handler per kind) -> ring.c (the event, the client's response) ->
+ * back to vcpu_loop.c, which passes what the hook did not handle to io.c.
+ *
+ * src/vmi/, one job a file, each calling only files below it (tests/layering):
+ *   setup.c        set-up and tear-down, host capabilities, the hooks registered
+ *   socket.c       the control socket (--vmi-socket): attach, its thread
+ *   requests.c     what each control request does (requests.h)
+ *   msg.c          the pure control-message parser
+ *   consumers.c    in-process consumers (GDB stub, REST API)
+ *   detach.c       undoing a client's hooks when it leaves
+ *   exits.c        the exit hook: one handler per exit kind
+ *   before_run.c   what a vCPU does before each KVM_RUN
+ *   step.c         debug exits, stepping over a breakpoint
  *   breakpoints.c  software breakpoints with owners, and their hits
  *   hwbp.c         debug-register breakpoints and watchpoints, and their hits
- *   step.c         guest-debug flags, debug exits, stepping over a breakpoint
- *   park.c         pausing: the one park for pauses, quiesce, holds, all-stop
  *   msr.c          the MSR filter and MSR exits
  *   protect.c      protected pages: read-only memory slots and their writes
- *   consumers.c    in-process consumers (GDB stub, REST API)
- *   pagewalk.c     guest page tables
- *   core.c         set-up and tear-down, host capabilities
+ *   park.c         pausing: the one park for pauses, quiesce, holds, all-stop
+ *   ring.c         an event into a vCPU's ring, the wait for its response
+ *   dbg.c          the guest-debug flags every owner's needs add up to
+ *   watch.c        the watch mask
+ *   regs.c         registers, FPU and MSRs of a vCPU out of KVM_RUN
  *   channel.c      the event-channel memfd (header, per-vCPU rings)
- *   socket.c       the control socket (--vmi-socket): attach, its thread
- *   msg.c          the pure control-message parser
- *   requests.c     what each control request does (requests.h)
- *   detach.c       undoing a client's hooks when it leaves
+ *   pagewalk.c     guest page tables
  */
 #ifndef VMSCOPE_VMI_H
 #define VMSCOPE_VMI_H
 
 #include <linux/kvm.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,73 +45,14 @@ struct vm;
 struct vcpu;
 struct vmi_core;
 
-#ifndef unlikely
-#define unlikely(x) __builtin_expect(!!(x), 0)
-#endif
-
-/* exit_reason -> event kind (VMSCOPE_STAT_OTHER when none). */
-#define VMI_NR_EXIT_REASONS 64
-extern const uint8_t vmi_exit_kind[VMI_NR_EXIT_REASONS];
-
-enum vmi_vcpu_state { VMI_VCPU_RUNNING, VMI_VCPU_PARKED, VMI_VCPU_HELD };
-
-/* Per-vCPU introspection state (inside struct vcpu). */
-struct vmi_vcpu {
-	uint64_t *stats;          /* exit counts by kind: channel header row, or own */
-	uint64_t own_stats[VMSCOPE_EV_NR + 3];
-	atomic_bool pause_req;    /* park at the next loop turn */
-	atomic_uint pause_gen;    /* counts the client's pause requests */
-	unsigned pause_announced; /* pause_gen of the last PAUSE event sent */
-	atomic_bool dbg_dirty;    /* guest-debug flags must be reloaded before KVM_RUN */
-	atomic_uint hold;         /* in-process consumers (bits) that keep this vCPU parked */
-	atomic_uint consumer_ss;  /* in-process consumers (bits) single-stepping this vCPU */
-	int state;                /* enum vmi_vcpu_state, under the VMI lock */
-	bool started;             /* VCPU_START sent */
-	bool client_ss;           /* the client asked for single-step */
-	bool stepping_bp;         /* stepping over a breakpoint at step_gpa */
-	bool step_pending;        /* a breakpoint at step_gpa was hit: step over it next */
-	uint64_t step_gpa;
-	uint8_t hw_armed;         /* debug-register slots in the DR7 loaded (bits) */
-	uint8_t hw_skip;          /* execute slots left out for one step over their hit */
-	struct kvm_guest_debug dbg; /* KVM_SET_GUEST_DEBUG in force */
-	bool regs_after_exit;     /* set regs_pending once the exit is complete */
-	struct vmscope_regs regs_pending;
-	uint64_t seq;             /* last event sequence number */
-	struct vmscope_ring *ev, *rsp;
-	struct vmscope_event *ev_slots;
-	struct vmscope_response *rsp_slots;
-	int rsp_efd;
-};
-
-/* Starts the control thread, after the vCPUs are created. */
-int vmi__start(struct vm *vm);
-
-/* Per-VM introspection state (inside struct vm). */
-struct vmi {
-	atomic_uint watch_mask;   /* kinds the hook must see (client's and our own) */
-	struct vmi_core *core;    /* NULL without --vmi-socket, --gdb or --api-socket */
-};
-
-/* The hook result: the exit is fully handled, or goes on to the device model. */
-enum vmi_verdict { VMI_PASS = 0, VMI_HANDLED = 1 };
-
-enum vmi_verdict vmi__hook(struct vcpu *vcpu, unsigned kind);
-
-static inline unsigned vmi__exit_kind(uint32_t exit_reason)
-{
-	return exit_reason < VMI_NR_EXIT_REASONS ? vmi_exit_kind[exit_reason]
-						 : VMSCOPE_STAT_OTHER;
-}
-
-/* Sets up the control socket and channel (after vm__create, before vm__run). */
+/*
+ * At VM creation (vm__create): with --vmi-socket, --gdb or --api-socket, sets
+ * up the core (control socket, event channel) and registers its vCPU hooks.
+ */
 int vmi__init(struct vm *vm);
-/* vCPU thread: before its first KVM_RUN and at the top of every loop turn. */
-void vmi__vcpu_init(struct vcpu *vcpu);
-void vmi__before_run(struct vcpu *vcpu);
-/* Wakes a parked or held vCPU (the VM is stopping). */
-void vmi__wake(struct vcpu *vcpu);
-/* Joins the control thread; after the vCPUs are joined. */
-void vmi__shutdown(struct vm *vm);
+
+/* Whether a control-socket client (or --vmi-wait) holds every vCPU paused. */
+bool vmi__client_paused(struct vm *vm);
 
 /*
  * Registers of a vCPU that is out of KVM_RUN (parked, held, or its own thread).
@@ -175,8 +124,6 @@ int vmi__hwbp_remove(struct vm *vm, uint32_t owner, uint64_t addr, unsigned type
 void vmi__lift_client_pause(struct vm *vm);
 /* Drops everything consumer c holds: breakpoints, holds, steps, its all-stop. */
 void vmi__release_consumer(struct vm *vm, int c);
-/* vCPU thread, when it leaves its loop. */
-void vmi__vcpu_exit(struct vcpu *vcpu);
 
 /*
  * Whether the instruction whose first bytes are insn (those that could not
@@ -187,8 +134,5 @@ void vmi__vcpu_exit(struct vcpu *vcpu);
  */
 enum vmi_user_return { VMI_RET_NONE, VMI_RET_USER, VMI_RET_IRET };
 enum vmi_user_return vmi__user_return(const uint8_t insn[3], unsigned *iret_cs);
-
-/* Fallbacks for exits that only exist because of us, when no hook took them. */
-bool vmi__fallback(struct vcpu *vcpu);
 
 #endif

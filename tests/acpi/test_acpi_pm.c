@@ -21,6 +21,7 @@
 #include "kvm_required.h"
 #include "log.h"
 #include "vm.h"
+#include "vm_lifecycle.h"
 
 #define CODE_ADDR 0x100000
 

@@ -22,6 +22,7 @@
 #include "kvm_required.h"
 #include "log.h"
 #include "vm.h"
+#include "vm_lifecycle.h"
 #include "vmscope/vmscope.h"
 
 #define CODE_ADDR  0x100000

@@ -10,6 +10,7 @@
 #include "machine.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "vm_lifecycle.h"
 
 static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
 

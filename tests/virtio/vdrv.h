@@ -15,6 +15,7 @@
 #include "virtio/virtio.h"
 #include "virtio/virtqueue.h"
 #include "vm.h"
+#include "vm_lifecycle.h"
 
 /* Queue q (< 4) of the device in PCI slot s: rings at VDRV_RING_BASE + ((s % 8) * 4 + q) * 0x10000. */
 #define VDRV_RING_BASE 0x200000ULL

@@ -35,9 +35,22 @@ static void vmi__cleanup(void *opaque)
 		close(core->ev_efd);
 	pthread_mutex_destroy(&core->lock);
 	pthread_cond_destroy(&core->cond);
-	core->vm->vmi.core = NULL;
+	core->vm->vmi = NULL;
 	free(core);
 }
+
+/* What the vCPU loop calls in the core (vcpu_hooks.h). */
+static const struct vcpu_hook_ops vmi_vcpu_hooks = {
+	.vcpu_init = vmi__vcpu_init,
+	.vcpu_destroy = vmi__vcpu_free,
+	.vm_started = vmi__start,
+	.vm_stopped = vmi__shutdown,
+	.before_run = vmi__before_run,
+	.exit = vmi__hook,
+	.unclaimed = vmi__unclaimed,
+	.wake = vmi__wake,
+	.vcpu_exit = vmi__vcpu_exit,
+};
 
 /* At VM creation (before vCPUs exist): enables what must be enabled early. */
 int vmi__init(struct vm *vm)
@@ -46,6 +59,7 @@ int vmi__init(struct vm *vm)
 	struct vmi_core *core;
 	bool gdb = cfg->gdb_path[0] || cfg->gdb_tcp_port;
 	bool api = config__has_api_socket(cfg);
+	int r;
 
 	/* The core also serves in-process consumers (GDB stub, REST API) without a socket. */
 	if (!cfg->vmi_socket && !gdb && !api)
@@ -65,15 +79,19 @@ int vmi__init(struct vm *vm)
 	core->vm = vm;
 	core->sock.listen_fd = core->sock.client_fd = core->chan_fd = core->ev_efd = -1;
 	core->timeout_ms = cfg->vmi_timeout_ms ? cfg->vmi_timeout_ms : 5000;
+	core->client_lost = vmi__detach_lost;
 	pthread_mutex_init(&core->lock, NULL);
 	pthread_cond_init(&core->cond, NULL);
-	vm->vmi.core = core;
+	vm->vmi = core;
 	if (vm__on_destroy(vm, vmi__cleanup, core) < 0) {
-		vm->vmi.core = NULL;
+		vm->vmi = NULL;
 		free(core);
 		return -ENOSPC;
 	}
 	core->nr_slots = vm->map.nr_regions;
+	r = vm__register_vcpu_hooks(vm, &vmi_vcpu_hooks);
+	if (r < 0)
+		return r;
 	if (!cfg->vmi_socket)
 		return 0; /* no client: no channel, no socket, no extra exits */
 
@@ -135,7 +153,7 @@ int vmi__init(struct vm *vm)
 /* After the vCPUs are created: starts serving clients. */
 int vmi__start(struct vm *vm)
 {
-	struct vmi_core *core = vm->vmi.core;
+	struct vmi_core *core = vm->vmi;
 
 	if (!core)
 		return 0;
