@@ -11,6 +11,7 @@
  * uncached.
  */
 #include "bench_common.h"
+#include "target.h"
 #include "tcache.h"
 
 #define RUNS 9
@@ -85,10 +86,10 @@ static int report(struct ctx *c, const char *name, enum mode m, unsigned n, doub
 	int met;
 
 	run(c, m, n / 4); /* warm up */
-	tcache__stats(c->vm, &a);
+	tcache__stats(c->vm->tcache, &a);
 	for (unsigned r = 0; r < RUNS; r++)
 		rates[r] = run(c, m, n);
-	tcache__stats(c->vm, &b);
+	tcache__stats(c->vm->tcache, &b);
 	rate = median(rates, RUNS);
 	met = rate >= target;
 	printf("%-26s %8.2f M/s  (%5.1f ns each; cache hits %5.1f%%)\n", name, rate / 1e6,

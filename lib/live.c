@@ -429,3 +429,18 @@ int vmscope_watch_msrs(vmscope_t *vm, const uint32_t *index, unsigned n)
 		memcpy(m.index, index, n * sizeof(*index));
 	return live__request(vm, VMSCOPE_MSG_MSR_WATCH, &m, sizeof(m), NULL, 0);
 }
+
+/* Any target: a running vCPU is paused for the read (get_regs says -EBUSY). */
+int vmscope_sample_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs)
+{
+	int r = vmscope_get_regs(vm, vcpu, regs);
+
+	if (r != -EBUSY)
+		return r;
+	r = vmscope_pause(vm, vcpu);
+	if (r < 0)
+		return r;
+	r = vmscope_get_regs(vm, vcpu, regs);
+	vmscope_resume(vm, vcpu);
+	return r;
+}

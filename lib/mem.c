@@ -138,6 +138,20 @@ int mem__scan(const struct vmscope *vm, uint64_t lo, uint64_t hi, const void *ne
 	return 0;
 }
 
+int mem__scan_first(const struct vmscope *vm, uint64_t first_lo, uint64_t first_hi,
+		    const void *needle, size_t nlen, int (*fn)(void *opaque, uint64_t pa),
+		    void *opaque)
+{
+	int r;
+
+	if (!first_hi)
+		return mem__scan(vm, 0, UINT64_MAX, needle, nlen, fn, opaque);
+	if ((r = mem__scan(vm, first_lo, first_hi, needle, nlen, fn, opaque)) ||
+	    (r = mem__scan(vm, 0, first_lo, needle, nlen, fn, opaque)))
+		return r;
+	return mem__scan(vm, first_hi, UINT64_MAX, needle, nlen, fn, opaque);
+}
+
 /*
  * The physical-address loop shared by read_pa and write_pa: region by
  * region, stopping at the first byte that is not RAM or at a wrap.
@@ -161,7 +175,7 @@ static int64_t copy_pa(vmscope_t *vm, uint64_t gpa, uint8_t *buf, size_t len, bo
 			break;
 		n = avail < len - done ? avail : len - done;
 		if (write) {
-			tcache__written(vm, addr, n);
+			tcache__written(vm->tcache, addr, n);
 			memcpy(p, buf + done, n);
 		} else {
 			memcpy(buf + done, p, n);
@@ -247,12 +261,12 @@ static inline int translate(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool
 	struct pagewalk w;
 	int err;
 
-	if (tcache__lookup(vm, cr3, gva, la57, gpa, page_size))
+	if (tcache__lookup(vm->tcache, cr3, gva, la57, gpa, page_size))
 		return 0;
 	err = walk(vm, cr3, gva, la57, &w);
 	if (err)
 		return err;
-	tcache__insert(vm, cr3, gva, la57, &w);
+	tcache__insert(vm->tcache, cr3, gva, la57, &w);
 	*gpa = w.gpa;
 	*page_size = w.page_size;
 	return 0;
@@ -292,7 +306,7 @@ unsigned vmscope_va_flags(const vmscope_t *vm)
 void vmscope_flush_tlb(vmscope_t *vm)
 {
 	if (vm)
-		tcache__flush(vm);
+		tcache__flush(vm->tcache);
 }
 
 /*
@@ -338,7 +352,7 @@ static int64_t copy_va(vmscope_t *vm, uint64_t cr3, uint64_t gva, uint8_t *buf, 
 		if (n == 0)
 			break;
 		if (write) {
-			tcache__written(vm, gpa, n);
+			tcache__written(vm->tcache, gpa, n);
 			memcpy(host, buf + done, n);
 		} else {
 			memcpy(buf + done, host, n);

@@ -43,5 +43,9 @@ unsigned mem__trim_overlaps(struct vmscope_region *regions, unsigned n);
  */
 int mem__scan(const struct vmscope *vm, uint64_t lo, uint64_t hi, const void *needle,
 	      size_t nlen, int (*fn)(void *opaque, uint64_t gpa), void *opaque);
+/* The same in all RAM, [first_lo, first_hi) first (first_hi 0: in address order). */
+int mem__scan_first(const struct vmscope *vm, uint64_t first_lo, uint64_t first_hi,
+		    const void *needle, size_t nlen, int (*fn)(void *opaque, uint64_t pa),
+		    void *opaque);
 
 #endif

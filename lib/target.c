@@ -124,17 +124,3 @@ int vmscope_get_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs)
 	*regs = vm->saved_regs[vcpu];
 	return 0;
 }
-
-int vmscope_sample_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs)
-{
-	int r = vmscope_get_regs(vm, vcpu, regs);
-
-	if (r != -EBUSY)
-		return r;
-	r = vmscope_pause(vm, vcpu);
-	if (r < 0)
-		return r;
-	r = vmscope_get_regs(vm, vcpu, regs);
-	vmscope_resume(vm, vcpu);
-	return r;
-}

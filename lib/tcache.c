@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "pagewalk.h"
-#include "target.h"
 #include "tcache.h"
 
 #define PT_MAX (TC_PT_SLOTS / 2) /* load limit of the table-page set */
@@ -59,9 +58,8 @@ void tcache__free(struct vmscope_tcache *tc)
 	free(tc);
 }
 
-void tcache__flush(struct vmscope *vm)
+void tcache__flush(struct vmscope_tcache *tc)
 {
-	struct vmscope_tcache *tc = vm->tcache;
 
 	if (!tc)
 		return;
@@ -83,10 +81,9 @@ static inline void remember_last(struct vmscope_tcache *tc, uint64_t cr3, bool l
 	};
 }
 
-bool tcache__lookup_table(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+bool tcache__lookup_table(struct vmscope_tcache *tc, uint64_t cr3, uint64_t gva, bool la57,
 			  uint64_t *gpa, uint64_t *page_size)
 {
-	struct vmscope_tcache *tc = vm->tcache;
 
 	for (unsigned code = 0; code < 3; code++) {
 		unsigned shift = tc_shifts[code];
@@ -122,10 +119,9 @@ static bool pt_contains(const struct vmscope_tcache *tc, uint64_t frame)
 	return tc->pt[i].gen == tc->gen;
 }
 
-void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+void tcache__insert(struct vmscope_tcache *tc, uint64_t cr3, uint64_t gva, bool la57,
 		    const struct pagewalk *res)
 {
-	struct vmscope_tcache *tc = vm->tcache;
 	unsigned shift = (unsigned)__builtin_ctzll(res->page_size);
 	unsigned code = shift == 30 ? 2 : shift == 21 ? 1 : 0;
 	uint64_t vpn = gva >> shift, key = tc_key(cr3, la57, code);
@@ -135,7 +131,7 @@ void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
 	for (unsigned i = 0; i < res->nr_tables; i++)
 		missing += !pt_contains(tc, res->tables[i] >> PAGE_SHIFT);
 	if (tc->pt_count + missing > PT_MAX)
-		tcache__flush(vm);
+		tcache__flush(tc);
 	for (unsigned i = 0; i < res->nr_tables; i++) {
 		uint64_t frame = res->tables[i] >> PAGE_SHIFT;
 		unsigned slot = pt_find(tc, frame);
@@ -155,9 +151,8 @@ void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
 	e->gen = tc->gen;
 }
 
-void tcache__written(struct vmscope *vm, uint64_t gpa, uint64_t len)
+void tcache__written(struct vmscope_tcache *tc, uint64_t gpa, uint64_t len)
 {
-	struct vmscope_tcache *tc = vm->tcache;
 	uint64_t first, last;
 
 	if (!tc || tc->pt_count == 0 || len == 0)
@@ -170,7 +165,7 @@ void tcache__written(struct vmscope *vm, uint64_t gpa, uint64_t len)
 	if (last - first < 64) {
 		for (uint64_t f = first;; f++) {
 			if (pt_contains(tc, f)) {
-				tcache__flush(vm);
+				tcache__flush(tc);
 				return;
 			}
 			if (f == last)
@@ -181,13 +176,13 @@ void tcache__written(struct vmscope *vm, uint64_t gpa, uint64_t len)
 	for (unsigned i = 0; i < TC_PT_SLOTS; i++) {
 		if (tc->pt[i].gen == tc->gen && tc->pt[i].frame >= first &&
 		    tc->pt[i].frame <= last) {
-			tcache__flush(vm);
+			tcache__flush(tc);
 			return;
 		}
 	}
 }
 
-void tcache__stats(const struct vmscope *vm, struct tcache_stats *st)
+void tcache__stats(const struct vmscope_tcache *tc, struct tcache_stats *st)
 {
-	*st = vm->tcache->stats;
+	*st = tc->stats;
 }

@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "pagewalk.h"
-#include "target.h"
 
 #define TC_ENTRIES 4096u  /* translations, direct-mapped */
 #define TC_PT_SLOTS 1024u /* open-addressed set of page-table pages */
@@ -58,14 +57,13 @@ static inline uint64_t tcache__key(uint64_t cr3, bool la57)
 }
 
 /* The table part of tcache__lookup. */
-bool tcache__lookup_table(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+bool tcache__lookup_table(struct vmscope_tcache *tc, uint64_t cr3, uint64_t gva, bool la57,
 			  uint64_t *gpa, uint64_t *page_size);
 
 /* Cached translation of gva: true and *gpa, *page_size set on a hit. */
-static inline bool tcache__lookup(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+static inline bool tcache__lookup(struct vmscope_tcache *tc, uint64_t cr3, uint64_t gva, bool la57,
 				  uint64_t *gpa, uint64_t *page_size)
 {
-	struct vmscope_tcache *tc = vm->tcache;
 	const struct tcache_last *l = &tc->last;
 
 	if (l->gen == tc->gen && l->key == tcache__key(cr3, la57) && (gva >> l->shift) == l->vpn) {
@@ -74,25 +72,25 @@ static inline bool tcache__lookup(struct vmscope *vm, uint64_t cr3, uint64_t gva
 		*page_size = 1ULL << l->shift;
 		return true;
 	}
-	return tcache__lookup_table(vm, cr3, gva, la57, gpa, page_size);
+	return tcache__lookup_table(tc, cr3, gva, la57, gpa, page_size);
 }
 
 /* Remembers a walk's result, and the table pages it read. */
-void tcache__insert(struct vmscope *vm, uint64_t cr3, uint64_t gva, bool la57,
+void tcache__insert(struct vmscope_tcache *tc, uint64_t cr3, uint64_t gva, bool la57,
 		    const struct pagewalk *res);
 
 /*
  * Forgets every translation.  The live side calls this on every resume and
  * every response to a synchronous event; vmscope_flush_tlb calls it too.
  */
-void tcache__flush(struct vmscope *vm);
+void tcache__flush(struct vmscope_tcache *tc);
 
 /*
  * The library is about to write guest-physical [gpa, gpa + len): flushes the
  * cache when that range holds a page-table page a cached translation used.
  */
-void tcache__written(struct vmscope *vm, uint64_t gpa, uint64_t len);
+void tcache__written(struct vmscope_tcache *tc, uint64_t gpa, uint64_t len);
 
-void tcache__stats(const struct vmscope *vm, struct tcache_stats *st);
+void tcache__stats(const struct vmscope_tcache *tc, struct tcache_stats *st);
 
 #endif

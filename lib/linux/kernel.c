@@ -15,22 +15,6 @@
 #include "mem.h"
 
 /* The kernel image lives in [__START_KERNEL_map, +1 GiB) (KERNEL_IMAGE_SIZE). */
-#define KERNEL_MAP_START 0xffffffff80000000ULL
-#define KERNEL_MAP_END 0xffffffffc0000000ULL
-
-int linux__scan_pa(struct vmscope *vm, uint64_t text_pa, const void *needle, size_t nlen,
-		   int (*fn)(void *opaque, uint64_t pa), void *opaque)
-{
-	uint64_t image_end = text_pa + (KERNEL_MAP_END - KERNEL_MAP_START);
-	int r;
-
-	if (!text_pa)
-		return mem__scan(vm, 0, UINT64_MAX, needle, nlen, fn, opaque);
-	if ((r = mem__scan(vm, text_pa, image_end, needle, nlen, fn, opaque)) ||
-	    (r = mem__scan(vm, 0, text_pa, needle, nlen, fn, opaque)))
-		return r;
-	return mem__scan(vm, image_end, UINT64_MAX, needle, nlen, fn, opaque);
-}
 
 int linux__read(struct vmscope_linux *lx, uint64_t va, void *buf, size_t len)
 {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mem.h"
 #include "target.h"
 
 struct btf;
@@ -86,12 +87,21 @@ int linux_syms__load_elf(struct linux_syms *s, const char *path);
 int linux_syms__load_kallsyms(struct vmscope *vm, uint64_t text_pa, struct linux_syms *s,
 			      uint64_t *relative_base, uint64_t *table_pa);
 
+/* The kernel image's mapping: _text and everything the kernel links in. */
+#define KERNEL_MAP_START 0xffffffff80000000ULL
+#define KERNEL_MAP_END 0xffffffffc0000000ULL
+
 /*
  * Guest-physical scanning (mem__scan's contract), in the kernel image's
  * physical range first when text_pa (its physical _text) is not 0.
  */
-int linux__scan_pa(struct vmscope *vm, uint64_t text_pa, const void *needle, size_t nlen,
-		   int (*fn)(void *opaque, uint64_t pa), void *opaque);
+static inline int linux__scan_pa(struct vmscope *vm, uint64_t text_pa, const void *needle,
+				 size_t nlen, int (*fn)(void *opaque, uint64_t pa), void *opaque)
+{
+	uint64_t end = text_pa ? text_pa + (KERNEL_MAP_END - KERNEL_MAP_START) : 0;
+
+	return mem__scan_first(vm, text_pa, end, needle, nlen, fn, opaque);
+}
 
 /* Kernel virtual reads (through lx->kcr3). */
 int linux__read(struct vmscope_linux *lx, uint64_t va, void *buf, size_t len);

@@ -328,10 +328,10 @@ static void test_read_va_one_translation_per_large_page(void **state)
 
 	gmem_map(&f->g, f->cr3, va, 0, 2 * MIB, false);
 	gmem_map(&f->g, f->cr3, va + 2 * MIB, 4 * MIB, 2 * MIB, false);
-	tcache__stats(f->vm, &a);
+	tcache__stats(f->vm->tcache, &a);
 	assert_int_equal(vmscope_read_va(f->vm, f->cr3, va + 4 * KIB, buf, 4 * MIB - 8 * KIB),
 			 4 * MIB - 8 * KIB);
-	tcache__stats(f->vm, &b);
+	tcache__stats(f->vm->tcache, &b);
 	assert_int_equal((b.hits + b.misses) - (a.hits + a.misses), 2);
 	assert_memory_equal(buf, f->g.mem + 4 * KIB, 2 * MIB - 4 * KIB);
 	assert_memory_equal(buf + 2 * MIB - 4 * KIB, f->g.mem + 4 * MIB, 2 * MIB - 4 * KIB);
@@ -380,10 +380,10 @@ static void test_cache_hit_and_flush(void **state)
 
 	gmem_map(&f->g, f->cr3, va, 0x3000, 4 * KIB, false);
 	assert_int_equal(translate(f, f->cr3, va, 0, &pa, NULL), 0);
-	tcache__stats(f->vm, &a);
+	tcache__stats(f->vm->tcache, &a);
 	assert_int_equal(translate(f, f->cr3, va + 0x800, 0, &pa, NULL), 0);
 	assert_int_equal(pa, 0x3800);
-	tcache__stats(f->vm, &b);
+	tcache__stats(f->vm->tcache, &b);
 	assert_int_equal(b.hits, a.hits + 1);
 	assert_int_equal(b.misses, a.misses);
 
@@ -441,10 +441,10 @@ static void test_write_invalidates(void **state)
 	assert_int_equal(pa, 0x200000);
 
 	/* An unrelated write leaves the cache alone. */
-	tcache__stats(vm, &a);
+	tcache__stats(vm->tcache, &a);
 	assert_int_equal(vmscope_write_pa(vm, 0x1000, "x", 1), 1);
 	assert_int_equal(vmscope_write_pa(vm, 0x100000, buf, 64 * KIB), 64 * KIB);
-	tcache__stats(vm, &b);
+	tcache__stats(vm->tcache, &b);
 	assert_int_equal(b.flushes, a.flushes);
 
 	/* Rewriting the PTE through write_pa: the next translation sees it. */
@@ -456,9 +456,9 @@ static void test_write_invalidates(void **state)
 
 	/* A large write spanning the page tables (set scan path). */
 	assert_int_equal(vmscope_translate(vm, cr3, va + 2 * MIB, 0, &pa, NULL), 0);
-	tcache__stats(vm, &a);
+	tcache__stats(vm->tcache, &a);
 	assert_int_equal(vmscope_write_pa(vm, 2 * MIB, buf + 2 * MIB, 1 * MIB), 1 * MIB);
-	tcache__stats(vm, &b);
+	tcache__stats(vm->tcache, &b);
 	assert_int_equal(b.flushes, a.flushes + 1);
 
 	/* Rewriting the PDE through write_va, via a mapping of the table page itself. */
