@@ -23,6 +23,10 @@ struct vm;
 struct vcpu;
 struct tg_ucall;
 struct vmi_core;
+struct pci_bus;
+struct acpi_pm;
+struct serial8250;
+struct virtio_dev;
 
 /*
  * A file descriptor the VM's main loop watches for a module (control socket,
@@ -34,6 +38,21 @@ typedef bool (*vm_pollfd_fn)(struct vm *vm, int fd, void *opaque);
 
 typedef void (*vm_ucall_fn)(struct vm *vm, struct vcpu *vcpu, const struct tg_ucall *uc,
 			    void *opaque);
+
+#define VM_MAX_VIRTIO 64
+
+/*
+ * The VM's devices, as Firecracker's DeviceManager: what each device's init
+ * (device.h) made, reached from the VM, and freed by its exit twin.  Written
+ * only while the VM is built and torn down, when no vCPU runs.
+ */
+struct vm_devices {
+	struct pci_bus *pci;
+	struct acpi_pm *acpi_pm;
+	struct serial8250 *serial;
+	unsigned nr_virtio;
+	struct virtio_dev *virtio[VM_MAX_VIRTIO]; /* in creation order */
+};
 
 enum vm_stop_reason {
 	VM_RUNNING,
@@ -55,6 +74,7 @@ struct vm {
 	const struct vm_config *cfg;
 
 	struct io_bus pio, mmio;
+	struct vm_devices devices;
 	struct boot_entry entry;
 
 	unsigned nr_vcpus;

@@ -142,6 +142,7 @@ void vm__destroy(struct vm *vm)
 		vm->nr_cleanups--;
 		vm->cleanups[vm->nr_cleanups].fn(vm->cleanups[vm->nr_cleanups].opaque);
 	}
+	device__exit_all(vm);
 	if (vm->ram)
 		munmap(vm->ram, vm->map.ram_size);
 	if (vm->mem_fd >= 0)

@@ -31,7 +31,6 @@
 
 struct acpi_pm {
 	struct vm *vm;
-	struct acpi_pm *next;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
 	bool sci_level;
@@ -39,21 +38,6 @@ struct acpi_pm {
 };
 
 /* One PM device per VM; found by VM for the API (vm.h has no device slots). */
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct acpi_pm *registry;
-
-static struct acpi_pm *acpi_pm__find(struct vm *vm)
-{
-	struct acpi_pm *pm;
-
-	pthread_mutex_lock(&registry_lock);
-	for (pm = registry; pm && pm->vm != vm; pm = pm->next)
-		;
-	pthread_mutex_unlock(&registry_lock);
-	return pm;
-}
-
-/* Drives the SCI line from STS & EN; called with pm->lock held. */
 static void acpi_pm__update_sci(struct acpi_pm *pm)
 {
 	bool level = (pm->cnt & ACPI_PM1_CNT_SCI_EN) && (pm->sts & pm->en & PM1_EN_MASK);
@@ -182,7 +166,7 @@ static void acpi_pm__tmr_io(void *opaque, struct vcpu *vcpu, uint64_t offset, ui
 
 int acpi_pm__power_button(struct vm *vm)
 {
-	struct acpi_pm *pm = acpi_pm__find(vm);
+	struct acpi_pm *pm = vm->devices.acpi_pm;
 
 	if (!pm)
 		return -ENODEV;
@@ -196,7 +180,7 @@ int acpi_pm__power_button(struct vm *vm)
 
 int acpi_pm__counters(struct vm *vm, struct acpi_pm_counters *out)
 {
-	struct acpi_pm *pm = acpi_pm__find(vm);
+	struct acpi_pm *pm = vm->devices.acpi_pm;
 
 	if (!pm)
 		return -ENODEV;
@@ -211,20 +195,15 @@ int acpi_pm__counters(struct vm *vm, struct acpi_pm_counters *out)
 	return 0;
 }
 
-static void acpi_pm__destroy(void *opaque)
+static void acpi_pm__exit(struct vm *vm)
 {
-	struct acpi_pm *pm = opaque, **pp;
+	struct acpi_pm *pm = vm->devices.acpi_pm;
 
-	pthread_mutex_lock(&registry_lock);
-	for (pp = &registry; *pp; pp = &(*pp)->next) {
-		if (*pp == pm) {
-			*pp = pm->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&registry_lock);
+	if (!pm)
+		return;
 	pthread_mutex_destroy(&pm->lock);
 	free(pm);
+	vm->devices.acpi_pm = NULL;
 }
 
 static int acpi_pm__init(struct vm *vm)
@@ -249,16 +228,7 @@ static int acpi_pm__init(struct vm *vm)
 	pm->vm = vm;
 	pm->cnt = ACPI_PM1_CNT_SCI_EN;
 	pthread_mutex_init(&pm->lock, NULL);
-	r = vm__on_destroy(vm, acpi_pm__destroy, pm);
-	if (r < 0) {
-		pthread_mutex_destroy(&pm->lock);
-		free(pm);
-		return r;
-	}
-	pthread_mutex_lock(&registry_lock);
-	pm->next = registry;
-	registry = pm;
-	pthread_mutex_unlock(&registry_lock);
+	vm->devices.acpi_pm = pm;
 
 	r = io__register(&vm->pio, ACPI_PM1A_EVT_PORT, ACPI_PM1_EVT_LEN, acpi_pm__evt_io, pm,
 			 "ACPI PM1a event");
@@ -271,4 +241,4 @@ static int acpi_pm__init(struct vm *vm)
 	return r;
 }
 
-DEVICE_INIT(acpi_pm, acpi_pm__init);
+DEVICE_INIT(DEVICE_LEVEL_PLATFORM, acpi_pm, acpi_pm__init, acpi_pm__exit);

@@ -42,4 +42,4 @@ static int debug_exit__init(struct vm *vm)
 	return io__register(&vm->pio, TG_PORT_DEBUG_EXIT, 4, debug_exit__io, NULL, "debug-exit");
 }
 
-DEVICE_INIT(debug_exit, debug_exit__init);
+DEVICE_INIT(DEVICE_LEVEL_PLATFORM, debug_exit, debug_exit__init, NULL);

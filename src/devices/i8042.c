@@ -40,4 +40,4 @@ static int i8042__init(struct vm *vm)
 				    (void *)I8042_COMMAND_PORT, "i8042 command");
 }
 
-DEVICE_INIT(i8042, i8042__init);
+DEVICE_INIT(DEVICE_LEVEL_PLATFORM, i8042, i8042__init, NULL);

@@ -211,10 +211,13 @@ static int serial8250__open_output(const struct vm_config *cfg)
 	}
 }
 
-static void serial8250__free(void *opaque)
+static void serial8250__exit(struct vm *vm)
 {
-	struct serial8250 *s = opaque;
+	struct serial8250 *s = vm->devices.serial;
 
+	if (!s)
+		return;
+	vm->devices.serial = NULL;
 	if (s->out_fd >= 0)
 		close(s->out_fd);
 	pthread_mutex_destroy(&s->lock);
@@ -245,11 +248,7 @@ static int serial8250__init(struct vm *vm)
 			return r;
 		}
 	}
-	r = vm__on_destroy(vm, serial8250__free, s);
-	if (r < 0) {
-		serial8250__free(s);
-		return r;
-	}
+	vm->devices.serial = s;
 	r = io__register(&vm->pio, COM1_PORT, 8, serial8250__io, s, "serial8250");
 	if (r == 0 && vm->cfg->serial == SERIAL_TTY && isatty(STDIN_FILENO) &&
 	    !tty__stdin_in_background()) {
@@ -260,4 +259,4 @@ static int serial8250__init(struct vm *vm)
 	return r;
 }
 
-DEVICE_INIT(serial8250, serial8250__init);
+DEVICE_INIT(DEVICE_LEVEL_PLATFORM, serial8250, serial8250__init, serial8250__exit);

@@ -61,4 +61,4 @@ static int ucall__init(struct vm *vm)
 	return io__register(&vm->pio, TG_PORT_UCALL, 4, ucall__io, NULL, "ucall");
 }
 
-DEVICE_INIT(ucall, ucall__init);
+DEVICE_INIT(DEVICE_LEVEL_PLATFORM, ucall, ucall__init, NULL);

@@ -30,20 +30,9 @@ struct pci_bus {
 	struct kvm_irq_routing *routing;
 };
 
-/* One bus per VM; tests create several VMs in one process, one after another. */
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pci_bus *registry[16];
-
 struct pci_bus *pci__bus(struct vm *vm)
 {
-	struct pci_bus *found = NULL;
-
-	pthread_mutex_lock(&registry_lock);
-	for (unsigned i = 0; i < ARRAY_SIZE(registry); i++)
-		if (registry[i] && registry[i]->vm == vm)
-			found = registry[i];
-	pthread_mutex_unlock(&registry_lock);
-	return found;
+	return vm->devices.pci;
 }
 
 struct vm *pci__vm(struct pci_bus *bus)
@@ -348,24 +337,21 @@ int pci__msi_route(struct pci_bus *bus, unsigned gsi, uint64_t addr, uint32_t da
 	return r;
 }
 
-static void pci__free(void *opaque)
+static void pci__exit(struct vm *vm)
 {
-	struct pci_bus *bus = opaque;
+	struct pci_bus *bus = vm->devices.pci;
 
-	pthread_mutex_lock(&registry_lock);
-	for (unsigned i = 0; i < ARRAY_SIZE(registry); i++)
-		if (registry[i] == bus)
-			registry[i] = NULL;
-	pthread_mutex_unlock(&registry_lock);
+	if (!bus)
+		return;
 	pthread_mutex_destroy(&bus->lock);
 	free(bus->routing);
 	free(bus);
+	vm->devices.pci = NULL;
 }
 
 static int pci__init(struct vm *vm)
 {
 	struct pci_bus *bus = calloc(1, sizeof(*bus));
-	unsigned i;
 	int r;
 
 	if (!bus)
@@ -377,28 +363,12 @@ static int pci__init(struct vm *vm)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&bus->lock, NULL);
+	vm->devices.pci = bus;
 	bus->vm = vm;
 	bus->next_bar = PCI_MMIO_START;
 	bus->next_gsi = PCI_FIRST_MSI_GSI;
 	pci__default_routes(bus);
 
-	pthread_mutex_lock(&registry_lock);
-	for (i = 0; i < ARRAY_SIZE(registry) && registry[i]; i++)
-		;
-	if (i < ARRAY_SIZE(registry))
-		registry[i] = bus;
-	pthread_mutex_unlock(&registry_lock);
-	if (i == ARRAY_SIZE(registry)) {
-		pthread_mutex_destroy(&bus->lock);
-		free(bus->routing);
-		free(bus);
-		return -ENOSPC;
-	}
-	r = vm__on_destroy(vm, pci__free, bus);
-	if (r < 0) {
-		pci__free(bus);
-		return r;
-	}
 	/* 00:00.0: a host bridge, which Linux's conf1 sanity check looks for. */
 	pci__init_header(&bus->host_bridge, 0x8086, 0x0d57, 0x060000, 0, 0, 0);
 	r = pci__add_device(bus, &bus->host_bridge);
@@ -411,4 +381,4 @@ static int pci__init(struct vm *vm)
 	return r;
 }
 
-DEVICE_INIT(pci, pci__init);
+DEVICE_INIT(DEVICE_LEVEL_BUS, pci, pci__init, pci__exit);

@@ -279,4 +279,9 @@ static int blk__init(struct vm *vm)
 	return 0;
 }
 
-DEVICE_INIT(virtio_blk, blk__init);
+static void blk__exit(struct vm *vm)
+{
+	virtio__free_type(vm, VIRTIO_ID_BLOCK);
+}
+
+DEVICE_INIT(DEVICE_LEVEL_VIRTIO, virtio_blk, blk__init, blk__exit);

@@ -228,4 +228,9 @@ static int console__init(struct vm *vm)
 	return virtio__start(dev);
 }
 
-DEVICE_INIT(virtio_console, console__init);
+static void console__exit(struct vm *vm)
+{
+	virtio__free_type(vm, VIRTIO_ID_CONSOLE);
+}
+
+DEVICE_INIT(DEVICE_LEVEL_VIRTIO, virtio_console, console__init, console__exit);

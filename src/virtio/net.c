@@ -327,4 +327,9 @@ static int net__init(struct vm *vm)
 	return 0;
 }
 
-DEVICE_INIT(virtio_net, net__init);
+static void net__exit(struct vm *vm)
+{
+	virtio__free_type(vm, VIRTIO_ID_NET);
+}
+
+DEVICE_INIT(DEVICE_LEVEL_VIRTIO, virtio_net, net__init, net__exit);

@@ -94,4 +94,9 @@ static int rng__init(struct vm *vm)
 	return dev ? virtio__start(dev) : -EIO;
 }
 
-DEVICE_INIT(virtio_rng, rng__init);
+static void rng__exit(struct vm *vm)
+{
+	virtio__free_type(vm, VIRTIO_ID_RNG);
+}
+
+DEVICE_INIT(DEVICE_LEVEL_VIRTIO, virtio_rng, rng__init, rng__exit);

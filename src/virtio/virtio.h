@@ -197,6 +197,9 @@ void virtio__kick_worker(struct virtio_dev *dev);
 /* The index-th device of a virtio type in the VM, or NULL (tests, benchmark). */
 struct virtio_dev *virtio__find(struct vm *vm, uint16_t type, unsigned index);
 
+/* Frees the VM's devices of a virtio type, newest first: each virtio device's exit. */
+void virtio__free_type(struct vm *vm, uint16_t type);
+
 /*
  * Waits up to timeout_ms for the interrupt count of vector (VIRTIO_MAX_VECTORS: INTx)
  * to exceed *seen; updates *seen.  Returns true when it did (tests).

@@ -2,11 +2,10 @@
  * What the files of the virtio-pci transport share; private to src/virtio.
  *
  *   virtio_pci.c      the PCI function: capabilities, BAR 0 dispatch,
- *                     ioeventfds, creation and teardown
+ *                     ioeventfds, creation, teardown, the VM's list of them
  *   virtio_common.c   the common configuration registers, status and reset
  *   virtio_irq.c      INTx, MSI-X delivery, masking, pending bits, the table
  *   virtio_worker.c   the per-device worker thread
- *   virtio_registry.c every device of every VM: lookup and teardown with the VM
  */
 #ifndef VMSCOPE_VIRTIO_INTERNAL_H
 #define VMSCOPE_VIRTIO_INTERNAL_H
@@ -52,9 +51,6 @@ void virtio__common_access(struct virtio_dev *dev, uint64_t off, uint8_t *data, 
 
 /* virtio_worker.c: stops and joins the worker if it was started. */
 void virtio__stop(struct virtio_dev *dev);
-
-/* virtio_registry.c: puts dev in the registry and sets dev->index; 0 or -errno. */
-int virtio__register(struct virtio_dev *dev);
 
 /* virtio_pci.c: undoes virtio__create, however far it got. */
 void virtio__free(struct virtio_dev *dev);

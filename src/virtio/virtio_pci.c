@@ -198,6 +198,45 @@ static void virtio__add_caps(struct virtio_dev *dev)
 	}
 }
 
+/* Puts dev among the VM's devices and numbers it among those of its type. */
+static int virtio__register(struct virtio_dev *dev)
+{
+	struct vm_devices *devs = &dev->vm->devices;
+
+	if (devs->nr_virtio == VM_MAX_VIRTIO)
+		return -ENOSPC;
+	for (unsigned i = 0; i < devs->nr_virtio; i++)
+		if (devs->virtio[i]->ops->type == dev->ops->type)
+			dev->index++;
+	devs->virtio[devs->nr_virtio++] = dev;
+	return 0;
+}
+
+struct virtio_dev *virtio__find(struct vm *vm, uint16_t type, unsigned index)
+{
+	for (unsigned i = 0; i < vm->devices.nr_virtio; i++)
+		if (vm->devices.virtio[i]->ops->type == type && vm->devices.virtio[i]->index == index)
+			return vm->devices.virtio[i];
+	return NULL;
+}
+
+void virtio__free_type(struct vm *vm, uint16_t type)
+{
+	struct vm_devices *devs = &vm->devices;
+	unsigned kept = 0;
+
+	for (unsigned i = devs->nr_virtio; i-- > 0;) {
+		if (devs->virtio[i]->ops->type == type) {
+			virtio__free(devs->virtio[i]);
+			devs->virtio[i] = NULL;
+		}
+	}
+	for (unsigned i = 0; i < devs->nr_virtio; i++)
+		if (devs->virtio[i])
+			devs->virtio[kept++] = devs->virtio[i];
+	devs->nr_virtio = kept;
+}
+
 struct virtio_dev *virtio__create(struct vm *vm, const struct virtio_ops *ops, void *priv)
 {
 	struct pci_bus *bus = pci__bus(vm);
@@ -281,5 +320,5 @@ fail_errno:
 	r = -errno;
 fail:
 	log_error("%s: %s: %s", ops->name, step, strerror(-r));
-	return NULL; /* freed with the VM: it is in the registry */
+	return NULL; /* freed with the VM (virtio__free_type): it is among its devices */
 }

@@ -24,8 +24,6 @@ import sys
 KNOWN = {
     frozenset({'src/host_debug.c', 'src/kvm_host.c'}):
         'kvm_host__open runs the debug probe, which fills struct kvm_host',
-    frozenset({'src/virtio/virtio_pci.c', 'src/virtio/virtio_registry.c'}):
-        'the process-wide virtio registry (issue 16, step 2: a device manager per VM)',
     frozenset({'src/api/handlers.c', 'src/api/lifecycle.c', 'src/api/server.c', 'src/vmm.c'}):
         'the REST API creates and boots VMs through vmm.c, which starts the API',
 }
