@@ -1,58 +1,13 @@
+/* The control-message parser: every request checked against its row of VMI_MESSAGES. */
 #include "vmi/msg.h"
 
 #include <errno.h>
 #include <string.h>
 
-long vmi_msg__payload_size(uint32_t type)
-{
-	switch (type) {
-	case VMSCOPE_MSG_ATTACH:
-		return sizeof(struct vmscope_msg_attach);
-	case VMSCOPE_MSG_DETACH:
-		return 0;
-	case VMSCOPE_MSG_SUBSCRIBE:
-	case VMSCOPE_MSG_UNSUBSCRIBE:
-		return sizeof(struct vmscope_msg_subscribe);
-	case VMSCOPE_MSG_PAUSE:
-	case VMSCOPE_MSG_RESUME:
-	case VMSCOPE_MSG_GET_REGS:
-	case VMSCOPE_MSG_SINGLESTEP:
-		return sizeof(struct vmscope_msg_vcpu);
-	case VMSCOPE_MSG_SET_REGS:
-		return sizeof(struct vmscope_msg_regs);
-	case VMSCOPE_MSG_GET_MSR:
-	case VMSCOPE_MSG_SET_MSR:
-		return sizeof(struct vmscope_msg_msr);
-	case VMSCOPE_MSG_SET_BP:
-	case VMSCOPE_MSG_CLEAR_BP:
-	case VMSCOPE_MSG_PROTECT:
-	case VMSCOPE_MSG_UNPROTECT:
-		return sizeof(struct vmscope_msg_gpa);
-	case VMSCOPE_MSG_INJECT:
-		return sizeof(struct vmscope_msg_inject);
-	case VMSCOPE_MSG_MSR_WATCH:
-		return sizeof(struct vmscope_msg_msr_watch);
-	case VMSCOPE_MSG_SET_HWBP:
-	case VMSCOPE_MSG_CLEAR_HWBP:
-		return sizeof(struct vmscope_msg_hwbp);
-	}
-	return -1;
-}
-
 static int bad(const char **why, const char *reason, int err)
 {
 	*why = reason;
 	return err;
-}
-
-static int check_vcpu(uint32_t vcpu, bool all_ok, const struct vmi_msg_limits *lim,
-		      const char **why)
-{
-	if (vcpu == VMSCOPE_ALL_VCPUS && all_ok)
-		return 0;
-	if (vcpu >= lim->nr_vcpus)
-		return bad(why, "no such vCPU", -ERANGE);
-	return 0;
 }
 
 int vmi_msg__check_hwbp(uint64_t addr, unsigned type, unsigned len, const char **why)
@@ -73,10 +28,136 @@ int vmi_msg__check_hwbp(uint64_t addr, unsigned type, unsigned len, const char *
 	return 0;
 }
 
+/* The checks of each message's fields but its vCPU (VMI_MESSAGES, msg.h). */
+typedef int msg_check_fn(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			 const char **why);
+
+static int check_attach(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			const char **why)
+{
+	(void)lim;
+	if (m->u.attach.abi_version != VMSCOPE_ABI_VERSION)
+		return bad(why, "ABI version mismatch", -EPROTO);
+	if (m->u.attach._pad)
+		return bad(why, "reserved field not zero", -EINVAL);
+	return 0;
+}
+
+static int check_subscribe(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			   const char **why)
+{
+	(void)lim;
+	if (m->u.subscribe.kind >= VMSCOPE_EV_NR)
+		return bad(why, "unknown event kind", -EINVAL);
+	if (m->u.subscribe.sync > 1)
+		return bad(why, "sync must be 0 or 1", -EINVAL);
+	return 0;
+}
+
+static int check_no_enable(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			   const char **why)
+{
+	(void)lim;
+	return m->u.vcpu.enable ? bad(why, "reserved field not zero", -EINVAL) : 0;
+}
+
+static int check_enable(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			const char **why)
+{
+	(void)lim;
+	return m->u.vcpu.enable > 1 ? bad(why, "enable must be 0 or 1", -EINVAL) : 0;
+}
+
+static int check_set_regs(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			  const char **why)
+{
+	(void)lim;
+	return m->u.regs._pad ? bad(why, "reserved field not zero", -EINVAL) : 0;
+}
+
+static int check_bp(const struct vmi_msg *m, const struct vmi_msg_limits *lim, const char **why)
+{
+	if (memmap__offset(lim->map, m->u.gpa.gpa, 1) < 0)
+		return bad(why, "address is not guest RAM", -EFAULT);
+	return 0;
+}
+
+static int check_page(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+		      const char **why)
+{
+	if (m->u.gpa.gpa & 4095)
+		return bad(why, "address is not page-aligned", -EINVAL);
+	if (memmap__offset(lim->map, m->u.gpa.gpa, 4096) < 0)
+		return bad(why, "page is not guest RAM", -EFAULT);
+	return 0;
+}
+
+static int check_inject(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			const char **why)
+{
+	(void)lim;
+	if (m->u.inject.vector > 31 || m->u.inject.vector == 2)
+		return bad(why, "vector must be an exception (0-31, not NMI)", -EINVAL);
+	if (m->u.inject.has_error > 1 || m->u.inject._pad || m->u.inject._pad2)
+		return bad(why, "reserved field not zero", -EINVAL);
+	return 0;
+}
+
+static int check_hwbp(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+		      const char **why)
+{
+	(void)lim;
+	if (m->u.hwbp._pad || m->u.hwbp.slot)
+		return bad(why, "reserved field not zero", -EINVAL);
+	return vmi_msg__check_hwbp(m->u.hwbp.addr, m->u.hwbp.type, m->u.hwbp.len, why);
+}
+
+static int check_msr_watch(const struct vmi_msg *m, const struct vmi_msg_limits *lim,
+			   const char **why)
+{
+	(void)lim;
+	if (m->u.msr_watch.nr > VMSCOPE_MAX_WATCHED_MSRS)
+		return bad(why, "too many MSRs", -ERANGE);
+	if (m->u.msr_watch._pad)
+		return bad(why, "reserved field not zero", -EINVAL);
+	return 0;
+}
+
+/* The parser's columns of VMI_MESSAGES. */
+struct msg_rule {
+	uint32_t type;
+	uint32_t size;
+	int vcpu_at;
+	bool all_ok;
+	msg_check_fn *check;
+};
+
+#define MSG_RULE(t, size_, vcpu, all, stopped, check_, handler)                       \
+	{ .type = VMSCOPE_MSG_##t, .size = (size_), .vcpu_at = (vcpu), .all_ok = (all), \
+	  .check = (check_) },
+static const struct msg_rule rules[] = { VMI_MESSAGES(MSG_RULE) };
+
+static const struct msg_rule *rule_of(uint32_t type)
+{
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].type == type)
+			return &rules[i];
+	return NULL;
+}
+
+long vmi_msg__payload_size(uint32_t type)
+{
+	const struct msg_rule *rule = rule_of(type);
+
+	return rule ? (long)rule->size : -1;
+}
+
 int vmi_msg__parse(const void *buf, size_t len, const struct vmi_msg_limits *lim,
 		   struct vmi_msg *out, const char **why)
 {
-	long payload;
+	const struct msg_rule *rule;
+	uint32_t vcpu;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	*why = "";
@@ -85,78 +166,18 @@ int vmi_msg__parse(const void *buf, size_t len, const struct vmi_msg_limits *lim
 	memcpy(&out->hdr, buf, sizeof(out->hdr));
 	if (out->hdr.len != len)
 		return bad(why, "length field does not match the message", -EPROTO);
-	payload = vmi_msg__payload_size(out->hdr.type);
-	if (payload < 0)
+	rule = rule_of(out->hdr.type);
+	if (!rule)
 		return bad(why, "unknown message type", -EINVAL);
-	if (len != sizeof(out->hdr) + (size_t)payload)
+	if (len != sizeof(out->hdr) + rule->size)
 		return bad(why, "wrong length for this message type", -EPROTO);
-	memcpy(&out->u, (const uint8_t *)buf + sizeof(out->hdr), (size_t)payload);
-
-	switch (out->hdr.type) {
-	case VMSCOPE_MSG_ATTACH:
-		if (out->u.attach.abi_version != VMSCOPE_ABI_VERSION)
-			return bad(why, "ABI version mismatch", -EPROTO);
-		if (out->u.attach._pad)
-			return bad(why, "reserved field not zero", -EINVAL);
+	memcpy(&out->u, (const uint8_t *)buf + sizeof(out->hdr), rule->size);
+	if (rule->check && (r = rule->check(out, lim, why)) < 0)
+		return r;
+	if (rule->vcpu_at < 0)
 		return 0;
-	case VMSCOPE_MSG_DETACH:
+	memcpy(&vcpu, (const uint8_t *)out + rule->vcpu_at, sizeof(vcpu));
+	if (vcpu == VMSCOPE_ALL_VCPUS && rule->all_ok)
 		return 0;
-	case VMSCOPE_MSG_SUBSCRIBE:
-	case VMSCOPE_MSG_UNSUBSCRIBE:
-		if (out->u.subscribe.kind >= VMSCOPE_EV_NR)
-			return bad(why, "unknown event kind", -EINVAL);
-		if (out->u.subscribe.sync > 1)
-			return bad(why, "sync must be 0 or 1", -EINVAL);
-		return 0;
-	case VMSCOPE_MSG_PAUSE:
-	case VMSCOPE_MSG_RESUME:
-		if (out->u.vcpu.enable)
-			return bad(why, "reserved field not zero", -EINVAL);
-		return check_vcpu(out->u.vcpu.vcpu, true, lim, why);
-	case VMSCOPE_MSG_GET_REGS:
-		if (out->u.vcpu.enable)
-			return bad(why, "reserved field not zero", -EINVAL);
-		return check_vcpu(out->u.vcpu.vcpu, false, lim, why);
-	case VMSCOPE_MSG_SINGLESTEP:
-		if (out->u.vcpu.enable > 1)
-			return bad(why, "enable must be 0 or 1", -EINVAL);
-		return check_vcpu(out->u.vcpu.vcpu, false, lim, why);
-	case VMSCOPE_MSG_SET_REGS:
-		if (out->u.regs._pad)
-			return bad(why, "reserved field not zero", -EINVAL);
-		return check_vcpu(out->u.regs.vcpu, false, lim, why);
-	case VMSCOPE_MSG_GET_MSR:
-	case VMSCOPE_MSG_SET_MSR:
-		return check_vcpu(out->u.msr.vcpu, false, lim, why);
-	case VMSCOPE_MSG_SET_BP:
-	case VMSCOPE_MSG_CLEAR_BP:
-		if (memmap__offset(lim->map, out->u.gpa.gpa, 1) < 0)
-			return bad(why, "address is not guest RAM", -EFAULT);
-		return 0;
-	case VMSCOPE_MSG_PROTECT:
-	case VMSCOPE_MSG_UNPROTECT:
-		if (out->u.gpa.gpa & 4095)
-			return bad(why, "address is not page-aligned", -EINVAL);
-		if (memmap__offset(lim->map, out->u.gpa.gpa, 4096) < 0)
-			return bad(why, "page is not guest RAM", -EFAULT);
-		return 0;
-	case VMSCOPE_MSG_INJECT:
-		if (out->u.inject.vector > 31 || out->u.inject.vector == 2)
-			return bad(why, "vector must be an exception (0-31, not NMI)", -EINVAL);
-		if (out->u.inject.has_error > 1 || out->u.inject._pad || out->u.inject._pad2)
-			return bad(why, "reserved field not zero", -EINVAL);
-		return check_vcpu(out->u.inject.vcpu, false, lim, why);
-	case VMSCOPE_MSG_SET_HWBP:
-	case VMSCOPE_MSG_CLEAR_HWBP:
-		if (out->u.hwbp._pad || out->u.hwbp.slot)
-			return bad(why, "reserved field not zero", -EINVAL);
-		return vmi_msg__check_hwbp(out->u.hwbp.addr, out->u.hwbp.type, out->u.hwbp.len, why);
-	case VMSCOPE_MSG_MSR_WATCH:
-		if (out->u.msr_watch.nr > VMSCOPE_MAX_WATCHED_MSRS)
-			return bad(why, "too many MSRs", -ERANGE);
-		if (out->u.msr_watch._pad)
-			return bad(why, "reserved field not zero", -EINVAL);
-		return 0;
-	}
-	return bad(why, "unknown message type", -EINVAL);
+	return vcpu < lim->nr_vcpus ? 0 : bad(why, "no such vCPU", -ERANGE);
 }

@@ -6,6 +6,7 @@
 #ifndef VMSCOPE_VMI_MSG_H
 #define VMSCOPE_VMI_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,60 @@ struct vmi_msg_limits {
 	unsigned nr_vcpus;
 	const struct memmap *map;
 };
+
+/* Where a request names its vCPU (a uint32_t vcpu in the payload), or none. */
+#define VMI_VCPU_IN(member) ((int)offsetof(struct vmi_msg, u.member.vcpu))
+#define VMI_NO_VCPU (-1)
+
+/*
+ * The control messages, one row each.  The parser (msg.c) takes from a row
+ * the payload size, where the vCPU index is and whether it may be
+ * VMSCOPE_ALL_VCPUS, and the check of the other fields; the dispatcher
+ * (requests.c) whether that vCPU must be stopped (parked or held in an
+ * event) and the handler.  ATTACH and DETACH begin and end the session
+ * (socket.c) and have no handler.  A new message is a row here, its check
+ * (or none) and its handler.
+ *
+ * type, payload size, vCPU, may be all, must be stopped, check, handler
+ */
+#define VMI_MESSAGES(X)                                                                     \
+	X(ATTACH, sizeof(struct vmscope_msg_attach), VMI_NO_VCPU, false, false,            \
+	  check_attach, NULL)                                                              \
+	X(DETACH, 0, VMI_NO_VCPU, false, false, NULL, NULL)                                \
+	X(SUBSCRIBE, sizeof(struct vmscope_msg_subscribe), VMI_NO_VCPU, false, false,      \
+	  check_subscribe, req_subscribe)                                                  \
+	X(UNSUBSCRIBE, sizeof(struct vmscope_msg_subscribe), VMI_NO_VCPU, false, false,    \
+	  check_subscribe, req_unsubscribe)                                                \
+	X(PAUSE, sizeof(struct vmscope_msg_vcpu), VMI_VCPU_IN(vcpu), true, false,          \
+	  check_no_enable, req_pause)                                                      \
+	X(RESUME, sizeof(struct vmscope_msg_vcpu), VMI_VCPU_IN(vcpu), true, false,         \
+	  check_no_enable, req_resume)                                                     \
+	X(GET_REGS, sizeof(struct vmscope_msg_vcpu), VMI_VCPU_IN(vcpu), false, true,       \
+	  check_no_enable, req_get_regs)                                                   \
+	X(SET_REGS, sizeof(struct vmscope_msg_regs), VMI_VCPU_IN(regs), false, true,       \
+	  check_set_regs, req_set_regs)                                                    \
+	X(GET_MSR, sizeof(struct vmscope_msg_msr), VMI_VCPU_IN(msr), false, true, NULL,    \
+	  req_msr)                                                                         \
+	X(SET_MSR, sizeof(struct vmscope_msg_msr), VMI_VCPU_IN(msr), false, true, NULL,    \
+	  req_msr)                                                                         \
+	X(SET_BP, sizeof(struct vmscope_msg_gpa), VMI_NO_VCPU, false, false, check_bp,     \
+	  req_set_bp)                                                                      \
+	X(CLEAR_BP, sizeof(struct vmscope_msg_gpa), VMI_NO_VCPU, false, false, check_bp,   \
+	  req_clear_bp)                                                                    \
+	X(SINGLESTEP, sizeof(struct vmscope_msg_vcpu), VMI_VCPU_IN(vcpu), false, false,    \
+	  check_enable, req_singlestep)                                                    \
+	X(PROTECT, sizeof(struct vmscope_msg_gpa), VMI_NO_VCPU, false, false, check_page,  \
+	  req_protect)                                                                     \
+	X(UNPROTECT, sizeof(struct vmscope_msg_gpa), VMI_NO_VCPU, false, false,            \
+	  check_page, req_protect)                                                         \
+	X(INJECT, sizeof(struct vmscope_msg_inject), VMI_VCPU_IN(inject), false, true,     \
+	  check_inject, req_inject)                                                        \
+	X(MSR_WATCH, sizeof(struct vmscope_msg_msr_watch), VMI_NO_VCPU, false, false,      \
+	  check_msr_watch, req_msr_watch)                                                  \
+	X(SET_HWBP, sizeof(struct vmscope_msg_hwbp), VMI_NO_VCPU, false, false,            \
+	  check_hwbp, req_set_hwbp)                                                        \
+	X(CLEAR_HWBP, sizeof(struct vmscope_msg_hwbp), VMI_NO_VCPU, false, false,          \
+	  check_hwbp, req_clear_hwbp)
 
 /* Payload size of a request type; -1 for an unknown type. */
 long vmi_msg__payload_size(uint32_t type);

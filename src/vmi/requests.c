@@ -129,15 +129,186 @@ static int add_protect(struct vmi_core *core, uint64_t gpa, bool add, struct vmi
 	return r < 0 ? vmi__reply_fail(rp, r, "KVM refused the memory slots") : 0;
 }
 
-/* The reasons travel in the reply: at most 63 characters each (abi.h). */
-static size_t set_hwbp(struct vmi_core *core, const struct vmscope_msg_hwbp *req,
-		       struct vmi_reply *rp)
+/*
+ * The handlers, one per row of VMI_MESSAGES (msg.h).  v is the vCPU the
+ * request names (stopped when its row says so), NULL when it names none or
+ * all.  Each returns the reply's payload size; a failure is set in rp.
+ * The reasons travel in the reply: at most 63 characters each (abi.h).
+ */
+typedef size_t request_fn(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			  struct vmi_reply *rp);
+
+static size_t req_subscribe(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			    struct vmi_reply *rp)
 {
+	const struct kvm_host *host = core->vm->host;
+	unsigned kind = m->u.subscribe.kind, bit = 1u << kind;
+	int r;
+
+	(void)v;
+	if (!(core->caps & bit)) {
+		const char *why = "this host's KVM cannot deliver it", *what = "";
+
+		if (kind == VMSCOPE_EV_HLT)
+			why = "HLT stays in KVM (in-kernel irqchip): use --irqchip off";
+		else if (kind == VMSCOPE_EV_HYPERCALL)
+			why = host->emulated ? "kvm_pvm never completes a vmcall (see the README)"
+					     : "KVM_CAP_EXIT_HYPERCALL is absent";
+		else if (kind == VMSCOPE_EV_BREAKPOINT)
+			what = "int3: ", why = host_debug__why(host->sw_bp);
+		else if (kind == VMSCOPE_EV_SINGLESTEP)
+			what = "single-step: ", why = host_debug__why(host->singlestep);
+		else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
+			why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
+		vmi__reply_fail(rp, -ENOTSUP, "%s%s", what, why);
+		return 0;
+	}
+	if (m->u.subscribe.sync && kind == VMSCOPE_EV_SHUTDOWN) {
+		vmi__reply_fail(rp, -EINVAL, "shutdown events are asynchronous only");
+		return 0;
+	}
+	atomic_fetch_or(&core->sub_mask, bit);
+	if (m->u.subscribe.sync)
+		atomic_fetch_or(&core->sync_mask, bit);
+	else
+		atomic_fetch_and(&core->sync_mask, ~bit);
+	vmi__update_watch(core);
+	if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE) {
+		r = vmi__update_msr_filter(core);
+		if (r < 0)
+			vmi__reply_fail(rp, r, "KVM refused the MSR filter");
+	}
+	return 0;
+}
+
+static size_t req_unsubscribe(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			      struct vmi_reply *rp)
+{
+	unsigned bit = 1u << m->u.subscribe.kind;
+
+	(void)v, (void)rp;
+	atomic_fetch_and(&core->sub_mask, ~bit);
+	atomic_fetch_and(&core->sync_mask, ~bit);
+	vmi__update_watch(core);
+	vmi__update_msr_filter(core);
+	return 0;
+}
+
+static size_t req_pause(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			struct vmi_reply *rp)
+{
+	(void)v;
+	vmi__pause_vcpus(core, m->u.vcpu.vcpu, true, rp);
+	return 0;
+}
+
+static size_t req_resume(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			 struct vmi_reply *rp)
+{
+	(void)v;
+	vmi__pause_vcpus(core, m->u.vcpu.vcpu, false, rp);
+	return 0;
+}
+
+static size_t req_get_regs(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			   struct vmi_reply *rp)
+{
+	struct vmscope_msg_regs *out = (void *)rp->payload;
+	int r;
+
+	(void)core, (void)m;
+	memset(out, 0, sizeof(*out));
+	out->vcpu = v->id;
+	r = vmi__get_regs(v, &out->regs, true);
+	if (r < 0)
+		vmi__reply_fail(rp, r, "KVM_GET_REGS failed");
+	return sizeof(*out);
+}
+
+static size_t req_set_regs(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			   struct vmi_reply *rp)
+{
+	int r = vmi__set_regs(v, &m->u.regs.regs, true);
+
+	(void)core;
+	if (r < 0)
+		vmi__reply_fail(rp, r, "KVM refused the registers");
+	return 0;
+}
+
+static size_t req_msr(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+		      struct vmi_reply *rp)
+{
+	bool write = m->hdr.type == VMSCOPE_MSG_SET_MSR;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} k = { .hdr.nmsrs = 1, .e.index = m->u.msr.index, .e.data = m->u.msr.value };
+	struct vmscope_msg_msr *out = (void *)rp->payload;
+
+	(void)core;
+	if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &k) != 1) {
+		vmi__reply_fail(rp, -EINVAL, "KVM refused MSR 0x%x", m->u.msr.index);
+		return 0;
+	}
+	*out = m->u.msr;
+	out->value = k.e.data;
+	return sizeof(*out);
+}
+
+static size_t req_set_bp(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			 struct vmi_reply *rp)
+{
+	struct vm *vm = core->vm;
+	uint64_t gpa = m->u.gpa.gpa;
+	struct vmi_bp *bp = vmi__find_bp(core, gpa);
+	uint8_t *p = vm__gpa_ptr(vm, gpa, 1);
+	int r;
+
+	(void)v;
+	if (!host_debug__sw_bp_ok(vm->host)) {
+		vmi__reply_fail(rp, -ENOTSUP, "int3: %s", host_debug__why(vm->host->sw_bp));
+		return 0;
+	}
+	if (bp && (bp->owners & VMI_OWNER_CLIENT)) {
+		vmi__reply_fail(rp, -EEXIST, "a breakpoint is already there");
+		return 0;
+	}
+	if (!bp && *p == 0xcc) {
+		vmi__reply_fail(rp, -EINVAL, "the guest already has an int3 there");
+		return 0;
+	}
+	if (vm->host->emulated && !bp && returns_to_user_mode(vm, gpa)) {
+		vmi__reply_fail(rp, -ENOTSUP, "sysret/sysexit/iret: no step to user mode here");
+		return 0;
+	}
+	r = vmi__bp_add_locked(core, VMI_OWNER_CLIENT, gpa);
+	if (r == -ENOSPC)
+		vmi__reply_fail(rp, r, "at most %d breakpoints", VMI_MAX_BPS);
+	else if (r < 0)
+		vmi__reply_fail(rp, r, "cannot plant a breakpoint there");
+	return 0;
+}
+
+static size_t req_clear_bp(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			   struct vmi_reply *rp)
+{
+	(void)v;
+	if (vmi__bp_remove_locked(core, VMI_OWNER_CLIENT, m->u.gpa.gpa) < 0)
+		vmi__reply_fail(rp, -ENOENT, "no breakpoint there");
+	return 0;
+}
+
+static size_t req_set_hwbp(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			   struct vmi_reply *rp)
+{
+	const struct vmscope_msg_hwbp *req = &m->u.hwbp;
 	const struct kvm_host *host = core->vm->host;
 	struct vmscope_msg_hwbp *out = (void *)rp->payload;
 	unsigned slot = 0;
 	int r;
 
+	(void)v;
 	if (req->type == VMSCOPE_HWBP_EXEC && !host_debug__hw_bp_ok(host)) {
 		vmi__reply_fail(rp, -ENOTSUP, "hw breakpoints: %s", host_debug__why(host->hw_bp));
 		return 0;
@@ -169,209 +340,119 @@ static size_t set_hwbp(struct vmi_core *core, const struct vmscope_msg_hwbp *req
 	return sizeof(*out);
 }
 
-size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struct vmi_reply *rp)
+static size_t req_clear_hwbp(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			     struct vmi_reply *rp)
 {
-	struct vm *vm = core->vm;
-	struct vcpu *v = NULL;
+	(void)v;
+	if (vmi__hwbp_remove_locked(core, VMI_OWNER_CLIENT, m->u.hwbp.addr, m->u.hwbp.type,
+				    m->u.hwbp.len) < 0)
+		vmi__reply_fail(rp, -ENOENT, "no hardware breakpoint of this kind there");
+	return 0;
+}
+
+static size_t req_singlestep(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			     struct vmi_reply *rp)
+{
+	const struct kvm_host *host = core->vm->host;
+
+	if (!host_debug__step_ok(host)) {
+		vmi__reply_fail(rp, -ENOTSUP, "single-step: %s", host_debug__why(host->singlestep));
+		return 0;
+	}
+	v->vmi->client_ss = m->u.vcpu.enable;
+	atomic_store(&v->vmi->dbg_dirty, true);
+	vcpu__kick(v);
+	return 0;
+}
+
+static size_t req_protect(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			  struct vmi_reply *rp)
+{
+	(void)v;
+	if (!core->vm->host->cap_readonly_mem) {
+		vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_READONLY_MEM is absent");
+		return 0;
+	}
+	add_protect(core, m->u.gpa.gpa, m->hdr.type == VMSCOPE_MSG_PROTECT, rp);
+	return 0;
+}
+
+static size_t req_inject(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			 struct vmi_reply *rp)
+{
+	struct kvm_vcpu_events ev;
+
+	(void)core;
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+		vmi__reply_fail(rp, -errno, "KVM_GET_VCPU_EVENTS failed");
+		return 0;
+	}
+	if (ev.exception.injected || ev.exception.pending) {
+		vmi__reply_fail(rp, -EBUSY, "an exception is already pending");
+		return 0;
+	}
+	ev.exception.injected = 1;
+	ev.exception.nr = m->u.inject.vector;
+	ev.exception.has_error_code = m->u.inject.has_error;
+	ev.exception.error_code = m->u.inject.error_code;
+	ev.flags = 0;
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		vmi__reply_fail(rp, -errno, "KVM refused the exception");
+	return 0;
+}
+
+static size_t req_msr_watch(struct vmi_core *core, struct vcpu *v, const struct vmi_msg *m,
+			    struct vmi_reply *rp)
+{
 	int r;
 
-	switch (m->hdr.type) {
-	case VMSCOPE_MSG_GET_REGS:
-	case VMSCOPE_MSG_SINGLESTEP:
-		v = vm->vcpus[m->u.vcpu.vcpu];
-		break;
-	case VMSCOPE_MSG_SET_REGS:
-		v = vm->vcpus[m->u.regs.vcpu];
-		break;
-	case VMSCOPE_MSG_GET_MSR:
-	case VMSCOPE_MSG_SET_MSR:
-		v = vm->vcpus[m->u.msr.vcpu];
-		break;
-	case VMSCOPE_MSG_INJECT:
-		v = vm->vcpus[m->u.inject.vcpu];
-		break;
+	(void)v;
+	if (!core->usermsr_enabled) {
+		vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent");
+		return 0;
 	}
-	if (v && m->hdr.type != VMSCOPE_MSG_SINGLESTEP && !vcpu_stopped(v)) {
+	core->nr_msrs = m->u.msr_watch.nr;
+	memcpy(core->msrs, m->u.msr_watch.index, sizeof(core->msrs));
+	r = vmi__update_msr_filter(core);
+	if (r < 0)
+		vmi__reply_fail(rp, r, "KVM refused the MSR filter");
+	return 0;
+}
+
+/* The dispatcher's columns of VMI_MESSAGES. */
+struct request_rule {
+	uint32_t type;
+	int vcpu_at;
+	bool stopped;
+	request_fn *handle;
+};
+
+#define REQUEST_RULE(t, size, vcpu, all, stopped_, check, handler)                         \
+	{ .type = VMSCOPE_MSG_##t, .vcpu_at = (vcpu), .stopped = (stopped_), .handle = (handler) },
+static const struct request_rule requests[] = { VMI_MESSAGES(REQUEST_RULE) };
+
+size_t vmi__handle_request(struct vmi_core *core, const struct vmi_msg *m, struct vmi_reply *rp)
+{
+	const struct request_rule *rule = NULL;
+	struct vcpu *v = NULL;
+	uint32_t id;
+
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]) && !rule; i++)
+		if (requests[i].type == m->hdr.type && requests[i].handle)
+			rule = &requests[i];
+	if (!rule) {
+		vmi__reply_fail(rp, -EINVAL, "unexpected request");
+		return 0;
+	}
+	if (rule->vcpu_at >= 0) {
+		/* vmi_msg__parse checked it: below nr_vcpus, or VMSCOPE_ALL_VCPUS where allowed. */
+		memcpy(&id, (const uint8_t *)m + rule->vcpu_at, sizeof(id));
+		if (id != VMSCOPE_ALL_VCPUS)
+			v = core->vm->vcpus[id];
+	}
+	if (v && rule->stopped && !vcpu_stopped(v)) {
 		vmi__reply_fail(rp, -EBUSY, "vCPU %u is running: pause it first", v->id);
 		return 0;
 	}
-
-	switch (m->hdr.type) {
-	case VMSCOPE_MSG_SUBSCRIBE: {
-		unsigned kind = m->u.subscribe.kind, bit = 1u << kind;
-
-		if (!(core->caps & bit)) {
-			const char *why = "this host's KVM cannot deliver it", *what = "";
-
-			if (kind == VMSCOPE_EV_HLT)
-				why = "HLT stays in KVM (in-kernel irqchip): use --irqchip off";
-			else if (kind == VMSCOPE_EV_HYPERCALL)
-				why = vm->host->emulated
-					? "kvm_pvm never completes a vmcall (see the README)"
-					: "KVM_CAP_EXIT_HYPERCALL is absent";
-			else if (kind == VMSCOPE_EV_BREAKPOINT)
-				what = "int3: ", why = host_debug__why(vm->host->sw_bp);
-			else if (kind == VMSCOPE_EV_SINGLESTEP)
-				what = "single-step: ", why = host_debug__why(vm->host->singlestep);
-			else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
-				why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
-			vmi__reply_fail(rp, -ENOTSUP, "%s%s", what, why);
-			return 0;
-		}
-		if (m->u.subscribe.sync && kind == VMSCOPE_EV_SHUTDOWN) {
-			vmi__reply_fail(rp, -EINVAL, "shutdown events are asynchronous only");
-			return 0;
-		}
-		atomic_fetch_or(&core->sub_mask, bit);
-		if (m->u.subscribe.sync)
-			atomic_fetch_or(&core->sync_mask, bit);
-		else
-			atomic_fetch_and(&core->sync_mask, ~bit);
-		vmi__update_watch(core);
-		if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE) {
-			r = vmi__update_msr_filter(core);
-			if (r < 0)
-				vmi__reply_fail(rp, r, "KVM refused the MSR filter");
-		}
-		return 0;
-	}
-	case VMSCOPE_MSG_UNSUBSCRIBE: {
-		unsigned bit = 1u << m->u.subscribe.kind;
-
-		atomic_fetch_and(&core->sub_mask, ~bit);
-		atomic_fetch_and(&core->sync_mask, ~bit);
-		vmi__update_watch(core);
-		vmi__update_msr_filter(core);
-		return 0;
-	}
-	case VMSCOPE_MSG_PAUSE:
-		vmi__pause_vcpus(core, m->u.vcpu.vcpu, true, rp);
-		return 0;
-	case VMSCOPE_MSG_RESUME:
-		vmi__pause_vcpus(core, m->u.vcpu.vcpu, false, rp);
-		return 0;
-	case VMSCOPE_MSG_GET_REGS: {
-		struct vmscope_msg_regs *out = (void *)rp->payload;
-
-		memset(out, 0, sizeof(*out));
-		out->vcpu = v->id;
-		r = vmi__get_regs(v, &out->regs, true);
-		if (r < 0)
-			vmi__reply_fail(rp, r, "KVM_GET_REGS failed");
-		return sizeof(*out);
-	}
-	case VMSCOPE_MSG_SET_REGS:
-		r = vmi__set_regs(v, &m->u.regs.regs, true);
-		if (r < 0)
-			vmi__reply_fail(rp, r, "KVM refused the registers");
-		return 0;
-	case VMSCOPE_MSG_GET_MSR:
-	case VMSCOPE_MSG_SET_MSR: {
-		bool write = m->hdr.type == VMSCOPE_MSG_SET_MSR;
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
-		} k = { .hdr.nmsrs = 1, .e.index = m->u.msr.index, .e.data = m->u.msr.value };
-		struct vmscope_msg_msr *out = (void *)rp->payload;
-
-		if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &k) != 1) {
-			vmi__reply_fail(rp, -EINVAL, "KVM refused MSR 0x%x", m->u.msr.index);
-			return 0;
-		}
-		*out = m->u.msr;
-		out->value = k.e.data;
-		return sizeof(*out);
-	}
-	case VMSCOPE_MSG_SET_BP: {
-		uint64_t gpa = m->u.gpa.gpa;
-		struct vmi_bp *bp = vmi__find_bp(core, gpa);
-		uint8_t *p = vm__gpa_ptr(vm, gpa, 1);
-
-		if (!host_debug__sw_bp_ok(vm->host)) {
-			vmi__reply_fail(rp, -ENOTSUP, "int3: %s", host_debug__why(vm->host->sw_bp));
-			return 0;
-		}
-		if (bp && (bp->owners & VMI_OWNER_CLIENT)) {
-			vmi__reply_fail(rp, -EEXIST, "a breakpoint is already there");
-			return 0;
-		}
-		if (!bp && *p == 0xcc) {
-			vmi__reply_fail(rp, -EINVAL, "the guest already has an int3 there");
-			return 0;
-		}
-		if (vm->host->emulated && !bp && returns_to_user_mode(vm, gpa)) {
-			/* At most 63 characters travel in the reply (abi.h). */
-			vmi__reply_fail(rp, -ENOTSUP, "sysret/sysexit/iret: no step to user mode here");
-			return 0;
-		}
-		r = vmi__bp_add_locked(core, VMI_OWNER_CLIENT, gpa);
-		if (r == -ENOSPC)
-			vmi__reply_fail(rp, r, "at most %d breakpoints", VMI_MAX_BPS);
-		else if (r < 0)
-			vmi__reply_fail(rp, r, "cannot plant a breakpoint there");
-		return 0;
-	}
-	case VMSCOPE_MSG_CLEAR_BP:
-		if (vmi__bp_remove_locked(core, VMI_OWNER_CLIENT, m->u.gpa.gpa) < 0)
-			vmi__reply_fail(rp, -ENOENT, "no breakpoint there");
-		return 0;
-	case VMSCOPE_MSG_SET_HWBP:
-		return set_hwbp(core, &m->u.hwbp, rp);
-	case VMSCOPE_MSG_CLEAR_HWBP:
-		if (vmi__hwbp_remove_locked(core, VMI_OWNER_CLIENT, m->u.hwbp.addr, m->u.hwbp.type,
-					    m->u.hwbp.len) < 0)
-			vmi__reply_fail(rp, -ENOENT, "no hardware breakpoint of this kind there");
-		return 0;
-	case VMSCOPE_MSG_SINGLESTEP:
-		if (!host_debug__step_ok(vm->host)) {
-			vmi__reply_fail(rp, -ENOTSUP, "single-step: %s",
-					host_debug__why(vm->host->singlestep));
-			return 0;
-		}
-		v->vmi->client_ss = m->u.vcpu.enable;
-		atomic_store(&v->vmi->dbg_dirty, true);
-		vcpu__kick(v);
-		return 0;
-	case VMSCOPE_MSG_PROTECT:
-	case VMSCOPE_MSG_UNPROTECT:
-		if (!vm->host->cap_readonly_mem) {
-			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_READONLY_MEM is absent");
-			return 0;
-		}
-		add_protect(core, m->u.gpa.gpa, m->hdr.type == VMSCOPE_MSG_PROTECT, rp);
-		return 0;
-	case VMSCOPE_MSG_INJECT: {
-		struct kvm_vcpu_events ev;
-
-		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
-			vmi__reply_fail(rp, -errno, "KVM_GET_VCPU_EVENTS failed");
-			return 0;
-		}
-		if (ev.exception.injected || ev.exception.pending) {
-			vmi__reply_fail(rp, -EBUSY, "an exception is already pending");
-			return 0;
-		}
-		ev.exception.injected = 1;
-		ev.exception.nr = m->u.inject.vector;
-		ev.exception.has_error_code = m->u.inject.has_error;
-		ev.exception.error_code = m->u.inject.error_code;
-		ev.flags = 0;
-		if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
-			vmi__reply_fail(rp, -errno, "KVM refused the exception");
-		return 0;
-	}
-	case VMSCOPE_MSG_MSR_WATCH:
-		if (!core->usermsr_enabled) {
-			vmi__reply_fail(rp, -ENOTSUP, "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent");
-			return 0;
-		}
-		core->nr_msrs = m->u.msr_watch.nr;
-		memcpy(core->msrs, m->u.msr_watch.index, sizeof(core->msrs));
-		r = vmi__update_msr_filter(core);
-		if (r < 0)
-			vmi__reply_fail(rp, r, "KVM refused the MSR filter");
-		return 0;
-	}
-	vmi__reply_fail(rp, -EINVAL, "unexpected request");
-	return 0;
+	return rule->handle(core, v, m, rp);
 }
