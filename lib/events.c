@@ -42,7 +42,7 @@ int vmscope_subscribe(vmscope_t *vm, unsigned kind, int sync, vmscope_event_fn f
 	int r;
 
 	if (!vm || !vm->live)
-		return target__fail(vm, -ENOTSUP, "not a live target");
+		return target__fail(vm, -ENOTSUP, "not a live target: a %s", target__kind(vm));
 	if (kind >= VMSCOPE_EV_NR)
 		return target__fail(vm, -EINVAL, "unknown event kind %u", kind);
 	vm->live->subs[kind].fn = fn;
@@ -58,7 +58,7 @@ int vmscope_unsubscribe(vmscope_t *vm, unsigned kind)
 	struct vmscope_msg_subscribe m = { .kind = kind };
 
 	if (!vm || !vm->live)
-		return target__fail(vm, -ENOTSUP, "not a live target");
+		return target__fail(vm, -ENOTSUP, "not a live target: a %s", target__kind(vm));
 	if (kind >= VMSCOPE_EV_NR)
 		return target__fail(vm, -EINVAL, "unknown event kind %u", kind);
 	vm->live->subs[kind].fn = NULL;
@@ -144,7 +144,7 @@ int vmscope_event_loop(vmscope_t *vm, int timeout_ms)
 	uint64_t v;
 
 	if (!l)
-		return target__fail(vm, -ENOTSUP, "not a live target");
+		return target__fail(vm, -ENOTSUP, "not a live target: a %s", target__kind(vm));
 	while (read(l->stop_efd, &v, sizeof(v)) > 0)
 		; /* a stop before the loop started is forgotten */
 	for (;;) {

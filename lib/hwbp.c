@@ -96,7 +96,7 @@ int vmscope_set_hwbp_pa(vmscope_t *vm, uint64_t gpa, unsigned type, unsigned len
 	int r;
 
 	if (!vm || !vm->live)
-		return target__fail(vm, -ENOTSUP, "not a live target");
+		return target__fail(vm, -ENOTSUP, "not a live target: a %s", target__kind(vm));
 	r = vmscope_sample_regs(vm, 0, &regs);
 	if (r < 0)
 		return r;

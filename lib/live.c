@@ -17,9 +17,18 @@
 
 #define REQUEST_TIMEOUT_MS 30000
 
+static void live__close(struct vmscope *vm);
+static int live__get_regs(struct vmscope *vm, unsigned vcpu, struct vmscope_regs *regs);
+
+static const struct target_ops live_ops = {
+	.kind = "live VM",
+	.get_regs = live__get_regs,
+	.close = live__close,
+};
+
 static struct vmscope_live *live_of(struct vmscope *vm)
 {
-	return vm && vm->kind == TARGET_LIVE ? vm->live : NULL;
+	return vm && vm->ops == &live_ops ? vm->live : NULL;
 }
 
 static int recv_reply(struct vmscope *vm, int sock, uint8_t *buf, size_t size, int *fds,
@@ -79,7 +88,7 @@ int live__request(struct vmscope *vm, uint32_t type, const void *payload, size_t
 	int n;
 
 	if (!l)
-		return target__fail(vm, -ENOTSUP, "not a live target");
+		return target__fail(vm, -ENOTSUP, "not a live target: a %s", target__kind(vm));
 	if (l->sock < 0)
 		return target__fail(vm, -ENOTCONN, "detached");
 	h.id = ++l->next_id;
@@ -119,7 +128,7 @@ static void close_fds(int *fds, unsigned n)
 vmscope_t *vmscope_attach(const char *socket_path, int *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct vmscope *vm = target__new(TARGET_LIVE);
+	struct vmscope *vm = target__new(&live_ops);
 	struct vmscope_live *l;
 	struct vmscope_msg_attach req = { .abi_version = VMSCOPE_ABI_VERSION };
 	struct vmscope_msg_hdr h = { .type = VMSCOPE_MSG_ATTACH, .len = sizeof(h) + sizeof(req), .id = 1 };
@@ -258,7 +267,8 @@ fail:
 	return NULL;
 }
 
-void live__close(struct vmscope *vm)
+/* Detaches (hooks removed, breakpoints restored, vCPUs resumed) and frees vm->live. */
+static void live__close(struct vmscope *vm)
 {
 	struct vmscope_live *l = vm->live;
 
@@ -321,7 +331,8 @@ int vmscope_singlestep(vmscope_t *vm, unsigned vcpu, int enable)
 	return vcpu_req(vm, VMSCOPE_MSG_SINGLESTEP, vcpu, enable ? 1 : 0);
 }
 
-int live__get_regs(struct vmscope *vm, unsigned vcpu, struct vmscope_regs *regs)
+/* Registers of a paused or held vCPU. */
+static int live__get_regs(struct vmscope *vm, unsigned vcpu, struct vmscope_regs *regs)
 {
 	struct vmscope_msg_vcpu m = { .vcpu = vcpu };
 	struct vmscope_msg_regs out;

@@ -35,7 +35,4 @@ static inline struct vmscope_ring *live__ring(struct vmscope_live *l, unsigned v
 				       l->hdr->vcpu_stride * vcpu + (rsp ? l->hdr->rsp_offset : 0));
 }
 
-void live__close(struct vmscope *vm);
-int live__get_regs(struct vmscope *vm, unsigned vcpu, struct vmscope_regs *regs);
-
 #endif

@@ -364,10 +364,12 @@ static int core_parse(struct core *c)
 	return 0;
 }
 
+static const struct target_ops offline_core_ops = { .kind = "core dump", .get_regs = target__saved_regs };
+
 vmscope_t *vmscope_open_core(const char *path, int *err)
 {
 	struct core c = { 0 };
-	struct vmscope *vm = offline__open(TARGET_CORE, path, err);
+	struct vmscope *vm = offline__open(&offline_core_ops, path, err);
 	int e;
 
 	if (!vm)

@@ -45,7 +45,10 @@ static int offline__map_file(struct vmscope *vm, const char *path)
 	return 0;
 }
 
-struct vmscope *offline__open(enum vmscope_target_kind kind, const char *path, int *err)
+/* A raw image has no saved registers: get_regs says so. */
+const struct target_ops offline_raw_ops = { .kind = "raw image", .get_regs = target__saved_regs };
+
+struct vmscope *offline__open(const struct target_ops *ops, const char *path, int *err)
 {
 	struct vmscope *vm;
 	int e;
@@ -55,7 +58,7 @@ struct vmscope *offline__open(enum vmscope_target_kind kind, const char *path, i
 			*err = -EINVAL;
 		return NULL;
 	}
-	vm = target__new(kind);
+	vm = target__new(ops);
 	if (!vm) {
 		if (err)
 			*err = -ENOMEM;
@@ -73,7 +76,7 @@ struct vmscope *offline__open(enum vmscope_target_kind kind, const char *path, i
 
 vmscope_t *vmscope_open_raw(const char *path, int *err)
 {
-	struct vmscope *vm = offline__open(TARGET_RAW, path, err);
+	struct vmscope *vm = offline__open(&offline_raw_ops, path, err);
 	struct vmscope_region *r;
 	int e;
 

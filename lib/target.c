@@ -12,14 +12,6 @@
 #include "target.h"
 #include "tcache.h"
 
-/*
- * The live side (live.c) is optional at link time: an offline-only build of
- * the library has no live.c, and these are then NULL.
- */
-__attribute__((weak)) void live__close(struct vmscope *vm);
-__attribute__((weak)) int live__get_regs(struct vmscope *vm, unsigned vcpu,
-					 struct vmscope_regs *regs);
-
 int target__fail(struct vmscope *vm, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -32,13 +24,13 @@ int target__fail(struct vmscope *vm, int err, const char *fmt, ...)
 	return err;
 }
 
-struct vmscope *target__new(enum vmscope_target_kind kind)
+struct vmscope *target__new(const struct target_ops *ops)
 {
 	struct vmscope *vm = calloc(1, sizeof(*vm));
 
 	if (!vm)
 		return NULL;
-	vm->kind = kind;
+	vm->ops = ops;
 	vm->tcache = tcache__new();
 	if (!vm->tcache) {
 		free(vm);
@@ -63,8 +55,8 @@ void vmscope_close(vmscope_t *vm)
 {
 	if (!vm)
 		return;
-	if (vm->live && live__close)
-		live__close(vm);
+	if (vm->ops->close)
+		vm->ops->close(vm);
 	target__free(vm);
 }
 
@@ -111,11 +103,11 @@ int vmscope_get_regs(vmscope_t *vm, unsigned vcpu, struct vmscope_regs *regs)
 {
 	if (!vm || !regs)
 		return -EINVAL;
-	if (vm->kind == TARGET_LIVE) {
-		if (!live__get_regs)
-			return target__fail(vm, -ENOTSUP, "get_regs: library built without live support");
-		return live__get_regs(vm, vcpu, regs);
-	}
+	return vm->ops->get_regs(vm, vcpu, regs);
+}
+
+int target__saved_regs(struct vmscope *vm, unsigned vcpu, struct vmscope_regs *regs)
+{
 	if (vm->nr_vcpus == 0 || !vm->saved_regs)
 		return target__fail(vm, -ENODATA, "get_regs: this target has no saved CPU state");
 	if (vcpu >= vm->nr_vcpus)

@@ -10,7 +10,19 @@
 
 #include "vmscope/vmscope.h"
 
-enum vmscope_target_kind { TARGET_LIVE, TARGET_CORE, TARGET_RAW };
+struct vmscope;
+
+/*
+ * What differs between kinds of target: one table per kind (live.c,
+ * offline_core.c, offline_raw.c), reached from every target.
+ */
+struct target_ops {
+	const char *kind; /* "live VM", "core dump", "raw image": for messages */
+	/* Registers of vCPU vcpu (any number: the kind checks it). */
+	int (*get_regs)(struct vmscope *vm, unsigned vcpu, struct vmscope_regs *regs);
+	/* Frees what the kind added to the target (NULL: nothing); target__free frees the rest. */
+	void (*close)(struct vmscope *vm);
+};
 
 /* A run of guest-physical memory backed by host memory we have mapped. */
 struct vmscope_region {
@@ -23,7 +35,7 @@ struct vmscope_tcache; /* the translation cache (tcache.c) */
 struct vmscope_live;   /* the connection to a running hypervisor (live.c) */
 
 struct vmscope {
-	enum vmscope_target_kind kind;
+	const struct target_ops *ops;
 	bool writable;
 
 	/*
@@ -57,8 +69,14 @@ struct vmscope {
 int target__fail(struct vmscope *vm, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Allocates a target with its cache; NULL when out of memory. */
-struct vmscope *target__new(enum vmscope_target_kind kind);
+/* The kind of target, for a message (vm may be NULL: a message then goes nowhere). */
+static inline const char *target__kind(const struct vmscope *vm)
+{
+	return vm ? vm->ops->kind : "missing target";
+}
+
+/* Allocates a target of a kind with its cache; NULL when out of memory. */
+struct vmscope *target__new(const struct target_ops *ops);
 /* Frees what target__new and the memory side allocated (not the live part). */
 void target__free(struct vmscope *vm);
 /*
@@ -67,12 +85,7 @@ void target__free(struct vmscope *vm);
  */
 void target__abandon(struct vmscope *vm);
 
-/*
- * Hooks the live side (live.c) provides; declared weak where they are called
- * so that an offline-only library links without live.c.
- *   live__close:    detach (hooks removed, breakpoints restored, resumed),
- *                   free vm->live; then target__free frees the rest.
- *   live__get_regs: registers of a paused / held vCPU.
- */
+/* get_regs of a target whose registers were saved (a core dump's notes; none for a raw image). */
+int target__saved_regs(struct vmscope *vm, unsigned vcpu, struct vmscope_regs *regs);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "offline.h"
 #include "target.h"
 #include "vmscope/vmscope.h"
 
@@ -131,7 +132,7 @@ static inline vmscope_t *gmem_open(struct gmem *g)
  */
 static inline vmscope_t *writable_target(const struct vmscope_region *regions, unsigned n)
 {
-	struct vmscope *vm = target__new(TARGET_RAW);
+	struct vmscope *vm = target__new(&offline_raw_ops);
 	struct vmscope_region *copy = malloc(n * sizeof(*copy));
 
 	if (!vm || !copy)
