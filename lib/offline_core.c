@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elf_file.h"
 #include "mem.h"
 #include "offline.h"
 #include "target.h"
@@ -224,51 +225,16 @@ static int core_notes(struct core *c, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Finds the program headers: offset and count (PN_XNUM means count in shdr 0). */
-static int core_phdrs(struct core *c, const Elf64_Ehdr *eh, uint64_t *phnum)
+/* The ELF checks every file gets (elf_file.h), then that it is a core. */
+static int core_open_elf(struct core *c, struct elf_file *f)
 {
-	*phnum = eh->e_phnum;
-	if (eh->e_phnum == PN_XNUM) {
-		Elf64_Shdr sh;
+	char why[200];
+	int err = elf_file__open(f, c->base, c->size, why, sizeof(why));
 
-		if (eh->e_shentsize != sizeof(sh) || !within(eh->e_shoff, sizeof(sh), c->size))
-			return target__fail(c->vm, -EINVAL,
-					    "core: PN_XNUM without a valid section header 0");
-		memcpy(&sh, c->base + eh->e_shoff, sizeof(sh));
-		*phnum = sh.sh_info;
-	}
-	if (*phnum == 0)
-		return target__fail(c->vm, -EINVAL, "core: no program headers");
-	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return target__fail(c->vm, -EINVAL, "core: program header size %u, want %zu",
-				    eh->e_phentsize, sizeof(Elf64_Phdr));
-	if (!within(eh->e_phoff, *phnum * sizeof(Elf64_Phdr), c->size))
-		return target__fail(c->vm, -EINVAL,
-				    "core: %llu program headers at 0x%llx run past the file",
-				    (unsigned long long)*phnum, (unsigned long long)eh->e_phoff);
-	return 0;
-}
-
-static int core_check_ehdr(struct core *c, Elf64_Ehdr *eh)
-{
-	if (c->size < sizeof(*eh))
-		return target__fail(c->vm, -EINVAL, "core: file too small for an ELF header");
-	memcpy(eh, c->base, sizeof(*eh));
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-		return target__fail(c->vm, -EINVAL, "core: not an ELF file");
-	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return target__fail(c->vm, -ENOTSUP,
-				    "core: ELF32 core (guest not in long mode when dumped?) "
-				    "is not supported");
-	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return target__fail(c->vm, -ENOTSUP, "core: not little-endian");
-	if (eh->e_ident[EI_VERSION] != EV_CURRENT || eh->e_version != EV_CURRENT)
-		return target__fail(c->vm, -EINVAL, "core: unknown ELF version");
-	if (eh->e_type != ET_CORE)
-		return target__fail(c->vm, -EINVAL, "core: ELF type %u is not ET_CORE", eh->e_type);
-	if (eh->e_machine != EM_X86_64)
-		return target__fail(c->vm, -ENOTSUP, "core: machine %u is not x86-64",
-				    eh->e_machine);
+	if (err)
+		return target__fail(c->vm, err, "core: %s", why);
+	if (f->eh.e_type != ET_CORE)
+		return target__fail(c->vm, -EINVAL, "core: ELF type %u is not ET_CORE", f->eh.e_type);
 	return 0;
 }
 
@@ -276,21 +242,17 @@ static int core_parse(struct core *c)
 {
 	struct vmscope_region *regions = NULL;
 	unsigned nr_regions = 0, cap;
-	Elf64_Ehdr eh;
-	uint64_t phnum;
+	struct elf_file f;
 	int err;
 
-	err = core_check_ehdr(c, &eh);
-	if (!err)
-		err = core_phdrs(c, &eh, &phnum);
+	err = core_open_elf(c, &f);
 	if (err)
 		return err;
 
 	/* Pass 1: check every header, count segments and CPUs. */
-	for (uint64_t i = 0; i < phnum; i++) {
-		Elf64_Phdr ph;
+	for (uint64_t i = 0; i < f.phnum; i++) {
+		Elf64_Phdr ph = elf_file__phdr(&f, i);
 
-		memcpy(&ph, c->base + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
 			continue;
 		if (!within(ph.p_offset, ph.p_filesz, c->size))
@@ -335,10 +297,9 @@ static int core_parse(struct core *c)
 		return target__fail(c->vm, -ENOMEM, "core: out of memory");
 	nr_regions = 0;
 	c->nr_prstatus = c->nr_qemu = 0;
-	for (uint64_t i = 0; i < phnum; i++) {
-		Elf64_Phdr ph;
+	for (uint64_t i = 0; i < f.phnum; i++) {
+		Elf64_Phdr ph = elf_file__phdr(&f, i);
 
-		memcpy(&ph, c->base + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_NOTE && within(ph.p_offset, ph.p_filesz, c->size)) {
 			/* QEMU notes come after NT_PRSTATUS and refine them. */
 			core_notes(c, ph.p_offset, ph.p_filesz);

@@ -3,13 +3,12 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "elf_file.h"
 
 #ifndef VMSCOPE_GUEST_ELF_INSTALLED
 #define VMSCOPE_GUEST_ELF_INSTALLED "/usr/local/libexec/vmscope/vmscope-guest.elf"
@@ -25,69 +24,47 @@ const char *testguest__default_elf(void)
 	return VMSCOPE_GUEST_ELF_INSTALLED;
 }
 
+struct symbol_query {
+	const char *name;
+	uint64_t va;
+};
+
+static int match_symbol(void *opaque, const Elf64_Sym *sym, const char *name)
+{
+	struct symbol_query *q = opaque;
+
+	if (strcmp(name, q->name) != 0)
+		return 0;
+	q->va = sym->st_value;
+	return 1;
+}
+
 /* Looks name up in the ELF's symbol table; *pa from the PT_LOAD that holds it. */
 int testguest__symbol(const char *path, const char *name, uint64_t *va, uint64_t *pa)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	const uint8_t *m;
-	const Elf64_Ehdr *eh;
-	int r = -ENOENT;
+	struct symbol_query q = { .name = name };
+	struct elf_file f;
+	char why[160];
+	int r = elf_file__map(&f, path, why, sizeof(why));
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-		close(fd);
-		return -EINVAL;
-	}
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return -errno;
-	eh = (const Elf64_Ehdr *)m;
-	size_t size = (size_t)st.st_size;
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_shoff > size || (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > size - eh->e_shoff ||
-	    eh->e_phoff > size || (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > size - eh->e_phoff) {
-		r = -EINVAL;
-		goto out;
-	}
-	const Elf64_Shdr *sh = (const Elf64_Shdr *)(m + eh->e_shoff);
-	for (unsigned i = 0; i < eh->e_shnum && r == -ENOENT; i++) {
-		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
-			continue;
-		const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-		if (sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
-		    strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
-			continue;
-		const Elf64_Sym *sym = (const Elf64_Sym *)(m + sh[i].sh_offset);
-		size_t n = sh[i].sh_size / sizeof(*sym);
-		const char *str = (const char *)m + strs->sh_offset;
-		for (size_t k = 0; k < n; k++) {
-			if (sym[k].st_name >= strs->sh_size)
-				continue;
-			if (strncmp(str + sym[k].st_name, name, strs->sh_size - sym[k].st_name) == 0) {
-				*va = sym[k].st_value;
-				r = 0;
-				break;
-			}
-		}
-	}
-	if (r == 0) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(m + eh->e_phoff);
-
+	if (r < 0)
+		return r;
+	r = elf_file__symbols(&f, match_symbol, &q);
+	if (r == 1) {
+		*va = q.va;
 		r = -ERANGE;
-		for (unsigned i = 0; i < eh->e_phnum; i++) {
-			if (ph[i].p_type == PT_LOAD && *va >= ph[i].p_vaddr &&
-			    *va - ph[i].p_vaddr < ph[i].p_memsz) {
-				*pa = ph[i].p_paddr + (*va - ph[i].p_vaddr);
+		for (uint64_t i = 0; i < f.phnum && r == -ERANGE; i++) {
+			Elf64_Phdr ph = elf_file__phdr(&f, i);
+
+			if (ph.p_type == PT_LOAD && q.va >= ph.p_vaddr && q.va - ph.p_vaddr < ph.p_memsz) {
+				*pa = ph.p_paddr + (q.va - ph.p_vaddr);
 				r = 0;
-				break;
 			}
 		}
+	} else if (r == 0) {
+		r = -ENOENT;
 	}
-out:
-	munmap((void *)m, size);
+	elf_file__unmap(&f);
 	return r;
 }
 

@@ -4,14 +4,12 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "elf_file.h"
 #include "linux.h"
 
 int linux_syms__add(struct linux_syms *s, uint64_t addr, char type, const char *name)
@@ -137,74 +135,40 @@ int linux_syms__load_system_map(struct linux_syms *s, const char *path)
 	return r;
 }
 
+/* One ELF symbol into s, as kallsyms would list it: code t/T, data d/D. */
+static int add_elf_symbol(void *opaque, const Elf64_Sym *sym, const char *name)
+{
+	struct linux_syms *s = opaque;
+	unsigned st_type = ELF64_ST_TYPE(sym->st_info);
+	char type, *copy;
+
+	if (sym->st_shndx == SHN_UNDEF ||
+	    (st_type != STT_FUNC && st_type != STT_OBJECT && st_type != STT_NOTYPE))
+		return 0;
+	type = st_type == STT_FUNC ? 't' : 'd';
+	if (ELF64_ST_BIND(sym->st_info) != STB_LOCAL)
+		type = (char)(type - 'a' + 'A');
+	copy = strdup(name);
+	if (!copy || linux_syms__add(s, sym->st_value, type, copy) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int linux_syms__load_elf(struct linux_syms *s, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	const uint8_t *p;
-	const Elf64_Ehdr *eh;
-	const Elf64_Shdr *sh;
-	int r = -ENOENT;
+	struct elf_file f;
+	char why[160];
+	int r = elf_file__map(&f, path, why, sizeof(why));
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(Elf64_Ehdr)) {
-		close(fd);
-		return -EINVAL;
-	}
-	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -errno;
-	eh = (const void *)p;
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_shoff > (uint64_t)st.st_size ||
-	    (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > (uint64_t)st.st_size - eh->e_shoff) {
-		r = -EINVAL;
-		goto out;
-	}
-	sh = (const void *)(p + eh->e_shoff);
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *str;
-		const Elf64_Sym *sym;
-		uint64_t n;
-
-		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
-			continue;
-		str = &sh[sh[i].sh_link];
-		if (sh[i].sh_offset + sh[i].sh_size > (uint64_t)st.st_size ||
-		    str->sh_offset + str->sh_size > (uint64_t)st.st_size)
-			break;
-		sym = (const void *)(p + sh[i].sh_offset);
-		n = sh[i].sh_size / sizeof(*sym);
-		for (uint64_t k = 0; k < n; k++) {
-			const char *nm;
-			char type, *copy;
-			unsigned st_type = ELF64_ST_TYPE(sym[k].st_info);
-
-			if (sym[k].st_name >= str->sh_size || sym[k].st_shndx == SHN_UNDEF ||
-			    (st_type != STT_FUNC && st_type != STT_OBJECT && st_type != STT_NOTYPE))
-				continue;
-			nm = (const char *)p + str->sh_offset + sym[k].st_name;
-			if (!*nm || strnlen(nm, str->sh_size - sym[k].st_name) ==
-					    str->sh_size - sym[k].st_name)
-				continue;
-			type = st_type == STT_FUNC ? 't' : 'd';
-			if (ELF64_ST_BIND(sym[k].st_info) != STB_LOCAL)
-				type = (char)(type - 'a' + 'A');
-			copy = strdup(nm);
-			if (!copy || linux_syms__add(s, sym[k].st_value, type, copy) < 0) {
-				free(copy);
-				r = -ENOMEM;
-				goto out;
-			}
-		}
-		r = s->n ? 0 : -ENOENT;
-		break;
-	}
-out:
-	munmap((void *)p, st.st_size);
-	return r;
+	if (r < 0)
+		return r;
+	r = elf_file__symbols(&f, add_elf_symbol, s);
+	elf_file__unmap(&f);
+	if (r < 0)
+		return r;
+	return s->n ? 0 : -ENOENT;
 }
 
 /* ---- kallsyms in guest memory ---------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "boot/bootparams.h"
+#include "elf_file.h"
 #include "log.h"
 #include "util.h"
 #include "vmscope/testguest.h"
@@ -19,20 +20,6 @@
 bool elf__is_elf(const struct boot_image *img)
 {
 	return img->data && img->size >= SELFMAG && memcmp(img->data, ELFMAG, SELFMAG) == 0;
-}
-
-static const char *machine_name(unsigned m)
-{
-	switch (m) {
-	case EM_386: return "i386";
-	case EM_ARM: return "ARM";
-	case EM_PPC64: return "PowerPC64";
-	case EM_S390: return "s390";
-	case EM_AARCH64: return "AArch64";
-	case EM_RISCV: return "RISC-V";
-	case EM_X86_64: return "x86-64";
-	default: return "unknown";
-	}
 }
 
 static bool name_is(const uint8_t *name, uint32_t namesz, const char *want)
@@ -112,52 +99,28 @@ int elf__parse(const struct boot_image *img, const struct memmap *map, struct el
 	const uint8_t *data = img->data;
 	uint64_t size = img->size;
 	uint64_t low_end = map ? memmap__low_end(map) : UINT64_MAX;
-	Elf64_Ehdr eh;
+	struct elf_file f;
+	const Elf64_Ehdr *eh = &f.eh;
 	bool entry_found = false;
 	uint64_t entry = 0;
+	char why[160];
 
 	memset(info, 0, sizeof(*info));
 	if (!data || size == 0)
 		return ERR("empty file");
-	if (!elf__is_elf(img))
-		return ERR("not an ELF file (bad magic)");
-	if (size <= EI_CLASS)
-		return ERR("truncated ELF header (%" PRIu64 " bytes)", size);
-	if (data[EI_CLASS] == ELFCLASS32)
-		return ERR("32-bit ELF (ELFCLASS32): only 64-bit x86-64 kernels can be loaded");
-	if (data[EI_CLASS] != ELFCLASS64)
-		return ERR("bad ELF class %u", data[EI_CLASS]);
-	if (size < sizeof(eh))
-		return ERR("truncated ELF header (%" PRIu64 " bytes, needs %zu)", size, sizeof(eh));
-	memcpy(&eh, data, sizeof(eh));
-	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return ERR("big-endian or invalid ELF data encoding %u: x86-64 is little-endian",
-			   eh.e_ident[EI_DATA]);
-	if (eh.e_ident[EI_VERSION] != EV_CURRENT || eh.e_version != EV_CURRENT)
-		return ERR("bad ELF version %u/%u", eh.e_ident[EI_VERSION], eh.e_version);
-	if (eh.e_machine != EM_X86_64)
-		return ERR("wrong architecture: ELF machine %u (%s), expected x86-64 (%u)",
-			   eh.e_machine, machine_name(eh.e_machine), EM_X86_64);
-	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
-		return ERR("ELF type %u is not an executable", eh.e_type);
-	if (eh.e_ehsize != sizeof(Elf64_Ehdr))
-		return ERR("bad ELF header size %u (expected %zu)", eh.e_ehsize, sizeof(Elf64_Ehdr));
-	if (eh.e_phnum == 0)
-		return ERR("no program headers: nothing to load");
-	if (eh.e_phentsize != sizeof(Elf64_Phdr))
-		return ERR("bad program header size %u (expected %zu)", eh.e_phentsize,
-			   sizeof(Elf64_Phdr));
-	if (eh.e_phnum == PN_XNUM || eh.e_phnum > ELF_MAX_PHNUM)
-		return ERR("%u program headers: at most %u are supported", eh.e_phnum, ELF_MAX_PHNUM);
-	if (!range_within(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), size))
-		return ERR("truncated: %u program headers at offset 0x%" PRIx64
-			   " go past the end of the file (%" PRIu64 " bytes)",
-			   eh.e_phnum, eh.e_phoff, size);
+	if (elf_file__open(&f, data, size, why, sizeof(why)) < 0)
+		return ERR("%s", why);
+	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
+		return ERR("ELF type %u is not an executable", eh->e_type);
+	if (eh->e_ehsize != sizeof(*eh))
+		return ERR("bad ELF header size %u (expected %zu)", eh->e_ehsize, sizeof(*eh));
+	if (f.phnum > ELF_MAX_PHNUM)
+		return ERR("%" PRIu64 " program headers: at most %u are supported", f.phnum,
+			   ELF_MAX_PHNUM);
 
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned i = 0; i < f.phnum; i++) {
+		Elf64_Phdr ph = elf_file__phdr(&f, i);
 
-		memcpy(&ph, data + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_NOTE) {
 			if (!range_within(ph.p_offset, ph.p_filesz, size))
 				return ERR("truncated: note segment %u (file offset 0x%" PRIx64
@@ -199,9 +162,8 @@ int elf__parse(const struct boot_image *img, const struct memmap *map, struct el
 		}
 		/* No two loadable segments may share guest memory. */
 		for (unsigned j = 0; j < i; j++) {
-			Elf64_Phdr prev;
+			Elf64_Phdr prev = elf_file__phdr(&f, j);
 
-			memcpy(&prev, data + eh.e_phoff + (uint64_t)j * sizeof(prev), sizeof(prev));
 			if (prev.p_type == PT_LOAD && prev.p_memsz &&
 			    overlaps(prev.p_paddr, prev.p_memsz, ph.p_paddr, ph.p_memsz))
 				return ERR("segments %u and %u overlap in guest memory (0x%" PRIx64
@@ -210,8 +172,8 @@ int elf__parse(const struct boot_image *img, const struct memmap *map, struct el
 		info->nr_load++;
 		if (ph.p_paddr < low_end && ph.p_paddr + ph.p_memsz > info->kernel_end)
 			info->kernel_end = ph.p_paddr + ph.p_memsz;
-		if (!entry_found && eh.e_entry >= ph.p_paddr && eh.e_entry - ph.p_paddr < ph.p_memsz) {
-			entry = eh.e_entry;
+		if (!entry_found && eh->e_entry >= ph.p_paddr && eh->e_entry - ph.p_paddr < ph.p_memsz) {
+			entry = eh->e_entry;
 			entry_found = true;
 		}
 	}
@@ -219,18 +181,17 @@ int elf__parse(const struct boot_image *img, const struct memmap *map, struct el
 		return ERR("no loadable (PT_LOAD) segment");
 
 	/* e_entry as a virtual address: translate it through its segment. */
-	for (unsigned i = 0; !entry_found && i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned i = 0; !entry_found && i < f.phnum; i++) {
+		Elf64_Phdr ph = elf_file__phdr(&f, i);
 
-		memcpy(&ph, data + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_LOAD && ph.p_memsz && eh.e_entry >= ph.p_vaddr &&
-		    eh.e_entry - ph.p_vaddr < ph.p_memsz) {
-			entry = ph.p_paddr + (eh.e_entry - ph.p_vaddr);
+		if (ph.p_type == PT_LOAD && ph.p_memsz && eh->e_entry >= ph.p_vaddr &&
+		    eh->e_entry - ph.p_vaddr < ph.p_memsz) {
+			entry = ph.p_paddr + (eh->e_entry - ph.p_vaddr);
 			entry_found = true;
 		}
 	}
 	if (!entry_found)
-		return ERR("entry point 0x%" PRIx64 " is in no loadable segment", (uint64_t)eh.e_entry);
+		return ERR("entry point 0x%" PRIx64 " is in no loadable segment", (uint64_t)eh->e_entry);
 	if (entry >= 4 * GiB)
 		return ERR("entry point 0x%" PRIx64 " is above 4 GiB: the boot page tables map only the "
 			   "low 4 GiB", entry);
@@ -241,16 +202,16 @@ int elf__parse(const struct boot_image *img, const struct memmap *map, struct el
 int elf__load(const struct boot_request *req, struct elf_info *info, char *err, size_t errlen)
 {
 	const struct boot_image *img = &req->kernel;
-	Elf64_Ehdr eh;
+	struct elf_file f;
+	char why[8];
 
 	if (elf__parse(img, req->map, info, err, errlen) < 0)
 		return -1;
-	memcpy(&eh, img->data, sizeof(eh));
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	elf_file__open(&f, img->data, img->size, why, sizeof(why)); /* elf__parse opened it */
+	for (unsigned i = 0; i < f.phnum; i++) {
+		Elf64_Phdr ph = elf_file__phdr(&f, i);
 		uint8_t *dst;
 
-		memcpy(&ph, img->data + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		dst = memmap__ptr(req->map, req->ram, ph.p_paddr, ph.p_memsz);
