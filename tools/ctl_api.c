@@ -4,10 +4,11 @@
  * The verbs and their arguments are ch-remote's, so that a Cloud Hypervisor
  * user's scripts work with the program's name changed.
  */
-#include "ctl_api.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,69 +17,6 @@
 
 #define CTL_API_MAX_REPLY (1 << 20)
 #define CTL_API_MAX_BODY (64 * 1024) /* what vmscope's API takes (API_MAX_BODY) */
-
-static const struct ctl_api_verb {
-	const char *verb;
-	const char *method;
-	const char *path;
-	const char *help;
-} verbs[] = {
-	{ "ping", "GET", "vmm.ping", "ping              vmscope's version and pid (JSON)" },
-	{ "create", "PUT", "vm.create",
-	  "create [FILE]     create the VM from a VmConfig JSON file (- or none: stdin)" },
-	{ "boot", "PUT", "vm.boot", "boot              boot the created VM" },
-	{ "info", "GET", "vm.info", "info              configuration and state (JSON)" },
-	{ "counters", "GET", "vm.counters", "counters          device counters, vCPU exits (JSON)" },
-	{ "pause", "PUT", "vm.pause", "pause             pause every vCPU" },
-	{ "resume", "PUT", "vm.resume", "resume            resume every vCPU" },
-	{ "shutdown", "PUT", "vm.shutdown",
-	  "shutdown          stop the guest; vmscope stays (boot, delete)" },
-	{ "delete", "PUT", "vm.delete", "delete            stop the guest if it runs, forget the VM" },
-	{ "reboot", "PUT", "vm.reboot", "reboot            stop with the reset status (4)" },
-	{ "power-button", "PUT", "vm.power-button", "power-button      press the ACPI power button" },
-	{ "coredump", "PUT", "vm.coredump",
-	  "coredump FILE     ELF core of the paused VM (FILE or file:///PATH)" },
-	{ "shutdown-vmm", "PUT", "vmm.shutdown", "shutdown-vmm      stop the guest and vmscope" },
-	{ "vmm-shutdown", "PUT", "vmm.shutdown", NULL }, /* vmscope-ctl's older name */
-};
-
-/* ch-remote's verbs for what vmscope's API does not serve yet. */
-static const char *const verbs_later[] = {
-	"add-device", "add-disk", "add-fs", "add-net", "add-pmem", "add-user-device", "add-vdpa",
-	"add-vsock", "nmi", "receive-migration", "remove-device", "resize", "resize-disk",
-	"resize-zone", "restore", "send-migration", "snapshot",
-};
-
-#define NR_VERBS (sizeof(verbs) / sizeof(verbs[0]))
-
-static const struct ctl_api_verb *find_verb(const char *cmd)
-{
-	for (size_t i = 0; i < NR_VERBS; i++)
-		if (strcmp(verbs[i].verb, cmd) == 0)
-			return &verbs[i];
-	return NULL;
-}
-
-static bool is_later_verb(const char *cmd)
-{
-	for (size_t i = 0; i < sizeof(verbs_later) / sizeof(verbs_later[0]); i++)
-		if (strcmp(verbs_later[i], cmd) == 0)
-			return true;
-	return false;
-}
-
-bool ctl_api__is_verb(const char *cmd)
-{
-	return cmd && (find_verb(cmd) != NULL || is_later_verb(cmd));
-}
-
-void ctl_api__usage(FILE *f)
-{
-	fputs("REST API commands (--api-socket PATH), as ch-remote names them:\n", f);
-	for (size_t i = 0; i < NR_VERBS; i++)
-		if (verbs[i].help)
-			fprintf(f, "  %s\n", verbs[i].help);
-}
 
 /* The whole of FILE ("-": stdin), at most CTL_API_MAX_BODY bytes; NULL after saying why. */
 static char *read_body(const char *path)
@@ -153,64 +91,27 @@ static char *json_quote(const char *s)
 	return out;
 }
 
-int ctl_api__run(const char *socket_path, const char *cmd, int argc, char **argv)
+/*
+ * Sends the command's request (its row's method and path) with body, prints
+ * the reply's body: exit status 0 on a 2xx reply, 1 on an error reply or an
+ * I/O failure.
+ */
+static int request(struct ctl *c, const char *body)
 {
-	const struct ctl_api_verb *v = find_verb(cmd);
+	const char *socket_path = c->o->api_socket;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char *body = NULL, *req = NULL, *reply = NULL, *p;
+	char *req = NULL, *reply = NULL, *p;
 	size_t len = 0;
 	int fd = -1, status = 1, code;
 
-	if (!v && is_later_verb(cmd)) {
-		fprintf(stderr, "vmscope-ctl: %s: not supported by vmscope yet\n", cmd);
-		return 2;
-	}
-	if (!v || !socket_path || strlen(socket_path) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "vmscope-ctl: %s\n", !v ? "unknown API command" : "bad --api-socket");
-		return 2;
-	}
-	if (strcmp(v->verb, "create") == 0) {
-		if (argc > 1) {
-			fprintf(stderr, "vmscope-ctl: create [FILE]\n");
-			return 2;
-		}
-		body = read_body(argc ? argv[0] : "-");
-		if (!body)
-			return 1;
-	} else if (strcmp(v->verb, "coredump") == 0) {
-		char abs[PATH_MAX], *q, *url;
-
-		if (argc != 1) {
-			fprintf(stderr, "vmscope-ctl: coredump FILE\n");
-			return 2;
-		}
-		/* The server writes the file: give it an absolute path. */
-		if (strncmp(argv[0], "file://", 7) == 0)
-			snprintf(abs, sizeof(abs), "%s", argv[0] + 7);
-		else if (argv[0][0] == '/')
-			snprintf(abs, sizeof(abs), "%s", argv[0]);
-		else if (!getcwd(abs, sizeof(abs)) ||
-			 strlen(abs) + 1 + strlen(argv[0]) >= sizeof(abs))
-			return fprintf(stderr, "vmscope-ctl: path too long\n"), 2;
-		else
-			strcat(strcat(abs, "/"), argv[0]);
-		if (asprintf(&url, "file://%s", abs) < 0)
-			return 1;
-		q = json_quote(url);
-		free(url);
-		if (!q || asprintf(&body, "{\"destination_url\":%s}", q) < 0)
-			body = NULL;
-		free(q);
-		if (!body)
-			return 1;
-	} else if (argc != 0) {
-		fprintf(stderr, "vmscope-ctl: %s takes no arguments\n", v->verb);
+	if (!socket_path[0] || strlen(socket_path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "vmscope-ctl: bad --api-socket\n");
 		return 2;
 	}
 	if (asprintf(&req, "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n"
 		     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n%s", v->method, v->path, body ? strlen(body) : 0,
-		     body ? body : "") < 0) {
+		     "Connection: close\r\n\r\n%s", c->cmd->method, c->cmd->path,
+		     body ? strlen(body) : 0, body ? body : "") < 0) {
 		req = NULL;
 		goto out;
 	}
@@ -251,7 +152,7 @@ int ctl_api__run(const char *socket_path, const char *cmd, int argc, char **argv
 			printf("%s%s", p, p[strlen(p) - 1] == '\n' ? "" : "\n");
 		status = 0;
 	} else {
-		fprintf(stderr, "vmscope-ctl: %s: HTTP %d: %s%s", v->verb, code, p,
+		fprintf(stderr, "vmscope-ctl: %s: HTTP %d: %s%s", c->cmd->name, code, p,
 			*p && p[strlen(p) - 1] == '\n' ? "" : "\n");
 	}
 out:
@@ -259,6 +160,61 @@ out:
 		close(fd);
 	free(reply);
 	free(req);
+	return status;
+}
+
+int ctl_api__request(struct ctl *c, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return request(c, NULL);
+}
+
+/* create [FILE]: the VmConfig JSON of FILE (- or none: stdin). */
+int ctl_api__create(struct ctl *c, int argc, char **argv)
+{
+	char *body = read_body(argc ? argv[0] : "-");
+	int status;
+
+	if (!body)
+		return 1;
+	status = request(c, body);
 	free(body);
 	return status;
+}
+
+/* coredump FILE: the server writes the file, so it gets an absolute file:// URL. */
+int ctl_api__coredump(struct ctl *c, int argc, char **argv)
+{
+	char abs[PATH_MAX], *q, *url, *body = NULL;
+	int status;
+
+	(void)argc;
+	if (strncmp(argv[0], "file://", 7) == 0)
+		snprintf(abs, sizeof(abs), "%s", argv[0] + 7);
+	else if (argv[0][0] == '/')
+		snprintf(abs, sizeof(abs), "%s", argv[0]);
+	else if (!getcwd(abs, sizeof(abs)) || strlen(abs) + 1 + strlen(argv[0]) >= sizeof(abs))
+		return fprintf(stderr, "vmscope-ctl: path too long\n"), 2;
+	else
+		strcat(strcat(abs, "/"), argv[0]);
+	if (asprintf(&url, "file://%s", abs) < 0)
+		return 1;
+	q = json_quote(url);
+	free(url);
+	if (!q || asprintf(&body, "{\"destination_url\":%s}", q) < 0)
+		body = NULL;
+	free(q);
+	if (!body)
+		return 1;
+	status = request(c, body);
+	free(body);
+	return status;
+}
+
+/* ch-remote's verbs for what vmscope's API does not serve yet. */
+int ctl_api__not_yet(struct ctl *c, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	fprintf(stderr, "vmscope-ctl: %s: not supported by vmscope yet\n", c->cmd->name);
+	return 2;
 }

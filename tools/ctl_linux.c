@@ -1,13 +1,12 @@
 /*
  * Linux views on the command line: ps, lsmod, dmesg, memory of a process,
- * the system-call table, live system-call tracing: vmscope-ctl's Linux
- * commands, which vmscope-ctl.c hands over to ctl_linux().
+ * the system-call table; one function each, listed in vmscope-ctl.c's
+ * command table.  The kernel comes opened, in a dump or a live VM:
  *
  *   vmscope-ctl (--core FILE | --raw FILE | --socket PATH)
  *                 [--vmlinux FILE] [--system-map FILE] [--json] COMMAND [ARGS]
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,32 +14,12 @@
 #include <string.h>
 
 #include "vmscope/vmscope.h"
-#include "ctl_linux.h"
+
+#include "ctl.h"
 #include "ctl_num.h"
 
 /* The most one read prints: a hex dump, not a memory dump. */
 #define CTL_LINUX_MAX_READ (1u << 24)
-/* A view's arguments are no numbers: the usage, status 2. */
-#define CTL_LINUX_BAD_ARGS 1
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: vmscope-ctl (--core FILE | --raw FILE | --socket PATH)\n"
-		"                   [--vmlinux FILE] [--system-map FILE] [--json] COMMAND\n"
-		"commands:\n"
-		"  info              what was found about the kernel, and how\n"
-		"  ps                processes: pid, parent, state, user ids, page-table root, name\n"
-		"  lsmod             loaded modules, as /proc/modules\n"
-		"  dmesg             the kernel log buffer\n"
-		"  cmdline PID       the command line of a process, read from its memory\n"
-		"  read PID VA LEN   hex dump of a process's memory at virtual address VA\n"
-		"  syscalls          the kernel's system-call table (number, name)\n"
-		"  sym NAME          run-time address of a kernel symbol\n"
-		"  trace [SECONDS]   trace system calls of a live guest (breakpoint on entry;\n"
-		"                    --hw: a debug register, kernel text untouched, taken by\n"
-		"                    itself where the host cannot intercept int3)\n");
-}
 
 /* JSON string with the escapes RFC 8259 requires. */
 static void json_str(const char *s)
@@ -59,8 +38,11 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static int cmd_info(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
+int ctl_linux__info(struct ctl *c, int argc __attribute__((unused)),
+		    char **argv __attribute__((unused)))
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	struct vmscope_linux_info i;
 
 	vmscope_linux_info(lx, &i);
@@ -92,8 +74,11 @@ static int cmd_info(vmscope_linux_t *lx, char **args __attribute__((unused)), in
 	return 0;
 }
 
-static int cmd_ps(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
+int ctl_linux__ps(struct ctl *c, int argc __attribute__((unused)),
+		  char **argv __attribute__((unused)))
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	int n = vmscope_linux_tasks(lx, NULL, 0);
 	struct vmscope_linux_task *t;
 
@@ -143,8 +128,11 @@ static int cmd_ps(vmscope_linux_t *lx, char **args __attribute__((unused)), int 
 	return 0;
 }
 
-static int cmd_lsmod(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
+int ctl_linux__lsmod(struct ctl *c, int argc __attribute__((unused)),
+		     char **argv __attribute__((unused)))
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	int n = vmscope_linux_modules(lx, NULL, 0);
 	struct vmscope_linux_module *m;
 
@@ -175,8 +163,11 @@ static int cmd_lsmod(vmscope_linux_t *lx, char **args __attribute__((unused)), i
 	return n < 0 ? n : 0;
 }
 
-static int cmd_dmesg(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
+int ctl_linux__dmesg(struct ctl *c, int argc __attribute__((unused)),
+		     char **argv __attribute__((unused)))
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	int64_t n = vmscope_linux_dmesg(lx, NULL, 0);
 	char *buf;
 
@@ -210,8 +201,11 @@ static int cmd_dmesg(vmscope_linux_t *lx, char **args __attribute__((unused)), i
 	return 0;
 }
 
-static int cmd_syscalls(vmscope_linux_t *lx, char **args __attribute__((unused)), int json)
+int ctl_linux__syscalls(struct ctl *c, int argc __attribute__((unused)),
+			char **argv __attribute__((unused)))
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	int n = vmscope_linux_syscall_count(lx);
 	char name[128];
 
@@ -236,15 +230,17 @@ static int cmd_syscalls(vmscope_linux_t *lx, char **args __attribute__((unused))
 }
 
 /* read PID VA LEN */
-static int cmd_read(vmscope_linux_t *lx, char **args, int json)
+int ctl_linux__read(struct ctl *c, int argc __attribute__((unused)), char **argv)
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	uint64_t pid, va, len;
 	uint8_t *buf;
 	int64_t got;
 
-	if (ctl__parse_u64(args[0], INT32_MAX, &pid) || ctl__parse_u64(args[1], UINT64_MAX, &va) ||
-	    ctl__parse_u64(args[2], CTL_LINUX_MAX_READ, &len))
-		return CTL_LINUX_BAD_ARGS;
+	if (ctl__parse_u64(argv[0], INT32_MAX, &pid) || ctl__parse_u64(argv[1], UINT64_MAX, &va) ||
+	    ctl__parse_u64(argv[2], CTL_LINUX_MAX_READ, &len))
+		return CTL_BAD_ARGS;
 	buf = malloc(len ? len : 1);
 	if (!buf)
 		return -ENOMEM;
@@ -275,14 +271,16 @@ static int cmd_read(vmscope_linux_t *lx, char **args, int json)
 }
 
 /* cmdline PID */
-static int cmd_cmdline(vmscope_linux_t *lx, char **args, int json)
+int ctl_linux__cmdline(struct ctl *c, int argc __attribute__((unused)), char **argv)
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	char buf[4096];
 	uint64_t pid;
 	int64_t n;
 
-	if (ctl__parse_u64(args[0], INT32_MAX, &pid))
-		return CTL_LINUX_BAD_ARGS;
+	if (ctl__parse_u64(argv[0], INT32_MAX, &pid))
+		return CTL_BAD_ARGS;
 	n = vmscope_linux_cmdline(lx, (int)pid, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
@@ -297,105 +295,15 @@ static int cmd_cmdline(vmscope_linux_t *lx, char **args, int json)
 }
 
 /* sym NAME */
-static int cmd_sym(vmscope_linux_t *lx, char **args, int json)
+int ctl_linux__sym(struct ctl *c, int argc __attribute__((unused)), char **argv)
 {
+	vmscope_linux_t *lx = c->lx;
+	int json = c->o->json;
 	uint64_t a;
-	int r = vmscope_linux_symbol(lx, args[0], &a);
+	int r = vmscope_linux_symbol(lx, argv[0], &a);
 
 	if (r == 0)
 		printf(json ? "{\"name\":\"%s\",\"addr\":\"0x%" PRIx64 "\"}\n"
-			    : "%s 0x%016" PRIx64 "\n", args[0], a);
+			    : "%s 0x%016" PRIx64 "\n", argv[0], a);
 	return r;
-}
-
-/* Each view: its name, how many arguments follow it, and what prints it. */
-static const struct linux_view {
-	const char *name;
-	int nargs;
-	int (*run)(vmscope_linux_t *lx, char **args, int json);
-} views[] = {
-	{ "info", 0, cmd_info },
-	{ "ps", 0, cmd_ps },
-	{ "lsmod", 0, cmd_lsmod },
-	{ "dmesg", 0, cmd_dmesg },
-	{ "syscalls", 0, cmd_syscalls },
-	{ "cmdline", 1, cmd_cmdline },
-	{ "read", 3, cmd_read },
-	{ "sym", 1, cmd_sym },
-};
-
-int ctl_linux(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "core", required_argument, NULL, 'c' },
-		{ "raw", required_argument, NULL, 'r' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "vmlinux", required_argument, NULL, 'k' },
-		{ "system-map", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "hw", no_argument, NULL, 'w' },
-		{ 0 },
-	};
-	const char *core = NULL, *raw = NULL, *sock = NULL;
-	struct vmscope_linux_opts lo = { 0 };
-	int json = 0, hw = 0, c, err = 0, r;
-	vmscope_t *vm;
-	vmscope_linux_t *lx;
-	const struct linux_view *view = NULL;
-	const char *cmd;
-
-	optind = 1; /* --help and --version never get here: vmscope-ctl.c answers them */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': core = optarg; break;
-		case 'r': raw = optarg; break;
-		case 's': sock = optarg; break;
-		case 'k': lo.vmlinux = optarg; break;
-		case 'm': lo.system_map = optarg; break;
-		case 'j': json = 1; break;
-		case 'w': hw = 1; break;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind >= argc || !!core + !!raw + !!sock != 1) {
-		usage(stderr);
-		return 2;
-	}
-	cmd = argv[optind];
-	if (!strcmp(cmd, "trace"))
-		return ctl_linux_trace(sock, &lo, argc - optind, argv + optind, json, hw);
-	for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++)
-		if (!strcmp(cmd, views[k].name))
-			view = &views[k];
-	if (!view || argc - optind - 1 != view->nargs) {
-		usage(stderr);
-		return 2;
-	}
-	vm = core ? vmscope_open_core(core, &err) : raw ? vmscope_open_raw(raw, &err)
-							: vmscope_attach(sock, &err);
-	if (!vm) {
-		fprintf(stderr, "vmscope-ctl: %s: %s\n", core ? core : raw ? raw : sock,
-			vmscope_last_error(NULL)[0] ? vmscope_last_error(NULL) : strerror(-err));
-		return 1;
-	}
-	lx = vmscope_linux_open(vm, &lo, &err);
-	if (!lx) {
-		fprintf(stderr, "vmscope-ctl: no Linux kernel found: %s\n",
-			vmscope_last_error(vm)[0] ? vmscope_last_error(vm) : strerror(-err));
-		vmscope_close(vm);
-		return 1;
-	}
-	r = view->run(lx, argv + optind + 1, json);
-	if (r == CTL_LINUX_BAD_ARGS) {
-		usage(stderr);
-		vmscope_linux_close(lx);
-		vmscope_close(vm);
-		return 2;
-	}
-	if (r < 0)
-		fprintf(stderr, "vmscope-ctl: %s: %s\n", cmd,
-			vmscope_last_error(vm)[0] ? vmscope_last_error(vm) : strerror(-r));
-	vmscope_linux_close(lx);
-	vmscope_close(vm);
-	return r < 0 ? 1 : 0;
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_linux.h"
+#include "ctl.h"
 #include "ctl_num.h"
 
 struct trace {
@@ -61,15 +61,16 @@ static int on_breakpoint(vmscope_t *vm, const struct vmscope_event *ev,
 	return 0;
 }
 
-int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo, int argc,
-		    char **argv, int json, int hw)
+/* trace [SECONDS]: it attaches and learns the kernel itself, from a paused VM. */
+int ctl_linux__trace(struct ctl *c, int argc, char **argv)
 {
-	struct trace t = { .json = json, .hw = hw };
+	const char *socket_path = c->o->socket;
+	struct trace t = { .json = c->o->json, .hw = c->o->hw };
 	int err = 0, r;
 	uint64_t va, seconds = 0;
 	vmscope_t *vm;
 
-	if (argc > 2 || (argc == 2 && ctl__parse_u64(argv[1], 86400, &seconds))) {
+	if (argc == 1 && ctl__parse_u64(argv[0], 86400, &seconds)) {
 		fprintf(stderr, "vmscope-ctl: trace [SECONDS], at most 86400\n");
 		return 2;
 	}
@@ -89,7 +90,7 @@ int ctl_linux_trace(const char *socket_path, const struct vmscope_linux_opts *lo
 		vmscope_close(vm);
 		return 1;
 	}
-	t.lx = vmscope_linux_open(vm, lo, &err);
+	t.lx = vmscope_linux_open(vm, &c->o->linux_opts, &err);
 	if (!t.lx) {
 		fprintf(stderr, "vmscope-ctl: no Linux kernel found: %s\n", vmscope_last_error(vm));
 		vmscope_close(vm);

@@ -1,9 +1,8 @@
 /*
- * vmscope-ctl's live commands (--socket PATH): one function each, found in
- * one table, with the options they read in one struct.
+ * vmscope-ctl's live commands on a running VM (--socket PATH), one function
+ * each, listed in vmscope-ctl.c's command table; the VM comes attached.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -16,32 +15,10 @@
 #include "vmscope/vmscope.h"
 
 #include "ctl_hwwatch.h"
-#include "ctl_live.h"
+#include "ctl.h"
 #include "ctl_num.h"
 #include "ctl_testguest.h"
 #include "ctl_watch.h"
-
-/* What the options said: every live command reads them, none writes them. */
-struct ctl_opts {
-	const char *socket, *guest_elf;
-	uint64_t cr3;
-	bool have_cr3, have_vcpu, json, hw;
-	unsigned vcpu;
-	long max_events; /* -1: no limit */
-	int timeout_ms;  /* -1: none */
-	uint32_t msrs[VMSCOPE_MAX_WATCHED_MSRS];
-	unsigned nr_msrs;
-};
-
-/* One run of a live command: the options, the VM, the events printed so far. */
-struct ctl {
-	const struct ctl_opts *o;
-	vmscope_t *vm;
-	long seen_events;
-};
-
-/* A command's bad arguments: main prints the usage and exits with 2. */
-#define CTL_BAD_ARGS (-1)
 
 /* The VM a signal stops (its event loop); the one thing a handler can reach. */
 static vmscope_t *interrupted_vm;
@@ -233,19 +210,19 @@ static int cmd_pause_resume(struct ctl *c, bool pause)
 	return 0;
 }
 
-static int cmd_pause(struct ctl *c, int argc, char **argv)
+int ctl_live__pause(struct ctl *c, int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	return cmd_pause_resume(c, true);
 }
 
-static int cmd_resume(struct ctl *c, int argc, char **argv)
+int ctl_live__resume(struct ctl *c, int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	return cmd_pause_resume(c, false);
 }
 
-static int cmd_regs(struct ctl *c, int argc, char **argv)
+int ctl_live__regs(struct ctl *c, int argc, char **argv)
 {
 	struct vmscope_regs regs;
 	int r = vmscope_sample_regs(c->vm, c->o->vcpu, &regs);
@@ -257,7 +234,7 @@ static int cmd_regs(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_read(struct ctl *c, int argc, char **argv)
+int ctl_live__read(struct ctl *c, int argc, char **argv)
 {
 	uint64_t addr, len;
 	uint8_t *buf;
@@ -284,7 +261,7 @@ static int cmd_read(struct ctl *c, int argc, char **argv)
 	return status;
 }
 
-static int cmd_write(struct ctl *c, int argc, char **argv)
+int ctl_live__write(struct ctl *c, int argc, char **argv)
 {
 	size_t n = strlen(argv[1]) / 2;
 	uint8_t buf[4096];
@@ -307,7 +284,7 @@ static int cmd_write(struct ctl *c, int argc, char **argv)
 	return w == (int64_t)n ? 0 : die_vm(c->vm, "write", w < 0 ? (int)w : -EFAULT);
 }
 
-static int cmd_translate(struct ctl *c, int argc, char **argv)
+int ctl_live__translate(struct ctl *c, int argc, char **argv)
 {
 	uint64_t cr3, va, pa, ps;
 	int r;
@@ -323,7 +300,7 @@ static int cmd_translate(struct ctl *c, int argc, char **argv)
 }
 
 /* break ADDR: an int3, or with --hw a debug register. */
-static int cmd_break(struct ctl *c, int argc, char **argv)
+int ctl_live__break(struct ctl *c, int argc, char **argv)
 {
 	uint64_t addr, gva, gpa = 0;
 	unsigned slot = 0;
@@ -357,7 +334,7 @@ static int cmd_break(struct ctl *c, int argc, char **argv)
 	return stream_events(c);
 }
 
-static int cmd_protect(struct ctl *c, int argc, char **argv)
+int ctl_live__protect(struct ctl *c, int argc, char **argv)
 {
 	uint64_t addr, gpa, page;
 	int r;
@@ -378,7 +355,7 @@ static int cmd_protect(struct ctl *c, int argc, char **argv)
 	return stream_events(c);
 }
 
-static int cmd_events(struct ctl *c, int argc, char **argv)
+int ctl_live__events(struct ctl *c, int argc, char **argv)
 {
 	uint64_t caps = vmscope_caps(c->vm);
 	int r = 0;
@@ -405,7 +382,7 @@ static int cmd_events(struct ctl *c, int argc, char **argv)
 	return r < 0 ? die_vm(c->vm, "subscribe", r) : stream_events(c);
 }
 
-static int cmd_stats(struct ctl *c, int argc, char **argv)
+int ctl_live__stats(struct ctl *c, int argc, char **argv)
 {
 	uint64_t counts[VMSCOPE_EV_NR + 1];
 
@@ -428,7 +405,7 @@ static const char *guest_elf_of(const struct ctl *c)
 }
 
 /* The test guest's task table. */
-static int cmd_tasks(struct ctl *c, int argc, char **argv)
+int ctl_live__tasks(struct ctl *c, int argc, char **argv)
 {
 	const char *path = guest_elf_of(c);
 	struct tg_task_table tt;
@@ -454,7 +431,7 @@ static int cmd_tasks(struct ctl *c, int argc, char **argv)
 }
 
 /* watch ADDR LEN [w|rw]: a hardware watchpoint; watch alone: follow the test guest. */
-static int cmd_watch(struct ctl *c, int argc, char **argv)
+int ctl_live__watch(struct ctl *c, int argc, char **argv)
 {
 	unsigned type = VMSCOPE_HWBP_WRITE;
 	uint64_t addr, len;
@@ -474,103 +451,4 @@ static int cmd_watch(struct ctl *c, int argc, char **argv)
 	status = ctl_hw_watch(c->vm, addr, c->o->have_cr3, (unsigned)len, type, c->o->max_events,
 			      c->o->json);
 	return status ? status : stream_events(c);
-}
-
-/* Each live command: its name, how many arguments it takes, and what runs it. */
-static const struct ctl_command {
-	const char *name;
-	int min_args, max_args;
-	int (*run)(struct ctl *c, int argc, char **argv);
-} commands[] = {
-	{ "pause", 0, 0, cmd_pause },
-	{ "resume", 0, 0, cmd_resume },
-	{ "regs", 0, 0, cmd_regs },
-	{ "read", 2, 2, cmd_read },
-	{ "write", 2, 2, cmd_write },
-	{ "translate", 2, 2, cmd_translate },
-	{ "break", 1, 1, cmd_break },
-	{ "protect", 1, 1, cmd_protect },
-	{ "events", 0, VMSCOPE_EV_NR, cmd_events },
-	{ "stats", 0, 0, cmd_stats },
-	{ "tasks", 0, 0, cmd_tasks },
-	{ "watch", 0, 3, cmd_watch },
-};
-
-/* --msr INDEX[,INDEX...]: the MSRs that MSR events are for. */
-static int parse_msrs(const char *list, struct ctl_opts *o)
-{
-	char buf[256], *save = NULL;
-	uint64_t v;
-
-	if (strlen(list) >= sizeof(buf))
-		return -1;
-	strcpy(buf, list);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (o->nr_msrs == VMSCOPE_MAX_WATCHED_MSRS || parse_u64(t, &v) || v > UINT32_MAX) {
-			fprintf(stderr, "vmscope-ctl: --msr: '%s': at most %d MSR indexes of 32 bits\n",
-				t, VMSCOPE_MAX_WATCHED_MSRS);
-			return -1;
-		}
-		o->msrs[o->nr_msrs++] = (uint32_t)v;
-	}
-	return o->nr_msrs ? 0 : -1;
-}
-
-int ctl_live(int argc, char **argv)
-{
-	int hw = 0; /* set by getopt_long */
-	const struct option opts[] = {
-		{ "socket", required_argument, 0, 's' }, { "vcpu", required_argument, 0, 'c' },
-		{ "cr3", required_argument, 0, 'r' },    { "json", no_argument, 0, 'j' },
-		{ "count", required_argument, 0, 'n' },  { "timeout", required_argument, 0, 't' },
-		{ "guest-elf", required_argument, 0, 'g' }, { "hw", no_argument, &hw, 1 },
-		{ "msr", required_argument, 0, 'm' },
-		{ 0, 0, 0, 0 },
-	};
-	struct ctl_opts o = { .max_events = -1, .timeout_ms = -1 };
-	const struct ctl_command *cmd = NULL;
-	struct ctl ctl = { .o = &o };
-	int opt, err = 0, status;
-	uint64_t v;
-
-	o.socket = getenv("VMSCOPE_SOCKET");
-	while ((opt = getopt_long(argc, argv, "s:c:r:jn:t:g:m:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's': o.socket = optarg; break;
-		case 'c':
-			if (parse_u64(optarg, &v) || v >= VMSCOPE_MAX_VCPUS)
-				goto bad;
-			o.vcpu = (unsigned)v, o.have_vcpu = true;
-			break;
-		case 'r': if (parse_u64(optarg, &o.cr3)) goto bad; o.have_cr3 = true; break;
-		case 'j': o.json = true; break;
-		case 'n': if (parse_u64(optarg, &v) || v > LONG_MAX) goto bad; o.max_events = (long)v; break;
-		case 't': if (parse_u64(optarg, &v) || v > 86400000) goto bad; o.timeout_ms = (int)v; break;
-		case 'g': o.guest_elf = optarg; break;
-		case 'm': if (parse_msrs(optarg, &o)) goto bad; break;
-		case 0: break; /* a flag (--hw) */
-		default: goto bad;
-		}
-	}
-	o.hw = hw;
-	if (optind >= argc || !o.socket)
-		goto bad;
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		if (strcmp(argv[optind], commands[k].name) == 0)
-			cmd = &commands[k];
-	argc -= optind + 1;
-	argv += optind + 1;
-	if (!cmd || argc < cmd->min_args || argc > cmd->max_args)
-		goto bad;
-
-	ctl.vm = vmscope_attach(o.socket, &err);
-	if (!ctl.vm) {
-		fprintf(stderr, "vmscope-ctl: attach %s: %s\n", o.socket, vmscope_last_error(NULL));
-		return 1;
-	}
-	status = cmd->run(&ctl, argc, argv);
-	vmscope_close(ctl.vm);
-	return status == CTL_BAD_ARGS ? CTL_LIVE_USAGE : status;
-bad:
-	return CTL_LIVE_USAGE;
 }
