@@ -19,13 +19,13 @@
 #include <linux/kvm.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "boot/layout.h"
 #include "boot/longmode.h"
 #include "kvm_host.h"
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "memmap.h"
 
@@ -88,25 +88,25 @@ static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 	}
 	memcpy(mem + PROBE_CODE, code, code_len);
 
-	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	vm = kvm_ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		goto out;
 	region.userspace_addr = (uintptr_t)mem;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+	if (kvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		goto out;
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	vcpu = kvm_ioctl(vm, KVM_CREATE_VCPU, 0);
 	if (vcpu < 0)
 		goto out;
 	run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED)
 		goto out;
 
-	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
+	if (kvm_ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		goto out;
 	longmode__set_sregs(&sregs);
 	sregs.idt.base = PROBE_IDT;
 	sregs.idt.limit = 256 * 16 - 1;
-	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
+	if (kvm_ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0 || kvm_ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		goto out;
 	if (kind == PROBE_SW_BP)
 		dbg.control |= KVM_GUESTDBG_USE_SW_BP;
@@ -122,13 +122,13 @@ static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 		dbg.arch.debugreg[0] = PROBE_DATA;
 		dbg.arch.debugreg[7] = 0x1 | 0x1 << 16; /* L0: write, length 1 */
 	}
-	if (ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+	if (kvm_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
 		result = HOST_DBG_REFUSED;
 		goto out;
 	}
 
 	for (int i = 0; i < PROBE_RUNS; i++) {
-		if (ioctl(vcpu, KVM_RUN, 0) < 0)
+		if (kvm_ioctl(vcpu, KVM_RUN, 0) < 0)
 			break;
 		if (run->exit_reason == KVM_EXIT_DEBUG) {
 			unsigned want = kind == PROBE_SW_BP ? 3 : 1;
@@ -146,7 +146,7 @@ static enum host_dbg probe_once(int kvm_fd, int mmap_size, enum probe_kind kind)
 			break;
 		}
 		if (run->exit_reason == KVM_EXIT_HLT) {
-			if (ioctl(vcpu, KVM_GET_REGS, &regs) == 0)
+			if (kvm_ioctl(vcpu, KVM_GET_REGS, &regs) == 0)
 				result = halted_at(regs.rip, PROBE_CODE + code_len);
 			break;
 		}

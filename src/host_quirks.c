@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -43,18 +43,18 @@ static bool complete(struct vcpu *vcpu, int vector)
 	struct kvm_vcpu_events events;
 	struct kvm_regs regs;
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
-	    (vector >= 0 && ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &events) < 0))
+	if (vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) < 0 ||
+	    (vector >= 0 && vcpu_ioctl(vcpu, KVM_GET_VCPU_EVENTS, &events) < 0))
 		return false;
 	regs.rip += 1;
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+	if (vcpu_ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		return false;
 	if (vector < 0)
 		return true;
 	events.exception.injected = 1;
 	events.exception.nr = (uint8_t)vector;
 	events.exception.has_error_code = 0;
-	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0) {
+	if (vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &events) < 0) {
 		log_warn("vCPU %u: cannot raise exception %d: %s", vcpu->id, vector, strerror(errno));
 		return false;
 	}
@@ -66,7 +66,7 @@ static int fwait_vector(struct vcpu *vcpu)
 {
 	struct kvm_fpu fpu;
 
-	if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0)
+	if (vcpu_ioctl(vcpu, KVM_GET_FPU, &fpu) < 0)
 		return -1;
 	return (fpu.fsw & FSW_ES) ? MF_VECTOR : -1;
 }

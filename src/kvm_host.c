@@ -5,14 +5,14 @@
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kvm_ioctl.h"
 #include "log.h"
 
 static int check_extension(int fd, long cap)
 {
-	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+	int r = kvm_ioctl(fd, KVM_CHECK_EXTENSION, cap);
 
 	return r < 0 ? 0 : r;
 }
@@ -56,7 +56,7 @@ int kvm_host__open(struct kvm_host *host)
 		log_error("cannot open /dev/kvm: %s", strerror(e));
 		return -e;
 	}
-	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	version = kvm_ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
 		log_error("/dev/kvm speaks API version %d, vmscope needs %d", version,
 			  KVM_API_VERSION);
@@ -64,9 +64,12 @@ int kvm_host__open(struct kvm_host *host)
 		return -ENOTSUP;
 	}
 	host->kvm_fd = fd;
-	host->vcpu_mmap_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	host->vcpu_mmap_size = kvm_ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (host->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
-		log_error("KVM_GET_VCPU_MMAP_SIZE failed");
+		if (host->vcpu_mmap_size < 0)
+			log_error("%s", kvm_ioctl__why());
+		else
+			log_error("KVM_GET_VCPU_MMAP_SIZE: smaller than struct kvm_run");
 		close(fd);
 		return -ENOTSUP;
 	}

@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "vm.h"
 
@@ -16,7 +16,7 @@ uint64_t vcpu__rip(struct vcpu *vcpu)
 {
 	struct kvm_regs regs;
 
-	return ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ? 0 : regs.rip;
+	return vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) < 0 ? 0 : regs.rip;
 }
 
 /*
@@ -41,7 +41,7 @@ void vcpu__complete_exit(struct vcpu *vcpu)
 		return;
 	}
 	run->immediate_exit = 1;
-	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0 || errno != EINTR)
+	if (vcpu_ioctl(vcpu, KVM_RUN, 0) == 0 || errno != EINTR)
 		log_warn("vCPU %u: completing exit %u: %s", vcpu->id, run->exit_reason,
 			 strerror(errno));
 	run->immediate_exit = 0;

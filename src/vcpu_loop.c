@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "exit_kind.h"
 #include "exit_status.h"
 #include "host_quirks.h"
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "seccomp_filter.h"
 #include "util.h"
@@ -34,7 +34,7 @@ static int vcpu__set_cpuid(struct vcpu *vcpu)
 	if (!cpuid)
 		return -ENOMEM;
 	cpuid->nent = max;
-	r = ioctl(vcpu->vm->host->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+	r = kvm_ioctl(vcpu->vm->host->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
 	if (r == 0) {
 		for (unsigned i = 0; i < cpuid->nent; i++) {
 			struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
@@ -45,7 +45,7 @@ static int vcpu__set_cpuid(struct vcpu *vcpu)
 			if (e->function == 0xb || e->function == 0x1f)
 				e->edx = vcpu->id;
 		}
-		r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
+		r = vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
 	}
 	if (r < 0)
 		r = -errno;
@@ -67,13 +67,13 @@ static int vcpu__set_entry_state(struct vcpu *vcpu)
 	};
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+	if (vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
 	longmode__set_sregs(&sregs);
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+	if (vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0 || vcpu_ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		return -errno;
 	/* An AP under the in-kernel LAPIC waits for INIT/SIPI unless told otherwise. */
-	if (vcpu->id != 0 && ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+	if (vcpu->id != 0 && vcpu_ioctl(vcpu, KVM_SET_MP_STATE, &mp) < 0)
 		return -errno;
 	return 0;
 }
@@ -87,9 +87,9 @@ struct vcpu *vcpu__create(struct vm *vm, unsigned id)
 		return NULL;
 	vcpu->vm = vm;
 	vcpu->id = id;
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	vcpu->fd = vm_ioctl(vm, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0) {
-		log_error("vCPU %u: KVM_CREATE_VCPU failed: %s", id, strerror(errno));
+		log_error("vCPU %u: %s", id, kvm_ioctl__why());
 		free(vcpu);
 		return NULL;
 	}
@@ -329,12 +329,12 @@ static void *vcpu__thread(void *arg)
 			vcpu__sleep_halted(vcpu);
 			continue;
 		}
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+		if (vcpu_ioctl(vcpu, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
 				continue;
 			}
-			log_error("vCPU %u: KVM_RUN failed: %s", vcpu->id, strerror(errno));
+			log_error("vCPU %u: %s", vcpu->id, kvm_ioctl__why());
 			vm__stop(vcpu->vm, VM_STOP_ERROR, EXIT_ERROR);
 			break;
 		}

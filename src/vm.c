@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kvm_ioctl.h"
 #include "log.h"
 
 void vm__config_error(struct vm *vm)
@@ -20,7 +20,7 @@ void vm__irq_line(struct vm *vm, unsigned irq, bool level, const char *who)
 
 	if (vm->cfg->no_irqchip)
 		return;
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &line) < 0)
+	if (vm_ioctl(vm, KVM_IRQ_LINE, &line) < 0)
 		log_warn("%s: cannot %s IRQ %u: %s", who, level ? "raise" : "lower", irq,
 			 strerror(errno));
 }

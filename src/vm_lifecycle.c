@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "device.h"
 #include "exit_status.h"
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "vcpu.h"
 #include "vcpu_loop.h"
@@ -48,7 +48,7 @@ static int vm__create_ram(struct vm *vm)
 			.userspace_addr = (uint64_t)(uintptr_t)(vm->ram + r->offset),
 		};
 
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+		if (vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
 			return -errno;
 	}
 	return 0;
@@ -59,15 +59,15 @@ static int vm__create_irqchip(struct vm *vm)
 	struct kvm_pit_config pit = { .flags = 0 };
 
 	/* Only Intel needs these two; elsewhere they fail harmlessly. */
-	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
+	vm_ioctl(vm, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
 	{
 		uint64_t addr = KVM_IDENTITY_MAP_ADDR;
 
-		ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
+		vm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr);
 	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+	if (vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0)
 		return -errno;
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+	if (vm_ioctl(vm, KVM_CREATE_PIT2, &pit) < 0)
 		return -errno;
 	return 0;
 }
@@ -93,7 +93,7 @@ struct vm *vm__create(struct kvm_host *host, const struct vm_config *cfg, int *e
 	if (r < 0)
 		goto fail;
 	step = "KVM_CREATE_VM";
-	vm->vm_fd = ioctl(host->kvm_fd, KVM_CREATE_VM, 0);
+	vm->vm_fd = kvm_ioctl(host->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		r = -errno;
 		goto fail;

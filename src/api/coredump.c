@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kvm_ioctl.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -104,7 +104,7 @@ static uint64_t kernel_gs_base(struct vcpu *v)
 		struct kvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE };
 
-	return ioctl(v->fd, KVM_GET_MSRS, &m) == 1 ? m.e.data : 0;
+	return vcpu_ioctl(v, KVM_GET_MSRS, &m) == 1 ? m.e.data : 0;
 }
 
 static void put_note(uint8_t **p, const char *name, uint32_t type, const void *desc,
@@ -132,8 +132,8 @@ static int build_notes(struct vm *vm, uint8_t *buf, char *err, size_t errlen)
 		goto out;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (ioctl(vm->vcpus[i]->fd, KVM_GET_REGS, &regs[i]) < 0 ||
-		    ioctl(vm->vcpus[i]->fd, KVM_GET_SREGS, &sregs[i]) < 0) {
+		if (vcpu_ioctl(vm->vcpus[i], KVM_GET_REGS, &regs[i]) < 0 ||
+		    vcpu_ioctl(vm->vcpus[i], KVM_GET_SREGS, &sregs[i]) < 0) {
 			r = failf(err, errlen, -errno, "vCPU %u: cannot read its registers: %s", i,
 				  strerror(errno));
 			goto out;

@@ -2,13 +2,13 @@
  * PCI bus 0 behind configuration mechanism #1, the host bridge, the BAR window
  * and the VM's GSI routing table.  See pci.h.
  */
+#include "kvm_ioctl.h"
 #include "pci/pci.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "device.h"
 #include "log.h"
@@ -331,7 +331,7 @@ int pci__msi_route(struct pci_bus *bus, unsigned gsi, uint64_t addr, uint32_t da
 	}
 	bus->routing->nr = bus->nr_routes;
 	bus->routing->flags = 0;
-	if (ioctl(bus->vm->vm_fd, KVM_SET_GSI_ROUTING, bus->routing) < 0)
+	if (vm_ioctl(bus->vm, KVM_SET_GSI_ROUTING, bus->routing) < 0)
 		r = -errno;
 	pthread_mutex_unlock(&bus->lock);
 	return r;

@@ -3,12 +3,12 @@
  * (KVM_SIGNAL_MSI when an irqfd is unavailable), masking with pending bits,
  * the MSI-X table, and the interrupt counts the tests wait on.
  */
+#include "kvm_ioctl.h"
 #include "virtio/virtio_internal.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +31,7 @@ void virtio__intx(struct virtio_dev *dev, bool level)
 	if (level == dev->intx_level)
 		return;
 	dev->intx_level = level;
-	if (ioctl(dev->vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+	if (vm_ioctl(dev->vm, KVM_IRQ_LINE, &irq) < 0)
 		log_warn("%s: cannot set IRQ %u: %s", dev->ops->name, irq.irq, strerror(errno));
 	if (level) {
 		atomic_fetch_add(&dev->irq_count[VIRTIO_MAX_VECTORS], 1);
@@ -52,8 +52,8 @@ static void virtio__msix_deliver(struct virtio_dev *dev, unsigned v)
 		struct kvm_msi msi = { .address_lo = e->addr_lo, .address_hi = e->addr_hi,
 				       .data = e->data };
 
-		if (ioctl(dev->vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-			log_debug("%s: KVM_SIGNAL_MSI: %s", dev->ops->name, strerror(errno));
+		if (vm_ioctl(dev->vm, KVM_SIGNAL_MSI, &msi) < 0)
+			log_debug("%s: %s", dev->ops->name, kvm_ioctl__why());
 	}
 	atomic_fetch_add(&dev->irq_count[v], 1);
 	pthread_cond_broadcast(&dev->irq_cond);

@@ -8,6 +8,7 @@
  * access, never the other way round: configuration-space callbacks (bus lock
  * held) only kick the worker or touch ioeventfds.
  */
+#include "kvm_ioctl.h"
 #include "virtio/virtio_internal.h"
 
 #include <errno.h>
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -110,17 +110,17 @@ static void virtio__ioeventfds(struct virtio_dev *dev, bool assign)
 		if (vq->ioeventfd_addr && (!on || vq->ioeventfd_addr != addr)) {
 			ioe.addr = vq->ioeventfd_addr;
 			ioe.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
-			ioctl(dev->vm->vm_fd, KVM_IOEVENTFD, &ioe);
+			vm_ioctl(dev->vm, KVM_IOEVENTFD, &ioe);
 			vq->ioeventfd_addr = 0;
 		}
 		if (on && !vq->ioeventfd_addr) {
 			ioe.addr = addr;
 			ioe.flags = 0;
-			if (ioctl(dev->vm->vm_fd, KVM_IOEVENTFD, &ioe) == 0)
+			if (vm_ioctl(dev->vm, KVM_IOEVENTFD, &ioe) == 0)
 				vq->ioeventfd_addr = addr;
 			else
-				log_debug("%s: KVM_IOEVENTFD: %s; notifications exit to user space",
-					  dev->ops->name, strerror(errno));
+				log_debug("%s: %s; notifications exit to user space", dev->ops->name,
+					  kvm_ioctl__why());
 		}
 	}
 }
@@ -143,7 +143,7 @@ void virtio__free(struct virtio_dev *dev)
 						   .gsi = (uint32_t)dev->gsi[v],
 						   .flags = KVM_IRQFD_FLAG_DEASSIGN };
 
-			ioctl(dev->vm->vm_fd, KVM_IRQFD, &irqfd);
+			vm_ioctl(dev->vm, KVM_IRQFD, &irqfd);
 		}
 		if (dev->irqfd[v] >= 0)
 			close(dev->irqfd[v]);
@@ -298,9 +298,9 @@ struct virtio_dev *virtio__create(struct vm *vm, const struct virtio_ops *ops, v
 		if (dev->irqfd[v] < 0)
 			goto fail_errno;
 		irqfd = (struct kvm_irqfd){ .fd = (uint32_t)dev->irqfd[v], .gsi = (uint32_t)dev->gsi[v] };
-		dev->irqfd_ok[v] = ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) == 0;
+		dev->irqfd_ok[v] = vm_ioctl(vm, KVM_IRQFD, &irqfd) == 0;
 		if (!dev->irqfd_ok[v])
-			log_debug("%s: KVM_IRQFD: %s; using KVM_SIGNAL_MSI", ops->name, strerror(errno));
+			log_debug("%s: %s; using KVM_SIGNAL_MSI", ops->name, kvm_ioctl__why());
 	}
 
 	step = "PCI";

@@ -6,8 +6,8 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -53,9 +53,8 @@ void vmi__before_run(struct vcpu *vcpu)
 		vmi__dbg_fill(vcpu, &dbg);
 		pthread_mutex_unlock(&core->lock);
 		if (memcmp(&dbg, &vcpu->vmi->dbg, sizeof(dbg)) != 0) {
-			if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
-				log_warn("vmi: vCPU %u: KVM_SET_GUEST_DEBUG: %s", vcpu->id,
-					 strerror(errno));
+			if (vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+				log_warn("vmi: vCPU %u: %s", vcpu->id, kvm_ioctl__why());
 			} else {
 				vcpu->vmi->dbg = dbg;
 				vcpu->vmi->hw_armed = 0;

@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "vcpu.h"
 #include "vm.h"

@@ -4,8 +4,8 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
+#include "kvm_ioctl.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmi/core.h"
@@ -27,7 +27,7 @@ int vmi__update_msr_filter(struct vmi_core *core)
 		f.ranges[i] = (struct kvm_msr_filter_range){
 			.flags = flags, .nmsrs = 1, .base = core->msrs[i], .bitmap = deny,
 		};
-	if (ioctl(core->vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0)
+	if (vm_ioctl(core->vm, KVM_X86_SET_MSR_FILTER, &f) < 0)
 		return -errno;
 	return 0;
 }

@@ -4,8 +4,8 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -28,7 +28,7 @@ static int set_slot(struct vmi_core *core, unsigned slot, uint64_t gpa, uint64_t
 			return -EFAULT;
 		r.userspace_addr = (uint64_t)(uintptr_t)p;
 	}
-	return ioctl(core->vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+	return vm_ioctl(core->vm, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
 /* Lays the RAM out again: protected pages in read-only slots, the rest read-write. */

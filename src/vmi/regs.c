@@ -4,8 +4,8 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
+#include "kvm_ioctl.h"
 #include "vcpu.h"
 #include "vmi/core.h"
 
@@ -73,7 +73,7 @@ int vmi__msr_access(struct vcpu *vcpu, uint32_t index, uint64_t *value, bool wri
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = write ? *value : 0 };
-	int r = ioctl(vcpu->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
+	int r = write ? vcpu_ioctl(vcpu, KVM_SET_MSRS, &m) : vcpu_ioctl(vcpu, KVM_GET_MSRS, &m);
 
 	if (r < 0)
 		return -errno;
@@ -97,7 +97,7 @@ int vmi__get_regs(struct vcpu *vcpu, struct vmscope_regs *out, bool with_msrs)
 		sregs_from_kvm(out, &vcpu->run->s.regs.sregs);
 		return 0;
 	}
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+	if (vcpu_ioctl(vcpu, KVM_GET_REGS, &r) < 0 || vcpu_ioctl(vcpu, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	regs_from_kvm(out, &r);
 	sregs_from_kvm(out, &s);
@@ -112,11 +112,11 @@ int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special
 	struct kvm_sregs s;
 
 	regs_to_kvm(&r, in);
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+	if (vcpu_ioctl(vcpu, KVM_SET_REGS, &r) < 0)
 		return -errno;
 	if (!special)
 		return 0;
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+	if (vcpu_ioctl(vcpu, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	s.cr0 = in->cr0; s.cr2 = in->cr2; s.cr3 = in->cr3; s.cr4 = in->cr4;
 	s.cr8 = in->cr8; s.efer = in->efer;
@@ -126,7 +126,7 @@ int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special
 	seg_to_kvm(&s.tr, &in->tr); seg_to_kvm(&s.ldt, &in->ldt);
 	s.gdt.base = in->gdt_base; s.gdt.limit = in->gdt_limit;
 	s.idt.base = in->idt_base; s.idt.limit = in->idt_limit;
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) < 0)
+	if (vcpu_ioctl(vcpu, KVM_SET_SREGS, &s) < 0)
 		return -errno;
 	uint64_t kgs = in->kernel_gs_base;
 	return vmi__msr_access(vcpu, MSR_KERNEL_GS_BASE, &kgs, true);
@@ -134,10 +134,10 @@ int vmi__set_regs(struct vcpu *vcpu, const struct vmscope_regs *in, bool special
 
 int vmi__get_fpu(struct vcpu *vcpu, struct kvm_fpu *out)
 {
-	return ioctl(vcpu->fd, KVM_GET_FPU, out) < 0 ? -errno : 0;
+	return vcpu_ioctl(vcpu, KVM_GET_FPU, out) < 0 ? -errno : 0;
 }
 
 int vmi__set_fpu(struct vcpu *vcpu, const struct kvm_fpu *in)
 {
-	return ioctl(vcpu->fd, KVM_SET_FPU, in) < 0 ? -errno : 0;
+	return vcpu_ioctl(vcpu, KVM_SET_FPU, in) < 0 ? -errno : 0;
 }

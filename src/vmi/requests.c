@@ -6,9 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 
+#include "kvm_ioctl.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmi/core.h"
@@ -221,7 +221,7 @@ static size_t req_get_regs(struct vmi_core *core, struct vcpu *v, const struct v
 	out->vcpu = v->id;
 	r = vmi__get_regs(v, &out->regs, true);
 	if (r < 0)
-		vmi__reply_fail(rp, r, "KVM_GET_REGS failed");
+		vmi__reply_fail(rp, r, "%s", kvm_ioctl__why());
 	return sizeof(*out);
 }
 
@@ -247,7 +247,7 @@ static size_t req_msr(struct vmi_core *core, struct vcpu *v, const struct vmi_ms
 	struct vmscope_msg_msr *out = (void *)rp->payload;
 
 	(void)core;
-	if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &k) != 1) {
+	if ((write ? vcpu_ioctl(v, KVM_SET_MSRS, &k) : vcpu_ioctl(v, KVM_GET_MSRS, &k)) != 1) {
 		vmi__reply_fail(rp, -EINVAL, "KVM refused MSR 0x%x", m->u.msr.index);
 		return 0;
 	}
@@ -383,8 +383,8 @@ static size_t req_inject(struct vmi_core *core, struct vcpu *v, const struct vmi
 	struct kvm_vcpu_events ev;
 
 	(void)core;
-	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
-		vmi__reply_fail(rp, -errno, "KVM_GET_VCPU_EVENTS failed");
+	if (vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+		vmi__reply_fail(rp, -errno, "%s", kvm_ioctl__why());
 		return 0;
 	}
 	if (ev.exception.injected || ev.exception.pending) {
@@ -396,7 +396,7 @@ static size_t req_inject(struct vmi_core *core, struct vcpu *v, const struct vmi
 	ev.exception.has_error_code = m->u.inject.has_error;
 	ev.exception.error_code = m->u.inject.error_code;
 	ev.flags = 0;
-	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+	if (vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev) < 0)
 		vmi__reply_fail(rp, -errno, "KVM refused the exception");
 	return 0;
 }

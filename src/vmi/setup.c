@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "kvm_ioctl.h"
 #include "log.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -112,7 +112,7 @@ int vmi__init(struct vm *vm)
 			.cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER,
 		};
 
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0) {
+		if (vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == 0) {
 			core->usermsr_enabled = true;
 			core->caps |= 1u << VMSCOPE_EV_MSR_READ | 1u << VMSCOPE_EV_MSR_WRITE;
 		} else {
@@ -125,14 +125,14 @@ int vmi__init(struct vm *vm)
 	 * the vCPU never leaves it and no hypercall exit ever comes.
 	 */
 	if (!vm->host->emulated &&
-	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_HYPERCALL) & (1 << 12)) {
+	    vm_ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_HYPERCALL) & (1 << 12)) {
 		struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL, .args[0] = 1ULL << 12 };
 
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
+		if (vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == 0)
 			core->caps |= 1u << VMSCOPE_EV_HYPERCALL;
 	}
 	{
-		int sr = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+		int sr = vm_ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 
 		core->sync_regs = sr > 0 && (sr & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
 						   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);

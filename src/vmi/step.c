@@ -4,9 +4,9 @@
  * kernel through.
  */
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 
+#include "kvm_ioctl.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmi/core.h"
@@ -90,17 +90,17 @@ static void give_guest_db(struct vcpu *vcpu, uint64_t dr6)
 	struct kvm_vcpu_events ev;
 	struct kvm_debugregs dr;
 
-	if (ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &dr) == 0) {
+	if (vcpu_ioctl(vcpu, KVM_GET_DEBUGREGS, &dr) == 0) {
 		dr.dr6 = dr6;
-		ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &dr);
+		vcpu_ioctl(vcpu, KVM_SET_DEBUGREGS, &dr);
 	}
-	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+	if (vcpu_ioctl(vcpu, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		return;
 	ev.exception.injected = 1;
 	ev.exception.nr = 1;
 	ev.exception.has_error_code = 0;
 	ev.flags = 0;
-	ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+	vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &ev);
 }
 
 enum vcpu_verdict vmi__hook_debug(struct vcpu *vcpu)
@@ -123,18 +123,18 @@ enum vcpu_verdict vmi__hook_debug(struct vcpu *vcpu)
 			return vmi__bp_hit(vcpu, &c, (uint64_t)gpa);
 		/* Not ours: give the guest its #BP. */
 		struct kvm_vcpu_events ev;
-		if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
+		if (vcpu_ioctl(vcpu, KVM_GET_VCPU_EVENTS, &ev) == 0) {
 			ev.exception.injected = 1;
 			ev.exception.nr = 3;
 			ev.exception.has_error_code = 0;
 			ev.flags = 0;
 			c.ev.regs.rip++;
 			struct kvm_regs r;
-			if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0) {
+			if (vcpu_ioctl(vcpu, KVM_GET_REGS, &r) == 0) {
 				r.rip++;
-				ioctl(vcpu->fd, KVM_SET_REGS, &r);
+				vcpu_ioctl(vcpu, KVM_SET_REGS, &r);
 			}
-			ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+			vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &ev);
 		}
 		return VCPU_HANDLED;
 	}
