@@ -129,8 +129,8 @@ int main(int argc, char **argv)
 	log_threshold = LOG_ERROR;
 	if (kvm_host__open(&host) < 0)
 		return 77;
-	sw_ok = host_debug__sw_bp_ok(&host);
-	hw_ok = host_debug__hw_bp_ok(&host);
+	sw_ok = host_debug__sw_bp_ok(&host.dbg);
+	hw_ok = host_debug__hw_bp_ok(&host.dbg);
 	for (int i = 0; i < REPS; i++) {
 		bare[i] = bare_rate(&host, n);
 		sw[i] = sw_ok ? hit_rate(&host, n, SOFTWARE, &sw_hits) : 0;
@@ -144,12 +144,12 @@ int main(int argc, char **argv)
 	if (sw_ok)
 		report("software (int3)", s, b, sw_hits, n);
 	else
-		printf("  software (int3)        not available: int3 %s\n", host_debug__name(host.sw_bp));
+		printf("  software (int3)        not available: int3 %s\n", host_debug__name(host.dbg.sw_bp));
 	if (hw_ok)
 		report("hardware (DR0-3)", h, b, hw_hits, n);
 	else
 		printf("  hardware (DR0-3)       not available: debug registers %s\n",
-		       host_debug__name(host.hw_bp));
+		       host_debug__name(host.dbg.hw_bp));
 	printf("published, per breakpoint: DRAKVUF and SmartVMI on Xen about 15 us (median, "
 	       "Beierlieb et al. 2025); SmartVMI about 81 us on older hardware\n");
 	if (sw_ok)

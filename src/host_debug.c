@@ -24,7 +24,6 @@
 
 #include "boot/layout.h"
 #include "boot/longmode.h"
-#include "kvm_host.h"
 #include "kvm_ioctl.h"
 #include "log.h"
 #include "memmap.h"
@@ -164,20 +163,21 @@ out:
 	return result;
 }
 
-void host_debug__probe(struct kvm_host *host)
+void host_debug__probe(int kvm_fd, int vcpu_mmap_size, bool cap_guest_debug,
+		       struct host_debug *out)
 {
-	if (!host->cap_guest_debug) {
-		host->sw_bp = host->singlestep = host->hw_bp = host->hw_watch = HOST_DBG_REFUSED;
+	if (!cap_guest_debug) {
+		out->sw_bp = out->singlestep = out->hw_bp = out->hw_watch = HOST_DBG_REFUSED;
 		return;
 	}
-	host->sw_bp = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_SW_BP);
-	host->singlestep = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_SINGLESTEP);
-	host->hw_bp = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_HW_BP);
-	host->hw_watch = probe_once(host->kvm_fd, host->vcpu_mmap_size, PROBE_HW_WATCH);
+	out->sw_bp = probe_once(kvm_fd, vcpu_mmap_size, PROBE_SW_BP);
+	out->singlestep = probe_once(kvm_fd, vcpu_mmap_size, PROBE_SINGLESTEP);
+	out->hw_bp = probe_once(kvm_fd, vcpu_mmap_size, PROBE_HW_BP);
+	out->hw_watch = probe_once(kvm_fd, vcpu_mmap_size, PROBE_HW_WATCH);
 	log_info("host KVM: int3 %s; single-step %s; debug-register breakpoints %s; "
 		 "debug-register watchpoints %s",
-		 host_debug__name(host->sw_bp), host_debug__name(host->singlestep),
-		 host_debug__name(host->hw_bp), host_debug__name(host->hw_watch));
+		 host_debug__name(out->sw_bp), host_debug__name(out->singlestep),
+		 host_debug__name(out->hw_bp), host_debug__name(out->hw_watch));
 }
 
 const char *host_debug__name(enum host_dbg d)
@@ -193,24 +193,24 @@ const char *host_debug__name(enum host_dbg d)
 	return "not understood (the probe saw an unexpected exit)";
 }
 
-bool host_debug__sw_bp_ok(const struct kvm_host *host)
+bool host_debug__sw_bp_ok(const struct host_debug *d)
 {
-	return host->sw_bp == HOST_DBG_INTERCEPTED || host->sw_bp == HOST_DBG_EMULATION_FAILURE;
+	return d->sw_bp == HOST_DBG_INTERCEPTED || d->sw_bp == HOST_DBG_EMULATION_FAILURE;
 }
 
-bool host_debug__hw_bp_ok(const struct kvm_host *host)
+bool host_debug__hw_bp_ok(const struct host_debug *d)
 {
-	return host->hw_bp == HOST_DBG_INTERCEPTED;
+	return d->hw_bp == HOST_DBG_INTERCEPTED;
 }
 
-bool host_debug__hw_watch_ok(const struct kvm_host *host)
+bool host_debug__hw_watch_ok(const struct host_debug *d)
 {
-	return host->hw_watch == HOST_DBG_INTERCEPTED;
+	return d->hw_watch == HOST_DBG_INTERCEPTED;
 }
 
-bool host_debug__step_ok(const struct kvm_host *host)
+bool host_debug__step_ok(const struct host_debug *d)
 {
-	return host->singlestep == HOST_DBG_INTERCEPTED;
+	return d->singlestep == HOST_DBG_INTERCEPTED;
 }
 
 const char *host_debug__why(enum host_dbg d)

@@ -92,7 +92,7 @@ int kvm_host__open(struct kvm_host *host)
 		close(fd);
 		return -ENOTSUP;
 	}
-	host_debug__probe(host);
+	host_debug__probe(fd, host->vcpu_mmap_size, host->cap_guest_debug, &host->dbg);
 	return 0;
 }
 

@@ -24,11 +24,7 @@ struct kvm_host {
 	bool cap_msr_filter;
 	bool cap_user_space_msr;
 	bool cap_immediate_exit;
-	/* What the debug facilities really do here, probed (host_debug.h). */
-	enum host_dbg sw_bp;      /* int3 with KVM_GUESTDBG_USE_SW_BP */
-	enum host_dbg singlestep; /* KVM_GUESTDBG_SINGLESTEP */
-	enum host_dbg hw_bp;      /* DR0-3/DR7 with KVM_GUESTDBG_USE_HW_BP: execute */
-	enum host_dbg hw_watch;   /* the same: a data write */
+	struct host_debug dbg;    /* what the debug facilities really do here, probed */
 };
 
 /* Opens /dev/kvm and probes it; returns -errno after logging one clear line. */

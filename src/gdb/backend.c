@@ -320,14 +320,14 @@ static int op_insert_bp(void *t, unsigned id, enum gdb_bp_type type, uint64_t va
 		pthread_mutex_unlock(&st->lock);
 		return err;
 	}
-	if (!host_debug__sw_bp_ok(st->vm->host)) {
-		*why = st->vm->host->sw_bp == HOST_DBG_TO_GUEST
+	if (!host_debug__sw_bp_ok(&st->vm->host->dbg)) {
+		*why = st->vm->host->dbg.sw_bp == HOST_DBG_TO_GUEST
 			       ? "software breakpoints cannot work on this host: its KVM lets the guest "
 				 "take int3 itself (probed at start-up; QEMU's emulated SVM does this)"
 			       : "software breakpoints cannot work on this host: its KVM does not "
 				 "intercept int3 (probed at start-up; see 'monitor host')";
 		log_warn("gdb: breakpoint at 0x%llx refused: int3 %s on this host",
-			 (unsigned long long)va, host_debug__name(st->vm->host->sw_bp));
+			 (unsigned long long)va, host_debug__name(st->vm->host->dbg.sw_bp));
 		return -EOPNOTSUPP;
 	}
 	if ((err = vcpu_regs(st, id, &s, NULL)) < 0)
@@ -520,13 +520,13 @@ static int op_monitor(void *t, const char *cmd, char *out, size_t outsz)
 
 		OUT("KVM: %s\n", h->emulated ? "kvm_pvm (guest CPL0 emulated, CPL3 native)"
 					     : "hardware-assisted");
-		OUT("int3 (software breakpoints): %s%s\n", host_debug__name(h->sw_bp),
-		    h->sw_bp == HOST_DBG_EMULATION_FAILURE
+		OUT("int3 (software breakpoints): %s%s\n", host_debug__name(h->dbg.sw_bp),
+		    h->dbg.sw_bp == HOST_DBG_EMULATION_FAILURE
 			    ? ", recognised by vmscope; kernel-mode breakpoints only" : "");
-		OUT("single-step: %s\n", host_debug__name(h->singlestep));
-		OUT("debug-register breakpoints (hbreak): %s\n", host_debug__name(h->hw_bp));
+		OUT("single-step: %s\n", host_debug__name(h->dbg.singlestep));
+		OUT("debug-register breakpoints (hbreak): %s\n", host_debug__name(h->dbg.hw_bp));
 		OUT("debug-register watchpoints (watch, awatch; rwatch as awatch): %s\n",
-		    host_debug__name(h->hw_watch));
+		    host_debug__name(h->dbg.hw_watch));
 		return 0;
 	}
 	if (strncmp(cmd, "phys ", 5) == 0) {

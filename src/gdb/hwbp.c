@@ -49,7 +49,7 @@ int gdb_hw__insert(struct gdb_stub *st, enum gdb_bp_type type, uint64_t addr, ui
 	const struct kvm_host *h = st->vm->host;
 	uint64_t a = addr, left = len;
 
-	if (type == GDB_BP_HW ? !host_debug__hw_bp_ok(h) : !host_debug__hw_watch_ok(h)) {
+	if (type == GDB_BP_HW ? !host_debug__hw_bp_ok(&h->dbg) : !host_debug__hw_watch_ok(&h->dbg)) {
 		*why = type == GDB_BP_HW
 			       ? "hardware breakpoints are not available: this host's KVM does not "
 				 "stop on debug-register breakpoints (probed at start; see 'monitor host')"
@@ -58,7 +58,7 @@ int gdb_hw__insert(struct gdb_stub *st, enum gdb_bp_type type, uint64_t addr, ui
 				 "emulates guest kernel mode and never checks them; see 'monitor host')";
 		log_warn("gdb: refused a hardware %s at 0x%llx: %s on this host",
 			 type == GDB_BP_HW ? "breakpoint" : "watchpoint", (unsigned long long)addr,
-			 host_debug__name(type == GDB_BP_HW ? h->hw_bp : h->hw_watch));
+			 host_debug__name(type == GDB_BP_HW ? h->dbg.hw_bp : h->dbg.hw_watch));
 		return -EOPNOTSUPP;
 	}
 	if (type == GDB_BP_HW)

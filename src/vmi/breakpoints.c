@@ -23,7 +23,7 @@ int vmi__bp_add_locked(struct vmi_core *core, uint32_t owner, uint64_t gpa)
 
 	if (!p)
 		return -EFAULT;
-	if (!host_debug__sw_bp_ok(core->vm->host))
+	if (!host_debug__sw_bp_ok(&core->vm->host->dbg))
 		return -ENOTSUP; /* the int3 would reach the guest */
 	if (bp) {
 		if (bp->owners & owner)

@@ -82,7 +82,7 @@ int vmi__step(struct vm *vm, int c, unsigned id, bool on)
 
 	if (!v)
 		return -ESRCH;
-	if (on && !host_debug__step_ok(vm->host))
+	if (on && !host_debug__step_ok(&vm->host->dbg))
 		return -ENOTSUP;
 	if (on)
 		atomic_fetch_or(&v->vmi->consumer_ss, 1u << c);

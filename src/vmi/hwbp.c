@@ -35,8 +35,8 @@ int vmi__hwbp_add_locked(struct vmi_core *core, uint32_t owner, uint64_t addr, u
 	struct vmi_hwbp *h = find(core, addr, type, len);
 	const char *why;
 
-	if (type == VMSCOPE_HWBP_EXEC ? !host_debug__hw_bp_ok(core->vm->host)
-				      : !host_debug__hw_watch_ok(core->vm->host))
+	if (type == VMSCOPE_HWBP_EXEC ? !host_debug__hw_bp_ok(&core->vm->host->dbg)
+				      : !host_debug__hw_watch_ok(&core->vm->host->dbg))
 		return -ENOTSUP;
 	if (vmi_msg__check_hwbp(addr, type, len, &why) < 0)
 		return -EINVAL;

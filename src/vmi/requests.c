@@ -155,9 +155,9 @@ static size_t req_subscribe(struct vmi_core *core, struct vcpu *v, const struct 
 			why = host->emulated ? "kvm_pvm never completes a vmcall (see the README)"
 					     : "KVM_CAP_EXIT_HYPERCALL is absent";
 		else if (kind == VMSCOPE_EV_BREAKPOINT)
-			what = "int3: ", why = host_debug__why(host->sw_bp);
+			what = "int3: ", why = host_debug__why(host->dbg.sw_bp);
 		else if (kind == VMSCOPE_EV_SINGLESTEP)
-			what = "single-step: ", why = host_debug__why(host->singlestep);
+			what = "single-step: ", why = host_debug__why(host->dbg.singlestep);
 		else if (kind == VMSCOPE_EV_MSR_READ || kind == VMSCOPE_EV_MSR_WRITE)
 			why = "KVM_CAP_X86_USER_SPACE_MSR/MSR_FILTER absent";
 		vmi__reply_fail(rp, -ENOTSUP, "%s%s", what, why);
@@ -266,8 +266,8 @@ static size_t req_set_bp(struct vmi_core *core, struct vcpu *v, const struct vmi
 	int r;
 
 	(void)v;
-	if (!host_debug__sw_bp_ok(vm->host)) {
-		vmi__reply_fail(rp, -ENOTSUP, "int3: %s", host_debug__why(vm->host->sw_bp));
+	if (!host_debug__sw_bp_ok(&vm->host->dbg)) {
+		vmi__reply_fail(rp, -ENOTSUP, "int3: %s", host_debug__why(vm->host->dbg.sw_bp));
 		return 0;
 	}
 	if (bp && (bp->owners & VMI_OWNER_CLIENT)) {
@@ -309,16 +309,16 @@ static size_t req_set_hwbp(struct vmi_core *core, struct vcpu *v, const struct v
 	int r;
 
 	(void)v;
-	if (req->type == VMSCOPE_HWBP_EXEC && !host_debug__hw_bp_ok(host)) {
-		vmi__reply_fail(rp, -ENOTSUP, "hw breakpoints: %s", host_debug__why(host->hw_bp));
+	if (req->type == VMSCOPE_HWBP_EXEC && !host_debug__hw_bp_ok(&host->dbg)) {
+		vmi__reply_fail(rp, -ENOTSUP, "hw breakpoints: %s", host_debug__why(host->dbg.hw_bp));
 		return 0;
 	}
-	if (req->type != VMSCOPE_HWBP_EXEC && !host_debug__hw_watch_ok(host)) {
-		vmi__reply_fail(rp, -ENOTSUP, "watchpoints: %s", host_debug__why(host->hw_watch));
+	if (req->type != VMSCOPE_HWBP_EXEC && !host_debug__hw_watch_ok(&host->dbg)) {
+		vmi__reply_fail(rp, -ENOTSUP, "watchpoints: %s", host_debug__why(host->dbg.hw_watch));
 		return 0;
 	}
 	/* Going on after an execute hit is a single-step with the slot left out. */
-	if (req->type == VMSCOPE_HWBP_EXEC && !host_debug__step_ok(host)) {
+	if (req->type == VMSCOPE_HWBP_EXEC && !host_debug__step_ok(&host->dbg)) {
 		vmi__reply_fail(rp, -ENOTSUP, "exec: no single-step to go on after a hit");
 		return 0;
 	}
@@ -355,8 +355,8 @@ static size_t req_singlestep(struct vmi_core *core, struct vcpu *v, const struct
 {
 	const struct kvm_host *host = core->vm->host;
 
-	if (!host_debug__step_ok(host)) {
-		vmi__reply_fail(rp, -ENOTSUP, "single-step: %s", host_debug__why(host->singlestep));
+	if (!host_debug__step_ok(&host->dbg)) {
+		vmi__reply_fail(rp, -ENOTSUP, "single-step: %s", host_debug__why(host->dbg.singlestep));
 		return 0;
 	}
 	v->vmi->client_ss = m->u.vcpu.enable;

@@ -99,11 +99,11 @@ int vmi__init(struct vm *vm)
 	core->caps = 1u << VMSCOPE_EV_IO | 1u << VMSCOPE_EV_MMIO | 1u << VMSCOPE_EV_SHUTDOWN |
 		    1u << VMSCOPE_EV_INTERNAL_ERROR | 1u << VMSCOPE_EV_PAUSE |
 		    1u << VMSCOPE_EV_VCPU_START;
-	if (host_debug__sw_bp_ok(vm->host))
+	if (host_debug__sw_bp_ok(&vm->host->dbg))
 		core->caps |= 1u << VMSCOPE_EV_BREAKPOINT;
-	if (host_debug__step_ok(vm->host))
+	if (host_debug__step_ok(&vm->host->dbg))
 		core->caps |= 1u << VMSCOPE_EV_SINGLESTEP;
-	if (host_debug__hw_bp_ok(vm->host))
+	if (host_debug__hw_bp_ok(&vm->host->dbg))
 		core->caps |= 1u << VMSCOPE_EV_HW_BREAKPOINT;
 	if (vm->host->cap_readonly_mem)
 		core->caps |= 1u << VMSCOPE_EV_PAGE_WRITE;

@@ -22,8 +22,6 @@ import subprocess
 import sys
 
 KNOWN = {
-    frozenset({'src/host_debug.c', 'src/kvm_host.c'}):
-        'kvm_host__open runs the debug probe, which fills struct kvm_host',
     frozenset({'src/api/handlers.c', 'src/api/lifecycle.c', 'src/api/server.c', 'src/vmm.c'}):
         'the REST API creates and boots VMs through vmm.c, which starts the API',
 }
