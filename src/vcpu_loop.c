@@ -2,6 +2,12 @@
  * A vCPU's life and its loop: created with CPUID and entry registers, a
  * thread that runs KVM_RUN, shows each exit to the VM's hooks (vcpu_hooks.h)
  * and passes it to the device model (io.c) or ends the VM.
+ *
+ * The path of an exit: vcpu__thread (KVM_RUN; the exit's kind, exit_kind.h)
+ * -> the hooks' exit() when its kind is watched (introspection:
+ * src/vmi/exits.c) -> vcpu__dispatch_exit -> io__access (io.c) -> the
+ * device's handler.  Nothing on the way calls back into the loop; the VM
+ * object (vm.h) is asked only to stop.
  */
 #include "vcpu_loop.h"
 
