@@ -109,8 +109,12 @@ struct vcpu *vcpu__create(struct vm *vm, unsigned id)
 	}
 	vcpu->exit_stats = vcpu->own_exit_stats;
 	r = vm->hooks.ops && vm->hooks.ops->vcpu_init ? vm->hooks.ops->vcpu_init(vcpu) : 0;
-	if (r == 0)
-		r = vcpu__set_cpuid(vcpu);
+	if (r < 0) {
+		log_error("vCPU %u: setting up its hooks failed: %s", id, strerror(-r));
+		vcpu__destroy(vcpu);
+		return NULL;
+	}
+	r = vcpu__set_cpuid(vcpu);
 	if (r == 0 && (id == 0 || vm->entry.aps_start_at_entry))
 		r = vcpu__set_entry_state(vcpu);
 	if (r < 0) {
