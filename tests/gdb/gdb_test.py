@@ -188,10 +188,13 @@ def sc_interrupt(c, kind, vmscope, elf, baseline):
     try:
         # cpus_online = 99 after the boot CPU's increment: the boot CPU spins in
         # wait_for_all() until we fix it.
+        # gdb's output to a pipe is block-buffered, so nothing tells when it has
+        # connected and continued: the Ctrl-C comes late enough for a loaded
+        # host (3 s was too early once, with CI's nested QEMU beside it).
         out = run_gdb(t, ["set var tg_task_table.cpus_online = 98", "continue",
                           "p tg_task_table.cpus_online", "bt 1",
                           "set var tg_task_table.cpus_online = 1", "detach"],
-                      interrupt_after=(None, 3.0 * TIME_SCALE))
+                      interrupt_after=(None, max(8.0, 3.0 * TIME_SCALE)))
         c.expect(r"received signal SIGINT", out)
         c.expect(r"^\$1 = 99$", out)
         c.expect(r"^#0 .*(tg_kmain|wait_for_all)", out, "stopped in the spin loop")
