@@ -31,6 +31,8 @@
 #include "vcpu.h"
 #include "vm.h"
 
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+
 static int vcpu__set_cpuid(struct vcpu *vcpu)
 {
 	const int max = 256;
@@ -45,9 +47,17 @@ static int vcpu__set_cpuid(struct vcpu *vcpu)
 		for (unsigned i = 0; i < cpuid->nent; i++) {
 			struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
-			/* Each vCPU's initial APIC ID is its index. */
-			if (e->function == 1)
+			/*
+			 * Each vCPU's initial APIC ID is its index.  KVM leaves
+			 * the hypervisor bit to user space: without it a guest
+			 * never looks at KVM's leaves (0x40000000) and runs as on
+			 * bare metal, with no kvm-clock and no paravirtual IPIs,
+			 * TLB flushes or EOIs.
+			 */
+			if (e->function == 1) {
 				e->ebx = (e->ebx & 0x00ffffff) | (vcpu->id << 24);
+				e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			}
 			if (e->function == 0xb || e->function == 0x1f)
 				e->edx = vcpu->id;
 		}

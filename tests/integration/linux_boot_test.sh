@@ -22,7 +22,10 @@
 #   3. the "BIOS-provided physical RAM map" (e820) whose usable ranges add up
 #      to the --memory size minus the reserved legacy area 0x9fc00-0xfffff
 #      (src/memmap.c), once with 512M and once with 4G (RAM split around the
-#      hole at 3 GiB).
+#      hole at 3 GiB);
+#   4. "Hypervisor detected: KVM": CPUID has the hypervisor bit, so the guest
+#      uses KVM's leaves (kvm-clock, paravirtual IPIs).  The full boots check
+#      it too.
 #
 # Environment: LINUX_BOOT_TIMEOUT (seconds per boot, default 60 times
 # VMSCOPE_TIME_SCALE), LINUX_BOOT_SIZES (default "512M 4G"), LINUX_BOOT_CPUS
@@ -98,7 +101,7 @@ snapshot() {
 	tr -d '\r' <"$snap" >"$snap.lf" && mv "$snap.lf" "$snap"
 }
 
-# Prints "banner cmdline e820_done usable" for a serial log.
+# Prints "banner cmdline e820_done usable hypervisor" for a serial log.
 check_log() {
 	awk -v want="$2" '
 	function hex(s,    i, c, v) {
@@ -111,8 +114,9 @@ check_log() {
 		}
 		return v
 	}
-	BEGIN { banner = 0; cmd = 0; state = 0; usable = 0 }
+	BEGIN { banner = 0; cmd = 0; state = 0; usable = 0; kvm = 0 }
 	/Linux version / { banner = 1 }
+	/Hypervisor detected: KVM/ { kvm = 1 }
 	/(^|\] )Command line: / {
 		rest = $0
 		sub(/^.*Command line: /, "", rest)
@@ -130,14 +134,14 @@ check_log() {
 	}
 	state == 1 && seen { state = 2 }
 	/BIOS-provided physical RAM map:/ && state == 0 { state = 1; seen = 0 }
-	END { printf "%d %d %d %.0f\n", banner, cmd, state == 2, usable }
+	END { printf "%d %d %d %.0f %d\n", banner, cmd, state == 2, usable, kvm }
 	' "$1"
 }
 
 # boot_until_e820 KERNEL SIZE: the emulated-host check.
 boot_until_e820() {
 	local kernel=$1 size=$2 bytes want cmdline out status result
-	local banner cmd e820 usable start now
+	local banner cmd e820 usable kvm start now
 	bytes=$(size_bytes "$size")
 	want=$(expected_usable "$bytes")
 	cmdline="console=ttyS0 earlyprintk=ttyS0 VMSCOPE-LINUX-BOOT-$size"
@@ -151,7 +155,7 @@ boot_until_e820() {
 	start=$(date +%s)
 	while :; do
 		snapshot "$out" "$work/snap"
-		read -r banner cmd e820 usable < <(check_log "$work/snap" "$cmdline")
+		read -r banner cmd e820 usable kvm < <(check_log "$work/snap" "$cmdline")
 		if [ "$cmd" = -1 ]; then
 			echo "FAIL ($size): the kernel's command line is not the one given:"
 			grep -a 'Command line:' "$work/snap" | sed 's/^/    /'
@@ -159,7 +163,7 @@ boot_until_e820() {
 			stop_vm
 			return 1
 		fi
-		if [ "$banner" = 1 ] && [ "$cmd" = 1 ] && [ "$e820" = 1 ]; then
+		if [ "$banner" = 1 ] && [ "$cmd" = 1 ] && [ "$e820" = 1 ] && [ "$kvm" = 1 ]; then
 			now=$(date +%s)
 			if [ "$usable" != "$want" ]; then
 				echo "FAIL ($size): e820 usable RAM is $usable bytes, expected $want:"
@@ -167,8 +171,8 @@ boot_until_e820() {
 				stop_vm
 				return 1
 			fi
-			echo "ok ($size): banner, command line and e820 ($usable usable bytes) after $((now - start)) s"
-			grep -a -E 'Linux version|Command line:|BIOS-e820' "$work/snap" | sed 's/^/    /'
+			echo "ok ($size): banner, command line, e820 ($usable usable bytes) and KVM detected after $((now - start)) s"
+			grep -a -E 'Linux version|Command line:|BIOS-e820|Hypervisor detected' "$work/snap" | sed 's/^/    /'
 			stop_vm
 			return 0
 		fi
@@ -182,9 +186,9 @@ boot_until_e820() {
 				result="exited with status $status"
 			fi
 			snapshot "$out" "$work/snap"
-			read -r banner cmd e820 usable < <(check_log "$work/snap" "$cmdline")
+			read -r banner cmd e820 usable kvm < <(check_log "$work/snap" "$cmdline")
 			echo "FAIL ($size): vmscope $result before the kernel showed" \
-				"$([ "$banner" = 1 ] || echo "[the Linux version banner] ")$([ "$cmd" = 1 ] || echo "[its command line] ")$([ "$e820" = 1 ] || echo "[the e820 map]")"
+				"$([ "$banner" = 1 ] || echo "[the Linux version banner] ")$([ "$cmd" = 1 ] || echo "[its command line] ")$([ "$e820" = 1 ] || echo "[the e820 map] ")$([ "$kvm" = 1 ] || echo "[Hypervisor detected: KVM]")"
 			echo "  vmscope stderr (last lines):"
 			tail -n 15 "$work/stderr-$size" | sed 's/^/    /'
 			echo "  serial output (last lines):"
@@ -208,7 +212,11 @@ boot_to_init() {
 	status=$?
 	seen=$(tr -d '\r' <"$out" | sed -n 's/^cpus: \([0-9]*\)$/\1/p' | head -n1)
 	if grep -qa "$MARKER" "$out" && [ "$status" -eq 0 ] && [ "$seen" = "$cpus" ]; then
-		echo "ok ($name): /init printed $MARKER, saw $seen CPU(s), and vmscope exited 0"
+		if ! grep -qa 'Hypervisor detected: KVM' "$out"; then
+			echo "FAIL ($name): the guest booted but did not detect KVM (no \"Hypervisor detected: KVM\")"
+			return 1
+		fi
+		echo "ok ($name): KVM detected, /init printed $MARKER, saw $seen CPU(s), and vmscope exited 0"
 		return 0
 	fi
 	if [ "$status" -eq 124 ]; then
