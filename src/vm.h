@@ -25,6 +25,7 @@ struct tg_ucall;
 struct vmi_core;
 struct pci_bus;
 struct acpi_pm;
+struct cmos_rtc;
 struct serial8250;
 struct virtio_dev;
 
@@ -49,6 +50,7 @@ typedef void (*vm_ucall_fn)(struct vm *vm, struct vcpu *vcpu, const struct tg_uc
 struct vm_devices {
 	struct pci_bus *pci;
 	struct acpi_pm *acpi_pm;
+	struct cmos_rtc *cmos_rtc;
 	struct serial8250 *serial;
 	unsigned nr_virtio;
 	struct virtio_dev *virtio[VM_MAX_VIRTIO]; /* in creation order */

@@ -29,6 +29,7 @@
 #define ACPI_PM1_CNT_LEN   2
 #define ACPI_PM_TMR_LEN    4
 #define ACPI_SCI_IRQ       9
+#define ACPI_CMOS_CENTURY  0x32 /* the CMOS RTC's century register (devices/cmos_rtc.c) */
 /* The reset register: the i8042 command port, value 0xfe (src/devices/i8042.c). */
 #define ACPI_RESET_PORT    0x64
 #define ACPI_RESET_VALUE   0xfe

@@ -72,6 +72,7 @@ static void build_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->pm_tmr_len = ACPI_PM_TMR_LEN;
 	f->p_lvl2_lat = 101; /* > 100: C2 not supported */
 	f->p_lvl3_lat = 1001; /* > 1000: C3 not supported */
+	f->century = ACPI_CMOS_CENTURY;
 	f->iapc_boot_arch = ACPI_IAPC_VGA_NOT_PRESENT; /* no 8042 bit: no keyboard to probe */
 	/* Fixed-feature power button (PWR_BUTTON clear), no sleep button, not HW-reduced. */
 	f->flags = ACPI_FADT_WBINVD | ACPI_FADT_C1_SUPPORTED | ACPI_FADT_SLEEP_BUTTON |
