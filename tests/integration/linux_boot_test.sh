@@ -25,7 +25,7 @@
 #      hole at 3 GiB);
 #   4. "Hypervisor detected: KVM": CPUID has the hypervisor bit, so the guest
 #      uses KVM's leaves (kvm-clock, paravirtual IPIs).  The full boots check
-#      it too.
+#      it too, and that the kernel set its clock from the CMOS RTC.
 #
 # Environment: LINUX_BOOT_TIMEOUT (seconds per boot, default 60 times
 # VMSCOPE_TIME_SCALE), LINUX_BOOT_SIZES (default "512M 4G"), LINUX_BOOT_CPUS
@@ -216,7 +216,14 @@ boot_to_init() {
 			echo "FAIL ($name): the guest booted but did not detect KVM (no \"Hypervisor detected: KVM\")"
 			return 1
 		fi
-		echo "ok ($name): KVM detected, /init printed $MARKER, saw $seen CPU(s), and vmscope exited 0"
+		# The CMOS clock: rtc_cmos takes it, and the kernel sets its clock from it.
+		if ! grep -qa "rtc_cmos rtc_cmos: setting system clock to $(date -u +%Y)-" "$out"; then
+			echo "FAIL ($name): the kernel did not set its clock from the CMOS RTC to this year:"
+			grep -a 'rtc' "$out" | tr -d '\r' | sed 's/^/    /'
+			return 1
+		fi
+		echo "ok ($name): KVM detected, clock set from the RTC, /init printed $MARKER," \
+			"saw $seen CPU(s), and vmscope exited 0"
 		return 0
 	fi
 	if [ "$status" -eq 124 ]; then
