@@ -80,11 +80,61 @@ static uint8_t to_reg(const struct cmos_rtc *rtc, unsigned v)
 	return rtc->ram[REG_B] & REG_B_BINARY ? (uint8_t)v : to_bcd(v);
 }
 
-static void guest_tm(const struct cmos_rtc *rtc, struct tm *tm)
-{
-	time_t now = time(NULL) + (time_t)rtc->offset;
+/*
+ * A date and time in UTC.  The conversions are plain arithmetic on the
+ * proleptic Gregorian calendar: glibc's gmtime_r and timegm read the time
+ * zone on first use, a file the vCPU threads' system-call filter forbids.
+ */
+struct rtc_time {
+	int64_t year;
+	int mon, mday, hour, min, sec; /* mon: 1-12 */
+	int wday;                      /* 0: Sunday */
+};
 
-	gmtime_r(&now, tm);
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Days from 1970-01-01 to a date (months counted from March, so leap days come last). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy;
+
+	y -= m <= 2;
+	era = floor_div(y, 400);
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void civil_from_secs(int64_t t, struct rtc_time *tm)
+{
+	int64_t days = floor_div(t, 86400), secs = t - days * 86400;
+	int64_t z = days + 719468, era = floor_div(z, 146097);
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	tm->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	tm->year = yoe + era * 400 + (tm->mon <= 2);
+	tm->wday = (int)(days - floor_div(days + 4, 7) * 7 + 4) % 7; /* 1970-01-01: a Thursday */
+	tm->hour = (int)(secs / 3600);
+	tm->min = (int)(secs / 60 % 60);
+	tm->sec = (int)(secs % 60);
+}
+
+static int64_t secs_from_civil(const struct rtc_time *tm)
+{
+	return days_from_civil(tm->year, tm->mon, tm->mday) * 86400 + tm->hour * 3600 +
+	       tm->min * 60 + tm->sec;
+}
+
+static void guest_time(const struct cmos_rtc *rtc, struct rtc_time *tm)
+{
+	civil_from_secs((int64_t)time(NULL) + rtc->offset, tm);
 }
 
 static uint8_t hours_reg(const struct cmos_rtc *rtc, int hour)
@@ -104,18 +154,18 @@ static bool is_time_reg(uint8_t reg)
 
 static uint8_t cmos__read_time(const struct cmos_rtc *rtc, uint8_t reg)
 {
-	struct tm tm;
+	struct rtc_time tm;
 
-	guest_tm(rtc, &tm);
+	guest_time(rtc, &tm);
 	switch (reg) {
-	case REG_SECONDS: return to_reg(rtc, (unsigned)tm.tm_sec % 60); /* no leap second */
-	case REG_MINUTES: return to_reg(rtc, (unsigned)tm.tm_min);
-	case REG_HOURS: return hours_reg(rtc, tm.tm_hour);
-	case REG_WEEKDAY: return to_reg(rtc, (unsigned)tm.tm_wday + 1);
-	case REG_DAY: return to_reg(rtc, (unsigned)tm.tm_mday);
-	case REG_MONTH: return to_reg(rtc, (unsigned)tm.tm_mon + 1);
-	case REG_YEAR: return to_reg(rtc, (unsigned)(tm.tm_year + 1900) % 100);
-	default: return to_reg(rtc, (unsigned)(tm.tm_year + 1900) / 100); /* REG_CENTURY */
+	case REG_SECONDS: return to_reg(rtc, (unsigned)tm.sec);
+	case REG_MINUTES: return to_reg(rtc, (unsigned)tm.min);
+	case REG_HOURS: return hours_reg(rtc, tm.hour);
+	case REG_WEEKDAY: return to_reg(rtc, (unsigned)tm.wday + 1);
+	case REG_DAY: return to_reg(rtc, (unsigned)tm.mday);
+	case REG_MONTH: return to_reg(rtc, (unsigned)tm.mon);
+	case REG_YEAR: return to_reg(rtc, (unsigned)(tm.year % 100));
+	default: return to_reg(rtc, (unsigned)(tm.year / 100)); /* REG_CENTURY */
 	}
 }
 
@@ -153,35 +203,33 @@ static int hour_value(const struct cmos_rtc *rtc, uint8_t v)
 /* The guest sets one field of the date or time: the offset moves by the difference. */
 static void cmos__set_time_field(struct cmos_rtc *rtc, uint8_t reg, uint8_t v)
 {
-	struct tm tm;
-	int *field, n;
-	time_t t;
+	struct rtc_time tm;
+	int n;
 
-	guest_tm(rtc, &tm);
+	guest_time(rtc, &tm);
 	switch (reg) {
 	case REG_SECONDS:
-		field = &tm.tm_sec, n = field_value(rtc, v, 0, 59);
+		n = tm.sec = field_value(rtc, v, 0, 59);
 		break;
 	case REG_MINUTES:
-		field = &tm.tm_min, n = field_value(rtc, v, 0, 59);
+		n = tm.min = field_value(rtc, v, 0, 59);
 		break;
 	case REG_HOURS:
-		field = &tm.tm_hour, n = hour_value(rtc, v);
+		n = tm.hour = hour_value(rtc, v);
 		break;
 	case REG_DAY:
-		field = &tm.tm_mday, n = field_value(rtc, v, 1, 31);
+		n = tm.mday = field_value(rtc, v, 1, 31);
 		break;
 	case REG_MONTH:
-		field = &tm.tm_mon, n = field_value(rtc, v, 1, 12);
-		n = n < 0 ? -1 : n - 1;
+		n = tm.mon = field_value(rtc, v, 1, 12);
 		break;
 	case REG_YEAR: /* within the century */
-		field = &tm.tm_year, n = field_value(rtc, v, 0, 99);
-		n = n < 0 ? -1 : (tm.tm_year + 1900) / 100 * 100 + n - 1900;
+		n = field_value(rtc, v, 0, 99);
+		tm.year = tm.year / 100 * 100 + n;
 		break;
 	case REG_CENTURY:
-		field = &tm.tm_year, n = field_value(rtc, v, 19, 99);
-		n = n < 0 ? -1 : n * 100 + (tm.tm_year + 1900) % 100 - 1900;
+		n = field_value(rtc, v, 19, 99);
+		tm.year = n * 100 + tm.year % 100;
 		break;
 	default:
 		return; /* the weekday follows from the date */
@@ -191,11 +239,8 @@ static void cmos__set_time_field(struct cmos_rtc *rtc, uint8_t reg, uint8_t v)
 			  reg, v);
 		return;
 	}
-	*field = n;
-	/* timegm folds a day past the month's end into the next month. */
-	t = timegm(&tm);
-	if (t != (time_t)-1)
-		rtc->offset = (int64_t)t - (int64_t)time(NULL);
+	/* A day past the month's end (31 in a 30-day month) counts on into the next. */
+	rtc->offset = secs_from_civil(&tm) - (int64_t)time(NULL);
 }
 
 static void cmos__write(struct cmos_rtc *rtc, uint8_t reg, uint8_t v)
