@@ -20,17 +20,7 @@ vmscope=$1 ctl=$2 fix=$3
 command -v gdb >/dev/null || { echo "FAIL: no gdb (scripts/deps.sh test installs it)"; exit 1; }
 
 LINUX_LINGER=${LINUX_LINGER:-16}
-# In the nested-SVM L1 this test's guest runs without the seccomp filter:
-# there, with any filter installed (even --seccomp log, which forbids
-# nothing), L1's own kernel stopped taking timer interrupts on its CPU 0
-# seconds after this VM started, 3 runs of 3 (rcu_preempt stall reports on
-# the L1 console, no result); with --seccomp false it passed.  A process
-# cannot stall its host kernel by any system call it makes, so this is QEMU's
-# emulated SVM or L1's KVM, not vmscope; every other test runs there with the
-# filter on.  (Issue 11 tracks the L1 failures.)
-seccomp=true
-[ "${VMSCOPE_IN_L1:-0}" = 1 ] && seccomp=false
-start_linux --gdb path="$work/gdb",wait=off --vmi-socket "$work/vmi" --seccomp "$seccomp"
+start_linux --gdb path="$work/gdb",wait=off --vmi-socket "$work/vmi"
 
 # All commands in one batch; Ctrl-C (SIGINT) comes while 'continue' runs.
 gdb -q -nx -batch -ex "set confirm off" -ex "set pagination off" -ex "target remote $work/gdb" \
