@@ -1,7 +1,7 @@
 /*
  * The PC's CMOS real-time clock, an MC146818 behind ports 0x70 (index) and
  * 0x71 (data), as Cloud Hypervisor and QEMU offer it: the date and time,
- * status registers A to D and 114 bytes of CMOS memory.
+ * status registers A to D, and the rest of its 128 bytes as CMOS memory.
  *
  * Without it the ports read as all-ones, so register A reports an update in
  * progress forever: Linux's rtc_cmos spins on it at boot, then gives up
@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "acpi/acpi.h"
@@ -44,7 +43,6 @@ enum {
 
 #define REG_A_UIP        0x80
 #define REG_A_DEFAULT    0x26 /* 32.768 kHz time base, 1024 Hz periodic rate */
-#define REG_B_SET        0x80
 #define REG_B_INTERRUPTS 0x70 /* PIE, AIE, UIE */
 #define REG_B_BINARY     0x04 /* DM: binary, not BCD */
 #define REG_B_24H        0x02
